@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/minibitly/minibitly/storage"
+	"github.com/valyala/fasthttp"
+)
+
+// Error is an API error with its HTTP status and stable machine code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// errorf builds an *Error.
+func errorf(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+// toAPIError is the one place that maps errors to HTTP statuses and codes.
+func toAPIError(err error) *Error {
+	var ae *Error
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, storage.ErrNotFound):
+		return errorf(http.StatusNotFound, "not_found", "no such link")
+	case errors.Is(err, storage.ErrConflict):
+		return errorf(http.StatusConflict, "code_taken", "that code is already taken")
+	case errors.Is(err, storage.ErrInvalidCursor):
+		return errorf(http.StatusBadRequest, "invalid_cursor", "the cursor is not one this service produced")
+	case errors.Is(err, storage.ErrUnavailable):
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the store is unavailable; try again shortly")
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is too large")
+	}
+	return errorf(http.StatusInternalServerError, "internal", "internal error")
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers with err as a JSON error. Internal errors are logged
+// here (and only here) since the client gets no detail.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
+	ae := toAPIError(err)
+	if ae.Status >= 500 && ae.Code == "internal" {
+		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+	}
+	var b errorBody
+	b.Error.Code, b.Error.Message = ae.Code, ae.Message
+	if ae.Status == http.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	s.writeJSON(ctx, ae.Status, &b)
+}
+
+// writeJSON answers with v as JSON.
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	enc := json.NewEncoder(ctx)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.log.Error("encode response", "err", err)
+	}
+}

@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/minibitly/minibitly/internal/clock"
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/storage"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	// BaseURL prefixes short_url in API answers, e.g. "https://mb.example".
+	BaseURL string
+	// MaxBodyBytes caps request bodies (413 beyond).
+	MaxBodyBytes int
+	// DefaultCacheMaxAge is the redirect's Cache-Control max-age in seconds
+	// for links that do not set their own; 0 = "private, max-age=0".
+	DefaultCacheMaxAge int
+	// CountryHeader, when set, names a request header with the visitor's
+	// ISO country code set by a trusted proxy or CDN (e.g. CF-IPCountry).
+	CountryHeader string
+	// SelfHosts are host names (and host:port) that are this service: long
+	// URLs pointing at them are refused. BaseURL's host is added.
+	SelfHosts []string
+	// ReadTimeout, WriteTimeout and IdleTimeout bound connections.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ResolveTimeout bounds a near-cache miss.
+	ResolveTimeout time.Duration
+}
+
+// DefaultConfig is a single node on :8080.
+func DefaultConfig() Config {
+	return Config{
+		BaseURL:        "http://localhost:8080",
+		MaxBodyBytes:   1 << 20,
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   10 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		ResolveTimeout: 2 * time.Second,
+	}
+}
+
+// Resolver is what the gateway needs from the actor layer.
+type Resolver interface {
+	// Resolve returns the link for code, loading it through its owner on a
+	// near-cache miss, and fills the near-cache. storage.ErrNotFound when
+	// there is no such link.
+	Resolve(ctx context.Context, code string) (*nearcache.Entry, error)
+	// Admit asks the owner of a limited link (max_visits) whether one more
+	// visit is allowed, counting it if so.
+	Admit(ctx context.Context, code string) (bool, error)
+	// LinkChanged drops code from every cache after an update or delete.
+	LinkChanged(ctx context.Context, code string)
+	// Visits is the live visit total of code: stored plus not yet flushed.
+	Visits(ctx context.Context, code string) (uint64, error)
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	Links    storage.LinkStore
+	Keys     storage.KeyStore
+	Stats    storage.StatsReader
+	Resolver Resolver
+	Cache    *nearcache.Cache
+	Visits   *visitlog.Log
+	Clock    *clock.Clock
+	// Ready reports each dependency's health by name (nil error = up).
+	Ready    func(ctx context.Context) map[string]error
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	// Extra API routes (cluster endpoints), matched after the built-in ones
+	// under /api/v1; they return false when the path is not theirs.
+	ExtraAPI func(ctx *fasthttp.RequestCtx) bool
+}
+
+// Server is the HTTP front of a node.
+type Server struct {
+	cfg       Config
+	d         Deps
+	log       *slog.Logger
+	m         *metrics
+	srv       *fasthttp.Server
+	selfHosts map[string]bool
+	defaultCC []byte
+
+	metricsHandler fasthttp.RequestHandler
+}
+
+// New validates the configuration and builds a server; it starts nothing.
+func New(cfg Config, d Deps) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultConfig().MaxBodyBytes
+	}
+	if cfg.ResolveTimeout <= 0 {
+		cfg.ResolveTimeout = DefaultConfig().ResolveTimeout
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, d: d, log: d.Logger, selfHosts: map[string]bool{}}
+	if err := s.initSelfHosts(); err != nil {
+		return nil, err
+	}
+	s.defaultCC = nearcache.CacheControlValue(cfg.DefaultCacheMaxAge)
+	m, err := newMetrics(d.Registry, d)
+	if err != nil {
+		return nil, err
+	}
+	s.m = m
+	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		Name:                  "minibitly",
+		MaxRequestBodySize:    cfg.MaxBodyBytes,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			ae := toAPIError(err)
+			if ae.Code == "internal" {
+				ae = errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
+			}
+			s.writeError(ctx, ae)
+		},
+		Logger: fasthttpLogger{s.log},
+	}
+	return s, nil
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug("fasthttp", "msg", format, "args", args)
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// Shutdown stops accepting connections and waits for open requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// Handler exposes the request handler (tests and benchmarks).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+var (
+	apiPrefix = []byte("/api/v1/")
+	apiRoot   = []byte("/api/v1")
+)
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch string(path) {
+	case "/health":
+		s.serveHealth(ctx)
+		return
+	case "/ready":
+		s.serveReady(ctx)
+		return
+	case "/metrics":
+		s.serveMetrics(ctx)
+		return
+	}
+	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
+		s.serveAPI(ctx)
+		return
+	}
+	if len(path) > 1 {
+		s.serveRedirect(ctx, path[1:])
+		return
+	}
+	s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such route"))
+}

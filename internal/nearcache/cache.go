@@ -1,0 +1,137 @@
+package nearcache
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+const shardCount = 256
+
+// Config sizes the cache.
+type Config struct {
+	// MaxEntries bounds the number of cached codes (spread over 256 shards).
+	MaxEntries int
+	// TTLSeconds is how long an entry is served before it is re-resolved.
+	TTLSeconds int64
+}
+
+// DefaultConfig caches up to 2M links for 5 minutes.
+func DefaultConfig() Config { return Config{MaxEntries: 2_000_000, TTLSeconds: 300} }
+
+// Cache is a bounded map of code to *Entry, sharded by a hash of the code.
+type Cache struct {
+	cfg      Config
+	perShard int
+	shards   [shardCount]shard
+	size     atomic.Int64
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[string]*Entry
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// New returns an empty cache.
+func New(cfg Config) *Cache {
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = DefaultConfig().MaxEntries
+	}
+	if cfg.TTLSeconds <= 0 {
+		cfg.TTLSeconds = DefaultConfig().TTLSeconds
+	}
+	c := &Cache{cfg: cfg, perShard: (cfg.MaxEntries + shardCount - 1) / shardCount}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*Entry)
+	}
+	return c
+}
+
+// Hash is FNV-1a over the code: cheap, no allocation, good enough to spread
+// codes over the cache's shards (placement uses a stronger hash).
+func Hash(code []byte) uint32 {
+	h := uint32(2166136261)
+	for _, b := range code {
+		h ^= uint32(b)
+		h *= 16777619
+	}
+	return h
+}
+
+func hashString(code string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(code); i++ {
+		h ^= uint32(code[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// Get returns the live entry for code at unix time now, or nil.
+func (c *Cache) Get(code []byte, now int64) *Entry {
+	s := &c.shards[Hash(code)%shardCount]
+	s.mu.RLock()
+	e := s.m[string(code)]
+	s.mu.RUnlock()
+	if e == nil || now >= e.deadline {
+		return nil
+	}
+	return e
+}
+
+// Put publishes e, replacing any entry for the same code. When the shard is
+// full an arbitrary entry is evicted.
+func (c *Cache) Put(e *Entry, now int64) {
+	e.deadline = now + c.cfg.TTLSeconds
+	s := &c.shards[hashString(e.Code)%shardCount]
+	s.mu.Lock()
+	if _, ok := s.m[e.Code]; !ok {
+		if len(s.m) >= c.perShard {
+			for k := range s.m {
+				delete(s.m, k)
+				c.size.Add(-1)
+				break
+			}
+		}
+		c.size.Add(1)
+	}
+	s.m[e.Code] = e
+	s.mu.Unlock()
+}
+
+// PutIfNewer publishes e unless a cached entry has a higher version.
+func (c *Cache) PutIfNewer(e *Entry, now int64) {
+	s := &c.shards[hashString(e.Code)%shardCount]
+	s.mu.RLock()
+	old := s.m[e.Code]
+	s.mu.RUnlock()
+	if old != nil && old.Version > e.Version {
+		return
+	}
+	c.Put(e, now)
+}
+
+// Delete removes code.
+func (c *Cache) Delete(code string) {
+	s := &c.shards[hashString(code)%shardCount]
+	s.mu.Lock()
+	if _, ok := s.m[code]; ok {
+		delete(s.m, code)
+		c.size.Add(-1)
+	}
+	s.mu.Unlock()
+}
+
+// Clear removes every entry (membership change).
+func (c *Cache) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		c.size.Add(-int64(len(s.m)))
+		s.m = make(map[string]*Entry)
+		s.mu.Unlock()
+	}
+}
+
+// Len is the number of cached entries.
+func (c *Cache) Len() int { return int(c.size.Load()) }

@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"sort"
+	"time"
+)
+
+// MaxSeriesPoints bounds a stats series; a wider query is refused.
+const MaxSeriesPoints = 10000
+
+// SeriesBounds returns the first bucket start and the number of buckets of
+// q's series. From is rounded down to the interval, To up.
+func SeriesBounds(q StatsQuery) (start int64, n int) {
+	w := q.Interval.Seconds()
+	if w == 0 {
+		return 0, 0
+	}
+	from, to := q.From.Unix(), q.To.Unix()
+	start = floorDiv(from, w) * w
+	end := floorDiv(to+w-1, w) * w
+	if end <= start {
+		return start, 0
+	}
+	return start, int((end - start) / w)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// Aggregator builds Stats from visit rows; backends without a query engine
+// feed it the rows of one code and range.
+type Aggregator struct {
+	q         StatsQuery
+	start     int64
+	series    []uint64
+	total     uint64
+	bots      uint64
+	referrers map[string]uint64
+	devices   map[string]uint64
+	browsers  map[string]uint64
+	oses      map[string]uint64
+	countries map[string]uint64
+}
+
+// NewAggregator starts an aggregation for q.
+func NewAggregator(q StatsQuery) *Aggregator {
+	start, n := SeriesBounds(q)
+	return &Aggregator{
+		q: q, start: start, series: make([]uint64, n),
+		referrers: map[string]uint64{}, devices: map[string]uint64{},
+		browsers: map[string]uint64{}, oses: map[string]uint64{}, countries: map[string]uint64{},
+	}
+}
+
+// Add counts one row if it falls inside [From, To).
+func (a *Aggregator) Add(r VisitCount) {
+	if r.Minute < a.q.From.Unix() || r.Minute >= a.q.To.Unix() {
+		return
+	}
+	i := (r.Minute - a.start) / a.q.Interval.Seconds()
+	if i >= 0 && int(i) < len(a.series) {
+		a.series[i] += r.Visits
+	}
+	a.total += r.Visits
+	if r.Bot {
+		a.bots += r.Visits
+	}
+	a.referrers[r.Referrer] += r.Visits
+	a.devices[r.Device] += r.Visits
+	a.browsers[r.Browser] += r.Visits
+	a.oses[r.OS] += r.Visits
+	a.countries[r.Country] += r.Visits
+}
+
+// Stats returns the result.
+func (a *Aggregator) Stats() Stats {
+	s := Stats{Total: a.total, Bots: a.bots, Humans: a.total - a.bots}
+	w := a.q.Interval.Seconds()
+	s.Series = make([]Point, len(a.series))
+	for i, v := range a.series {
+		s.Series[i] = Point{T: time.Unix(a.start+int64(i)*w, 0).UTC(), Visits: v}
+	}
+	top := a.q.TopN
+	if top <= 0 {
+		top = 10
+	}
+	s.Referrers = TopBuckets(a.referrers, top)
+	s.Devices = TopBuckets(a.devices, top)
+	s.Browsers = TopBuckets(a.browsers, top)
+	s.OS = TopBuckets(a.oses, top)
+	s.Countries = TopBuckets(a.countries, top)
+	return s
+}
+
+// TopBuckets sorts m by visits (descending, then key) and keeps the first n.
+func TopBuckets(m map[string]uint64, n int) []Bucket {
+	out := make([]Bucket, 0, len(m))
+	for k, v := range m {
+		out = append(out, Bucket{Key: k, Visits: v})
+	}
+	SortBuckets(out)
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// SortBuckets orders buckets by visits, descending, then by key.
+func SortBuckets(b []Bucket) {
+	sort.Slice(b, func(i, j int) bool {
+		if b[i].Visits != b[j].Visits {
+			return b[i].Visits > b[j].Visits
+		}
+		return b[i].Key < b[j].Key
+	})
+}

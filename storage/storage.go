@@ -1,0 +1,236 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every backend. Compare with errors.Is.
+var (
+	// ErrNotFound: no live link or key under that identifier.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the code (or key) is taken. Deleted codes stay taken.
+	ErrConflict = errors.New("already exists")
+	// ErrUnavailable: the backend cannot be reached; the operation did not happen.
+	ErrUnavailable = errors.New("store unavailable")
+	// ErrInvalidCursor: a list cursor that this store did not produce.
+	ErrInvalidCursor = errors.New("invalid cursor")
+)
+
+// Link is a short link. Zero values mean "not set": ExpiresAt zero = never
+// expires, MaxVisits 0 = unlimited.
+type Link struct {
+	Code           string
+	URL            string
+	Title          string
+	Tags           []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ExpiresAt      time.Time
+	MaxVisits      int64
+	RedirectStatus int  // 301, 302, 307 or 308
+	ForwardQuery   bool // append the redirect request's query string to URL
+	// CacheMaxAge is the max-age of the redirect's Cache-Control header in
+	// seconds; -1 means the server-wide default.
+	CacheMaxAge int
+	// Version starts at 1 and grows by one on every update.
+	Version int64
+}
+
+// HasTag reports whether the link carries tag t.
+func (l *Link) HasTag(t string) bool {
+	for _, x := range l.Tags {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// LinkPatch is a partial update. A nil field is left alone. A pointer to the
+// zero time clears ExpiresAt; MaxVisits 0 clears the limit; CacheMaxAge -1
+// returns to the server default.
+type LinkPatch struct {
+	URL            *string
+	Title          *string
+	Tags           *[]string
+	ExpiresAt      *time.Time
+	MaxVisits      *int64
+	RedirectStatus *int
+	ForwardQuery   *bool
+	CacheMaxAge    *int
+}
+
+// Apply writes the patch onto l, bumps its Version and sets UpdatedAt to now.
+func (p LinkPatch) Apply(l *Link, now time.Time) {
+	if p.URL != nil {
+		l.URL = *p.URL
+	}
+	if p.Title != nil {
+		l.Title = *p.Title
+	}
+	if p.Tags != nil {
+		l.Tags = append([]string(nil), (*p.Tags)...)
+	}
+	if p.ExpiresAt != nil {
+		l.ExpiresAt = *p.ExpiresAt
+	}
+	if p.MaxVisits != nil {
+		l.MaxVisits = *p.MaxVisits
+	}
+	if p.RedirectStatus != nil {
+		l.RedirectStatus = *p.RedirectStatus
+	}
+	if p.ForwardQuery != nil {
+		l.ForwardQuery = *p.ForwardQuery
+	}
+	if p.CacheMaxAge != nil {
+		l.CacheMaxAge = *p.CacheMaxAge
+	}
+	l.Version++
+	l.UpdatedAt = now.UTC()
+}
+
+// ListQuery selects a page of links, newest first.
+type ListQuery struct {
+	Limit  int    // 1..1000
+	Cursor string // opaque, from a previous page's next cursor; "" = first page
+	Tag    string // "" = all
+}
+
+// LinkStore keeps link metadata. A successful write is durable when it returns.
+type LinkStore interface {
+	// CreateLink stores l; ErrConflict when the code is taken (or was ever used).
+	CreateLink(ctx context.Context, l Link) error
+	// CreateLinks stores each link independently and returns one error per link
+	// (nil for success), in order. The returned error is for the whole call.
+	CreateLinks(ctx context.Context, ls []Link) ([]error, error)
+	GetLink(ctx context.Context, code string) (Link, error)
+	// UpdateLink applies p atomically and returns the link as stored.
+	UpdateLink(ctx context.Context, code string, p LinkPatch) (Link, error)
+	// DeleteLink retires the code: it no longer resolves and cannot be reused.
+	DeleteLink(ctx context.Context, code string) error
+	// ListLinks returns up to q.Limit links, newest first, and the cursor of the
+	// next page ("" when there is none).
+	ListLinks(ctx context.Context, q ListQuery) ([]Link, string, error)
+}
+
+// APIKey is an API key. The secret itself is never stored, only its SHA-256.
+type APIKey struct {
+	ID        string
+	Name      string
+	Hash      string // hex SHA-256 of the secret
+	Prefix    string // first characters of the secret, for recognising it
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while valid
+}
+
+// KeyStore keeps API keys.
+type KeyStore interface {
+	CreateAPIKey(ctx context.Context, k APIKey) error // ErrConflict on a duplicate ID or hash
+	// APIKeyByHash finds a key, revoked or not; ErrNotFound when absent.
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error // ErrNotFound when absent
+}
+
+// VisitKey is one aggregation bucket: a code in one minute with one set of
+// dimensions. Raw IPs are never part of it.
+type VisitKey struct {
+	Code     string
+	Minute   int64  // unix seconds, a multiple of 60
+	Referrer string // referrer host, "" = direct
+	Device   string // desktop, mobile, tablet, bot, other
+	Browser  string
+	OS       string
+	Country  string // ISO 3166 alpha-2, "" = unknown
+	Bot      bool
+}
+
+// VisitCount is a number of visits in one bucket.
+type VisitCount struct {
+	VisitKey
+	Visits uint64
+}
+
+// VisitBatch is one flush of one node. (NodeID, Seq) identifies it: a sink
+// that receives the same batch twice counts it once.
+type VisitBatch struct {
+	NodeID string
+	Seq    uint64
+	Rows   []VisitCount
+}
+
+// VisitSink receives visit aggregates.
+type VisitSink interface {
+	WriteVisits(ctx context.Context, b VisitBatch) error
+}
+
+// Interval is the width of a stats series bucket.
+type Interval string
+
+const (
+	Minute Interval = "minute"
+	Hour   Interval = "hour"
+	Day    Interval = "day"
+)
+
+// Seconds is the interval's width.
+func (i Interval) Seconds() int64 {
+	switch i {
+	case Minute:
+		return 60
+	case Hour:
+		return 3600
+	case Day:
+		return 86400
+	}
+	return 0
+}
+
+// StatsQuery asks for the visits of one code in [From, To).
+type StatsQuery struct {
+	Code     string
+	From, To time.Time
+	Interval Interval
+	TopN     int // breakdown length; 0 = 10
+}
+
+// Point is one bucket of a time series.
+type Point struct {
+	T      time.Time
+	Visits uint64
+}
+
+// Bucket is one value of a breakdown.
+type Bucket struct {
+	Key    string
+	Visits uint64
+}
+
+// Stats answers a StatsQuery. Series is dense: every bucket in range appears,
+// zero or not. Breakdowns are sorted by visits, descending, then by key.
+type Stats struct {
+	Total     uint64
+	Series    []Point
+	Referrers []Bucket
+	Devices   []Bucket
+	Browsers  []Bucket
+	OS        []Bucket
+	Countries []Bucket
+	Bots      uint64
+	Humans    uint64
+}
+
+// StatsReader answers stats questions.
+type StatsReader interface {
+	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+	// VisitTotal is every visit of the code ever stored.
+	VisitTotal(ctx context.Context, code string) (uint64, error)
+}
+
+// Pinger reports whether a backend is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
