@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# bench/run.sh — redirect throughput of one minibitly node against a bare
+# fasthttp baseline (bench/bare) answering the same 302 from a Go map,
+# measured in the same run. Called by `make bench`.
+#
+# Each server is pinned to one CPU (taskset -c $NODE_CPU), wrk to another
+# (taskset -c $WRK_CPU, -t1 -c64, keep-alive), both on loopback. After a
+# warm-up, rounds alternate node, bare, node, bare, … and the script prints
+# the req/s of each, the median of the per-round ratios node/bare and the
+# node's RSS (VmRSS).
+#
+# Environment (defaults in brackets):
+#   ROUNDS [3]        node/bare round pairs; 0 skips the throughput part
+#   DURATION [10s]    wrk duration per round
+#   WARMUP [2s]       wrk warm-up per server before the rounds
+#   CONNS [64]        wrk connections      THREADS [1]  wrk threads
+#   NODE_CPU [0]      CPU for the servers  WRK_CPU [1]  CPU for wrk
+#   CODE [c0000001]   code requested by wrk
+#   LINKS [0]         if > 0: create LINKS links c0000001… with
+#                     POST /api/v1/links/bulk (1000 per request), GET each
+#                     once (so it is cached), report the time and RSS after
+#   MINIBITLY_BIN     use this minibitly binary instead of building ./cmd/minibitly
+#   NODE_ARGS         extra flags for the node (word-split)
+#   API_KEY           API key handed to the node (random by default)
+#   KEEP_TMP [0]      1 keeps the temp dir (logs, data) for inspection
+#
+# Output: human-readable lines, then one summary line for scripts:
+#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [links=<n> links_rss_kb=<n>]
+# Exit status is non-zero if anything fails (build, start, a non-30x answer).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+NODE_CPU=${NODE_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+CODE=${CODE:-c0000001}
+LINKS=${LINKS:-0}
+KEEP_TMP=${KEEP_TMP:-0}
+
+cd "$(dirname "$0")/.."
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+command -v wrk >/dev/null || die "wrk not found: install it with 'apt-get install -y wrk'"
+command -v taskset >/dev/null || die "taskset not found: install it with 'apt-get install -y util-linux'"
+command -v go >/dev/null || die "go not found"
+[[ $LINKS =~ ^[0-9]+$ ]] || die "LINKS must be a number"
+[[ $ROUNDS =~ ^[0-9]+$ ]] || die "ROUNDS must be a number"
+if (( $(nproc) < 2 )) && [[ $NODE_CPU == "$WRK_CPU" ]]; then
+	echo "bench: warning: one CPU only: server and wrk share it, the ratio is still meaningful, absolute numbers are not" >&2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/minibitly-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ $KEEP_TMP == 1 ]]; then
+		echo "bench: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a loopback TCP port nobody listens on (and that this run
+# has not handed out yet).
+USED_PORTS=" "
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 40000))
+		[[ $USED_PORTS == *" $p "* ]] && continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			USED_PORTS+="$p "
+			echo "$p"
+			return
+		fi
+	done
+	die "no free port found"
+}
+
+echo "bench: building"
+if [[ -n ${MINIBITLY_BIN:-} ]]; then
+	[[ -x $MINIBITLY_BIN ]] || die "MINIBITLY_BIN=$MINIBITLY_BIN is not an executable"
+	NODE_BIN=$MINIBITLY_BIN
+else
+	NODE_BIN=$TMP/minibitly
+	go build -o "$NODE_BIN" ./cmd/minibitly
+fi
+go build -o "$TMP/bare" ./bench/bare
+go build -o "$TMP/genlinks" ./bench/genlinks
+GL=$TMP/genlinks
+
+NODE_PORT=$(free_port)
+BARE_PORT=$(free_port)
+NODE_URL=http://127.0.0.1:$NODE_PORT
+BARE_URL=http://127.0.0.1:$BARE_PORT
+API_KEY=${API_KEY:-mbbench$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
+NCODES=$(( LINKS > 1 ? LINKS : 1 ))
+
+# wait_up URL STATUS PID LOG NAME: wait for URL to answer STATUS.
+wait_up() {
+	if ! "$GL" wait -url "$1" -want "$2" -pid "$3" -timeout 60s; then
+		echo "bench: $5 did not come up; last lines of $4:" >&2
+		tail -n 30 "$4" >&2 || true
+		exit 1
+	fi
+	kill -0 "$3" 2>/dev/null || die "$5 exited; see $4"
+}
+
+mkdir -p "$TMP/data"
+# shellcheck disable=SC2086 # NODE_ARGS is word-split on purpose
+MINIBITLY_INITIAL_API_KEY=$API_KEY taskset -c "$NODE_CPU" "$NODE_BIN" \
+	--http-addr "127.0.0.1:$NODE_PORT" --data-dir "$TMP/data" --flush-interval 1s \
+	${NODE_ARGS:-} >"$TMP/node.log" 2>&1 &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+echo "$CODE" >"$TMP/codes.txt"
+taskset -c "$NODE_CPU" "$TMP/bare" -addr "127.0.0.1:$BARE_PORT" -n "$NCODES" -codes "$TMP/codes.txt" >"$TMP/bare.log" 2>&1 &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+
+wait_up "$NODE_URL/ready" 200 "$NODE_PID" "$TMP/node.log" node
+wait_up "$BARE_URL/c0000001" 302 "$BARE_PID" "$TMP/bare.log" bare
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+echo "bench: node $NODE_URL (pid $NODE_PID), bare $BARE_URL (pid $BARE_PID), servers on CPU $NODE_CPU, wrk on CPU $WRK_CPU"
+echo "bench: node RSS at start: $(rss_kb "$NODE_PID") kB"
+
+LINKS_RSS=""
+if (( LINKS > 0 )); then
+	echo "bench: creating $LINKS links (bulk, 1000 per request)"
+	"$GL" create -url "$NODE_URL" -key "$API_KEY" -n "$LINKS" -c 4
+	echo "bench: node RSS after create: $(rss_kb "$NODE_PID") kB"
+	echo "bench: requesting each link once"
+	echo "node: $("$GL" walk -url "$NODE_URL" -n "$LINKS" -c "$CONNS")"
+	echo "bare: $("$GL" walk -url "$BARE_URL" -n "$LINKS" -c "$CONNS")"
+	LINKS_RSS=$(rss_kb "$NODE_PID")
+	echo "bench: RSS after $LINKS cached links: node $LINKS_RSS kB, bare $(rss_kb "$BARE_PID") kB"
+else
+	"$GL" link -url "$NODE_URL" -key "$API_KEY" -code "$CODE"
+fi
+# Both must redirect CODE before anything is measured.
+"$GL" wait -url "$NODE_URL/$CODE" -want 302 -timeout 10s || die "node does not redirect /$CODE; see $TMP/node.log"
+"$GL" wait -url "$BARE_URL/$CODE" -want 302 -timeout 10s || die "bare does not redirect /$CODE; see $TMP/bare.log"
+
+# run_wrk URL DURATION: prints req/s; fails on socket errors or non-30x answers.
+run_wrk() {
+	local out
+	out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$2" "$1/$CODE" 2>&1) ||
+		die "wrk failed: $out"
+	if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
+		die "non-30x answers from $1/$CODE: $out"
+	fi
+	awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.6g\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+NODE_RPS=0 BARE_RPS=0 RATIO=0
+if (( ROUNDS > 0 )); then
+	echo "bench: warm-up $WARMUP each"
+	run_wrk "$NODE_URL" "$WARMUP" >/dev/null
+	run_wrk "$BARE_URL" "$WARMUP" >/dev/null
+	NODES=() BARES=() RATIOS=()
+	for r in $(seq "$ROUNDS"); do
+		n=$(run_wrk "$NODE_URL" "$DURATION")
+		b=$(run_wrk "$BARE_URL" "$DURATION")
+		ratio=$(awk -v n="$n" -v b="$b" 'BEGIN {printf "%.3f", n/b}')
+		NODES+=("$n") BARES+=("$b") RATIOS+=("$ratio")
+		printf 'round %d: node %10.0f req/s   bare %10.0f req/s   ratio %s\n' "$r" "$n" "$b" "$ratio"
+	done
+	NODE_RPS=$(printf '%s\n' "${NODES[@]}" | median)
+	BARE_RPS=$(printf '%s\n' "${BARES[@]}" | median)
+	RATIO=$(printf '%s\n' "${RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
+	printf 'median:  node %10.0f req/s   bare %10.0f req/s   ratio node/bare %s\n' "$NODE_RPS" "$BARE_RPS" "$RATIO"
+fi
+NODE_RSS=$(rss_kb "$NODE_PID")
+echo "node RSS: $NODE_RSS kB (bare: $(rss_kb "$BARE_PID") kB)"
+
+summary=$(printf 'RESULT node_rps=%.0f bare_rps=%.0f ratio=%s node_rss_kb=%s' "$NODE_RPS" "$BARE_RPS" "$RATIO" "$NODE_RSS")
+if (( LINKS > 0 )); then
+	summary+=" links=$LINKS links_rss_kb=$LINKS_RSS"
+fi
+echo "$summary"
