@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"errors"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -8,8 +10,33 @@ import (
 // MaxSeriesPoints bounds a stats series; a wider query is refused.
 const MaxSeriesPoints = 10000
 
+// ErrInvalidQuery: a StatsQuery that ValidateStatsQuery refuses (unknown
+// interval, empty or reversed range, more than MaxSeriesPoints buckets).
+var ErrInvalidQuery = errors.New("invalid stats query")
+
+// ValidateStatsQuery reports why q cannot be answered, wrapping
+// ErrInvalidQuery, or nil. Every StatsReader calls it first.
+func ValidateStatsQuery(q StatsQuery) error {
+	if q.Interval.Seconds() == 0 {
+		return fmt.Errorf("%w: unknown interval %q", ErrInvalidQuery, q.Interval)
+	}
+	if q.To.Unix() <= q.From.Unix() {
+		return fmt.Errorf("%w: range [%s, %s) is empty", ErrInvalidQuery,
+			q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	}
+	if _, n := SeriesBounds(q); n > MaxSeriesPoints {
+		return fmt.Errorf("%w: %d %s buckets, at most %d", ErrInvalidQuery, n, q.Interval, MaxSeriesPoints)
+	}
+	if q.TopN < 0 {
+		return fmt.Errorf("%w: negative top-n %d", ErrInvalidQuery, q.TopN)
+	}
+	return nil
+}
+
 // SeriesBounds returns the first bucket start and the number of buckets of
-// q's series. From is rounded down to the interval, To up.
+// q's series. From and To count in whole seconds (sub-second parts are
+// dropped); From is rounded down to the interval, To up. Buckets are aligned
+// to the interval in UTC.
 func SeriesBounds(q StatsQuery) (start int64, n int) {
 	w := q.Interval.Seconds()
 	if w == 0 {
@@ -33,7 +60,9 @@ func floorDiv(a, b int64) int64 {
 }
 
 // Aggregator builds Stats from visit rows; backends without a query engine
-// feed it the rows of one code and range.
+// feed it the rows of one code and range. A row belongs to [From, To) when
+// its Minute (the start of its minute) does. Validate the query with
+// ValidateStatsQuery first: an invalid one yields an empty series.
 type Aggregator struct {
 	q         StatsQuery
 	start     int64
@@ -50,6 +79,9 @@ type Aggregator struct {
 // NewAggregator starts an aggregation for q.
 func NewAggregator(q StatsQuery) *Aggregator {
 	start, n := SeriesBounds(q)
+	if n > MaxSeriesPoints {
+		n = 0 // refused by ValidateStatsQuery; never allocate an unbounded series
+	}
 	return &Aggregator{
 		q: q, start: start, series: make([]uint64, n),
 		referrers: map[string]uint64{}, devices: map[string]uint64{},
@@ -62,9 +94,11 @@ func (a *Aggregator) Add(r VisitCount) {
 	if r.Minute < a.q.From.Unix() || r.Minute >= a.q.To.Unix() {
 		return
 	}
-	i := (r.Minute - a.start) / a.q.Interval.Seconds()
-	if i >= 0 && int(i) < len(a.series) {
-		a.series[i] += r.Visits
+	if w := a.q.Interval.Seconds(); w > 0 {
+		i := (r.Minute - a.start) / w
+		if i >= 0 && i < int64(len(a.series)) {
+			a.series[i] += r.Visits
+		}
 	}
 	a.total += r.Visits
 	if r.Bot {

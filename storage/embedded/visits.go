@@ -1,0 +1,143 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/minibitly/minibitly/storage"
+)
+
+// SeqWindow is how many sequence numbers below a node's highest applied Seq
+// are remembered one by one. A batch older than that is taken as applied:
+// sequences from one node only increase, so it can only be a replay.
+const SeqWindow = 1 << 16
+
+// WriteVisits adds b's rows to the aggregates and totals in one
+// transaction, unless this (NodeID, Seq) was applied before: a batch counts
+// exactly once, whatever order batches arrive in (within SeqWindow).
+func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
+	for i := range b.Rows {
+		if !validCode(b.Rows[i].Code) {
+			return fmt.Errorf("write visits %s/%d: row %d: invalid code %q", b.NodeID, b.Seq, i, b.Rows[i].Code)
+		}
+	}
+	return s.update(ctx, fmt.Sprintf("write visits %s/%d", b.NodeID, b.Seq), func(tx *bolt.Tx) error {
+		applied, err := markApplied(tx, b.NodeID, b.Seq)
+		if err != nil || applied {
+			return err
+		}
+		// bbolt keeps keys and values until commit: append them all to one
+		// arena, never overwriting.
+		arena := make([]byte, 0, len(b.Rows)*64)
+		visits, totals := tx.Bucket(bVisits), tx.Bucket(bTotals)
+		perCode := map[string]uint64{}
+		for _, r := range b.Rows {
+			if r.Visits == 0 {
+				continue
+			}
+			start := len(arena)
+			arena = appendVisitKey(arena, r.Code, r.Minute, r.Referrer, r.Device, r.Browser, r.OS, r.Country, r.Bot)
+			k := arena[start:len(arena):len(arena)]
+			n := u64(visits.Get(k)) + r.Visits
+			arena = binary.BigEndian.AppendUint64(arena, n)
+			if err := visits.Put(k, arena[len(arena)-8:len(arena):len(arena)]); err != nil {
+				return fmt.Errorf("put visits: %w", err)
+			}
+			perCode[r.Code] += r.Visits
+		}
+		for code, n := range perCode {
+			k := []byte(code)
+			if err := totals.Put(k, binary.BigEndian.AppendUint64(nil, u64(totals.Get(k))+n)); err != nil {
+				return fmt.Errorf("put total: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// markApplied records (node, seq) and reports whether it was applied
+// before. It forgets sequence numbers more than SeqWindow below the highest.
+func markApplied(tx *bolt.Tx, node string, seq uint64) (bool, error) {
+	nb, err := tx.Bucket(bBatches).CreateBucketIfNotExists([]byte("node:" + node))
+	if err != nil {
+		return false, fmt.Errorf("batches of node %q: %w", node, err)
+	}
+	k := binary.BigEndian.AppendUint64(nil, seq)
+	if nb.Get(k) != nil {
+		return true, nil
+	}
+	c := nb.Cursor()
+	top, _ := c.Last()
+	if top != nil {
+		high := binary.BigEndian.Uint64(top)
+		if high > SeqWindow && seq < high-SeqWindow {
+			return true, nil
+		}
+	}
+	if err := nb.Put(k, []byte{1}); err != nil { // non-empty: Get tells it from absent
+		return false, fmt.Errorf("mark batch applied: %w", err)
+	}
+	if top == nil || seq < binary.BigEndian.Uint64(top) || seq <= SeqWindow {
+		return false, nil
+	}
+	// seq is the new highest: forget what fell out of the window.
+	var old [][]byte
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) < seq-SeqWindow; k, _ = c.Next() {
+		old = append(old, k)
+	}
+	for _, k := range old {
+		if err := nb.Delete(k); err != nil {
+			return false, fmt.Errorf("forget batch: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// VisitTotal is every visit of code ever written.
+func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
+	var n uint64
+	err := s.view(ctx, fmt.Sprintf("visit total of %q", code), func(tx *bolt.Tx) error {
+		if code != "" {
+			n = u64(tx.Bucket(bTotals).Get([]byte(code)))
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Stats scans the code's rows in [From, To) into a storage.Aggregator.
+func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats, error) {
+	op := fmt.Sprintf("stats of %q", q.Code)
+	if err := storage.ValidateStatsQuery(q); err != nil {
+		return storage.Stats{}, fmt.Errorf("%s: %w", op, err)
+	}
+	agg := storage.NewAggregator(q)
+	err := s.view(ctx, op, func(tx *bolt.Tx) error {
+		if !validCode(q.Code) {
+			return nil
+		}
+		prefix := appendVisitPrefix(nil, q.Code)
+		from := binary.BigEndian.AppendUint64(bytes.Clone(prefix), flip(q.From.Unix()))
+		to := binary.BigEndian.AppendUint64(prefix, flip(q.To.Unix()))
+		c := tx.Bucket(bVisits).Cursor()
+		for k, v := c.Seek(from); k != nil && bytes.Compare(k, to) < 0; k, v = c.Next() {
+			d, err := decodeVisitKey(k, len(prefix))
+			if err != nil {
+				return err
+			}
+			agg.Add(storage.VisitCount{VisitKey: storage.VisitKey{
+				Code: q.Code, Minute: d.minute, Referrer: d.ref, Device: d.dev,
+				Browser: d.br, OS: d.os, Country: d.cc, Bot: d.bot,
+			}, Visits: u64(v)})
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.Stats{}, err
+	}
+	return agg.Stats(), nil
+}
