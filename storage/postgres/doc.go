@@ -1,0 +1,38 @@
+// Package postgres is the PostgreSQL backend of storage.LinkStore,
+// storage.KeyStore and storage.Pinger (links and API keys), over a pgx/v5
+// pool.
+//
+// Schema migrations are embedded (migrations/*.sql) and applied by Migrate,
+// which is idempotent and safe when several nodes start at once (a session
+// advisory lock serialises them; applied versions are recorded in
+// schema_migrations).
+//
+// Writes go to Config.URL. Reads (GetLink, ListLinks, APIKeyByHash,
+// ListAPIKeys) go to Config.ReadURL when it is set, e.g. a streaming
+// replica; a replica that lags makes a just-created link invisible to them
+// for the lag. UpdateLink reads and writes the primary in one transaction
+// (SELECT … FOR UPDATE, storage.LinkPatch.Apply, UPDATE).
+//
+// Concurrent CreateLink calls are group-committed: a batcher collects the
+// creates that arrive within Config.BatchWindow (or while earlier batches
+// hold every flush slot) into one INSERT … ON CONFLICT DO NOTHING
+// RETURNING code, one round trip and one commit; each caller returns only
+// after that commit, with storage.ErrConflict when its code was not
+// inserted. CreateLinks sends its links in the same single statement.
+//
+// Errors: unique violations are storage.ErrConflict; connection failures,
+// server shutdowns and Config.QueryTimeout expiries wrap
+// storage.ErrUnavailable (and keep the cause). Open fails fast, with
+// ErrUnavailable, when the server cannot be reached at start; after that the
+// pool reconnects by itself when the server returns.
+//
+// Times are stored with microsecond precision: values are truncated to the
+// microsecond before they are written and come back in UTC.
+//
+// This package imports package storage, pgx and the standard library only.
+//
+//	s, err := postgres.Open(ctx, postgres.Config{URL: "postgres://user@db:5432/minibitly"})
+//	if err != nil { … }
+//	defer s.Close()
+//	if err := s.Migrate(ctx); err != nil { … }
+package postgres

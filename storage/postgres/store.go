@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/minibitly/minibitly/storage"
+)
+
+// Store is the PostgreSQL link and key store. It is safe for concurrent use.
+type Store struct {
+	cfg  Config
+	pool *pgxpool.Pool // primary: writes, UpdateLink, migrations
+	read *pgxpool.Pool // reads; == pool when Config.ReadURL is empty
+
+	batcher *batcher
+
+	closeOnce sync.Once
+}
+
+var (
+	_ storage.LinkStore = (*Store)(nil)
+	_ storage.KeyStore  = (*Store)(nil)
+	_ storage.Pinger    = (*Store)(nil)
+)
+
+// Open connects to cfg.URL (and cfg.ReadURL) and checks that the server
+// answers within cfg.ConnectTimeout: an unreachable server fails Open with
+// storage.ErrUnavailable. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := newPool(ctx, cfg, cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	read := pool
+	if cfg.ReadURL != "" {
+		if read, err = newPool(ctx, cfg, cfg.ReadURL); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("read pool: %w", err)
+		}
+	}
+	s := &Store{cfg: cfg, pool: pool, read: read}
+	s.batcher = newBatcher(s, cfg)
+	return s, nil
+}
+
+func newPool(ctx context.Context, cfg Config, url string) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The URL may hold a password: do not echo it.
+		return nil, errors.New("postgres: invalid connection string")
+	}
+	pc.MaxConns = cfg.MaxConns
+	pc.MinConns = cfg.MinConns
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pc.ConnConfig.RuntimeParams["application_name"] = "minibitly"
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres pool: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, mapErr(ctx, "connect to postgres", err)
+	}
+	return pool, nil
+}
+
+// Close stops the create batcher (pending creates fail) and closes the
+// pools. It is idempotent and returns after the batcher's goroutines exit.
+func (s *Store) Close() {
+	s.closeOnce.Do(func() {
+		s.batcher.close()
+		if s.read != s.pool {
+			s.read.Close()
+		}
+		s.pool.Close()
+	})
+}
+
+// Ping checks the primary and, when configured, the read pool.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return mapErr(ctx, "ping postgres", err)
+	}
+	if s.read != s.pool {
+		if err := s.read.Ping(ctx); err != nil {
+			return mapErr(ctx, "ping postgres reader", err)
+		}
+	}
+	return nil
+}
+
+// opContext bounds one operation by Config.QueryTimeout.
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
+}
+
+// errClosed is returned by operations on a closed store.
+var errClosed = fmt.Errorf("postgres store closed: %w", storage.ErrUnavailable)
+
+// mapErr wraps err with op and translates it: unique violations become
+// storage.ErrConflict; connection failures, server shutdowns and timeouts
+// become storage.ErrUnavailable. ctx is the operation's context: when it was
+// cancelled, context.Canceled is returned instead.
+func mapErr(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The caller gave up; not an outage. (An expired deadline, the
+		// caller's or QueryTimeout, counts as unavailable below.)
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505": // unique_violation
+			return fmt.Errorf("%s: %w: %w", op, storage.ErrConflict, err)
+		case unavailableCode(pgErr.Code):
+			return fmt.Errorf("%s: %w: %w", op, storage.ErrUnavailable, err)
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, storage.ErrNotFound)
+	}
+	// Everything else that pgx returns without a server error is about the
+	// connection: refused, reset, closed, timed out, TLS, DNS.
+	return fmt.Errorf("%s: %w: %w", op, storage.ErrUnavailable, err)
+}
+
+// unavailableCode reports SQLSTATEs that mean "try again later": connection
+// exceptions (class 08), shutdowns and start-up (57P01–57P03), too many
+// connections (53300), and a read-only server during a failover (25006).
+func unavailableCode(code string) bool {
+	if len(code) == 5 && code[:2] == "08" {
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", "53300", "25006":
+		return true
+	}
+	return false
+}
