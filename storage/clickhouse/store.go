@@ -1,0 +1,183 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/minibitly/minibitly/storage"
+)
+
+// Store writes and reads visit aggregates. It is safe for concurrent use.
+type Store struct {
+	cfg   Config
+	conn  driver.Conn
+	db    string // database name, validated
+	table string // `db`.visits
+
+	mu       sync.Mutex
+	version  [2]uint64 // server major, minor from the last handshake
+	readMode readMode
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// readMode chooses how reads collapse duplicate batches.
+type readMode int
+
+const (
+	readGroupBy readMode = iota // GROUP BY the full key, any(visits) (the default)
+	readFinal                   // SELECT … FINAL
+)
+
+var (
+	_ storage.VisitSink   = (*Store)(nil)
+	_ storage.StatsReader = (*Store)(nil)
+	_ storage.Pinger      = (*Store)(nil)
+)
+
+var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Open connects to cfg.URL and checks that the server answers: an
+// unreachable server fails Open with storage.ErrUnavailable. The database
+// need not exist yet (Migrate creates it).
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(cfg.URL, "clickhouse://") {
+		return nil, errors.New("clickhouse: URL must start with clickhouse:// (native protocol)")
+	}
+	opts, err := ch.ParseDSN(cfg.URL)
+	if err != nil {
+		return nil, errors.New("clickhouse: invalid URL") // may hold a password: do not echo
+	}
+	db := opts.Auth.Database
+	if db == "" {
+		db = DefaultDatabase
+	}
+	if !dbName.MatchString(db) {
+		return nil, fmt.Errorf("clickhouse: database name %q: want [A-Za-z_][A-Za-z0-9_]*", db)
+	}
+	// Connect without a database: it may not exist before Migrate. Every
+	// statement names its table in full.
+	opts.Auth.Database = ""
+	opts.Protocol = ch.Native
+	opts.DialTimeout = cfg.DialTimeout
+	opts.MaxOpenConns = cfg.MaxOpenConns
+	opts.MaxIdleConns = cfg.MaxOpenConns
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	s := &Store{cfg: cfg, conn: conn, db: db, table: "`" + db + "`.visits"}
+	if err := s.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Database is the database the store uses.
+func (s *Store) Database() string { return s.db }
+
+// Close closes the connections. It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.conn.Close() })
+	return s.closeErr
+}
+
+// Ping checks that the server answers and records its version.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	if err := s.conn.Ping(ctx); err != nil {
+		return mapErr(ctx, "ping clickhouse", err)
+	}
+	if v, err := s.conn.ServerVersion(); err == nil {
+		s.mu.Lock()
+		s.version = [2]uint64{v.Version.Major, v.Version.Minor}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// atLeast reports whether the server is at least major.minor (as of the
+// last handshake seen by Ping).
+func (s *Store) atLeast(major, minor uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.version
+	return v[0] > major || (v[0] == major && v[1] >= minor)
+}
+
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
+}
+
+// mapErr wraps err with op. Connection failures, timeouts and overload
+// become storage.ErrUnavailable; a cancelled ctx returns context.Canceled.
+func mapErr(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	}
+	var ex *ch.Exception
+	if errors.As(err, &ex) {
+		if unavailableCode(ex.Code) {
+			return fmt.Errorf("%s: %w: %w", op, storage.ErrUnavailable, err)
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	// Anything without a server exception is about the connection: refused,
+	// reset, closed, timed out.
+	return fmt.Errorf("%s: %w: %w", op, storage.ErrUnavailable, err)
+}
+
+// unavailableCode reports server exceptions worth retrying later.
+func unavailableCode(code int32) bool {
+	switch code {
+	case 159, // TIMEOUT_EXCEEDED
+		202,    // TOO_MANY_SIMULTANEOUS_QUERIES
+		209,    // SOCKET_TIMEOUT
+		210,    // NETWORK_ERROR
+		241,    // MEMORY_LIMIT_EXCEEDED
+		242,    // TABLE_IS_READ_ONLY
+		252,    // TOO_MANY_PARTS
+		3, 394: // UNEXPECTED_END_OF_FILE, QUERY_WAS_CANCELLED (server shutting down)
+		return true
+	}
+	return false
+}
+
+// quote returns s as a ClickHouse string literal. Bytes outside printable
+// ASCII, quotes and backslashes are written as \xHH, so any byte string
+// (codes are opaque) round-trips.
+func quote(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '\'' || c == '\\' {
+			b.WriteString(`\x`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

@@ -1,0 +1,174 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/minibitly/minibitly/storage"
+)
+
+// WriteVisits inserts one batch as one block. Rows of the same bucket are
+// summed first, so the block depends only on the batch: a retry re-sends
+// the same rows, which the ReplacingMergeTree and the reads collapse. An
+// empty batch writes nothing.
+func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
+	if len(b.Rows) == 0 {
+		return nil
+	}
+	sums := make(map[storage.VisitKey]uint64, len(b.Rows))
+	keys := make([]storage.VisitKey, 0, len(b.Rows))
+	for _, r := range b.Rows {
+		if _, ok := sums[r.VisitKey]; !ok {
+			keys = append(keys, r.VisitKey)
+		}
+		sums[r.VisitKey] += r.Visits
+	}
+	op := fmt.Sprintf("write visits %q/%d", b.NodeID, b.Seq)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	if s.atLeast(22, 2) {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{
+			"insert_deduplication_token": strconv.Quote(b.NodeID) + "/" + strconv.FormatUint(b.Seq, 10),
+		}))
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table+" ("+visitsColumns+")")
+	if err != nil {
+		return mapErr(ctx, op, err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for _, k := range keys {
+		var bot uint8
+		if k.Bot {
+			bot = 1
+		}
+		if err := batch.Append(k.Code, time.Unix(k.Minute, 0).UTC(), k.Referrer, k.Device, k.Browser,
+			k.OS, k.Country, bot, sums[k], b.NodeID, b.Seq); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return mapErr(ctx, op, err)
+	}
+	return nil
+}
+
+// source returns the FROM clause that yields each stored bucket of one batch
+// once, however often the batch was written, restricted by where.
+func (s *Store) source(where string, mode readMode) string {
+	if mode == readFinal {
+		return s.table + " FINAL WHERE " + where
+	}
+	return `(SELECT ` + dedupKey + `, any(visits) AS visits FROM ` + s.table +
+		` WHERE ` + where + ` GROUP BY ` + dedupKey + `)`
+}
+
+func (s *Store) mode() readMode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readMode
+}
+
+// VisitTotal is every visit of code ever stored, duplicates collapsed.
+func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	var n uint64
+	q := `SELECT sum(visits) FROM ` + s.source("code = "+quote(code), s.mode())
+	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+		return 0, mapErr(ctx, fmt.Sprintf("visit total %q", code), err)
+	}
+	return n, nil
+}
+
+// breakdowns are the Stats dimensions: kind tag, column, destination.
+var breakdowns = []struct{ kind, column string }{
+	{"r", "referrer"}, {"d", "device"}, {"b", "browser"}, {"o", "os"}, {"c", "country"},
+}
+
+// statsSQL answers q in one query: the series (with totals and bots) and
+// the five top-N breakdowns, ordered like storage.SortBuckets, as UNION ALL
+// branches over the deduplicated rows of the code in [From, To).
+func (s *Store) statsSQL(q storage.StatsQuery, mode readMode) string {
+	from, to := clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix())
+	where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(q.Code), from, to)
+	src := s.source(where, mode)
+	w := q.Interval.Seconds()
+	top := q.TopN
+	if top <= 0 {
+		top = 10
+	}
+	parts := []string{fmt.Sprintf(`SELECT 's' AS kind, '' AS key, toUInt32(intDiv(toUInt32(minute), %d) * %d) AS t,
+	toUInt64(sum(visits)) AS v, toUInt64(sumIf(visits, bot = 1)) AS bots
+FROM %s GROUP BY t`, w, w, src)}
+	for _, b := range breakdowns {
+		parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT '%s' AS kind, %s AS key, toUInt32(0) AS t,
+	toUInt64(sum(visits)) AS v, toUInt64(0) AS bots
+FROM %s GROUP BY key ORDER BY v DESC, key ASC LIMIT %d)`, b.kind, b.column, src, top))
+	}
+	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// clampDateTime keeps a unix time inside DateTime's range.
+func clampDateTime(sec int64) int64 { return min(max(sec, 0), 1<<32-1) }
+
+// Stats answers q with ClickHouse SQL; see statsSQL. The series is made
+// dense in Go (storage.SeriesBounds).
+func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats, error) {
+	if err := storage.ValidateStatsQuery(q); err != nil {
+		return storage.Stats{}, err
+	}
+	op := fmt.Sprintf("stats %q", q.Code)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	rows, err := s.conn.Query(ctx, s.statsSQL(q, s.mode()))
+	if err != nil {
+		return storage.Stats{}, mapErr(ctx, op, err)
+	}
+	defer rows.Close()
+
+	start, n := storage.SeriesBounds(q)
+	w := q.Interval.Seconds()
+	st := storage.Stats{Series: make([]storage.Point, n)}
+	for i := range st.Series {
+		st.Series[i].T = time.Unix(start+int64(i)*w, 0).UTC()
+	}
+	lists := map[string]*[]storage.Bucket{
+		"r": &st.Referrers, "d": &st.Devices, "b": &st.Browsers, "o": &st.OS, "c": &st.Countries,
+	}
+	for rows.Next() {
+		var (
+			kind, key string
+			t         uint32
+			v, bots   uint64
+		)
+		if err := rows.Scan(&kind, &key, &t, &v, &bots); err != nil {
+			return storage.Stats{}, mapErr(ctx, op, err)
+		}
+		if kind == "s" {
+			if i := (int64(t) - start) / w; i >= 0 && i < int64(n) {
+				st.Series[i].Visits += v
+			}
+			st.Total += v
+			st.Bots += bots
+			continue
+		}
+		if l := lists[kind]; l != nil {
+			*l = append(*l, storage.Bucket{Key: key, Visits: v})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storage.Stats{}, mapErr(ctx, op, err)
+	}
+	st.Humans = st.Total - st.Bots
+	for _, l := range lists {
+		storage.SortBuckets(*l) // UNION ALL branches may interleave
+		*l = slices.Clip(*l)
+	}
+	return st, nil
+}
