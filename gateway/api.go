@@ -1,12 +1,150 @@
 package gateway
 
 import (
+	"context"
+	"mime"
 	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
 
-// serveAPI routes /api/v1. (Placeholder until the API lands.)
+// apiTimeout bounds the store and actor calls of one API request.
+const apiTimeout = 10 * time.Second
+
+// apiHandler serves one route and method; code is the {code} path segment
+// ("" for routes without one). A returned error is written by serveAPI.
+type apiHandler func(s *Server, c context.Context, ctx *fasthttp.RequestCtx, code string) error
+
+// apiRoute is one path of the API with its methods. Pattern is written as
+// in the OpenAPI document, relative to /api/v1; "{code}" matches one
+// non-empty path segment.
+type apiRoute struct {
+	pattern  string
+	segments []string
+	methods  map[string]apiHandler
+	allow    string // the Allow header of a 405
+}
+
+// apiRoutes is the routing table of /api/v1, in match order (literal
+// segments before {code}). The OpenAPI test checks it against the document.
+var apiRoutes = newRoutes([]apiRoute{
+	{pattern: "/links", methods: map[string]apiHandler{
+		http.MethodGet:  (*Server).listLinks,
+		http.MethodPost: (*Server).createLink,
+	}},
+	{pattern: "/links/bulk", methods: map[string]apiHandler{
+		http.MethodPost: (*Server).createLinksBulk,
+	}},
+	{pattern: "/links/{code}", methods: map[string]apiHandler{
+		http.MethodGet:    (*Server).getLink,
+		http.MethodPatch:  (*Server).patchLink,
+		http.MethodDelete: (*Server).deleteLink,
+	}},
+	{pattern: "/links/{code}/stats", methods: map[string]apiHandler{
+		http.MethodGet: (*Server).linkStats,
+	}},
+	{pattern: "/openapi.json", methods: map[string]apiHandler{
+		http.MethodGet: (*Server).serveOpenAPI,
+	}},
+})
+
+func newRoutes(rs []apiRoute) []apiRoute {
+	for i := range rs {
+		r := &rs[i]
+		r.segments = strings.Split(strings.TrimPrefix(r.pattern, "/"), "/")
+		ms := make([]string, 0, len(r.methods))
+		for m := range r.methods {
+			ms = append(ms, m)
+		}
+		sort.Strings(ms)
+		r.allow = strings.Join(ms, ", ")
+	}
+	return rs
+}
+
+// matchRoute finds the route of rest (the path after /api/v1) and the value
+// of its {code} segment.
+func matchRoute(rest string) (*apiRoute, string) {
+	if !strings.HasPrefix(rest, "/") {
+		return nil, ""
+	}
+	segs := strings.Split(rest[1:], "/")
+next:
+	for i := range apiRoutes {
+		r := &apiRoutes[i]
+		if len(r.segments) != len(segs) {
+			continue
+		}
+		code := ""
+		for j, p := range r.segments {
+			switch {
+			case p == "{code}" && segs[j] != "":
+				code = segs[j]
+			case p != segs[j]:
+				continue next
+			}
+		}
+		return r, code
+	}
+	return nil, ""
+}
+
+// serveAPI answers everything under /api/v1: every route needs an API key,
+// including the OpenAPI document and the extra (cluster) routes.
 func (s *Server) serveAPI(ctx *fasthttp.RequestCtx) {
-	s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such route"))
+	c, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	if err := s.routeAPI(c, ctx); err != nil {
+		s.writeError(ctx, err)
+	}
+	s.m.api.WithLabelValues(strconv.Itoa(ctx.Response.StatusCode())).Inc()
+}
+
+func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
+	if err := s.authenticate(c, ctx); err != nil {
+		return err
+	}
+	path := string(ctx.Path())
+	r, code := matchRoute(strings.TrimPrefix(path, string(apiRoot)))
+	if r == nil {
+		if s.d.ExtraAPI != nil && s.d.ExtraAPI(ctx) {
+			return nil
+		}
+		return errorf(http.StatusNotFound, "not_found", "no such route: "+path)
+	}
+	method := string(ctx.Method())
+	h, ok := r.methods[method]
+	if !ok {
+		ctx.Response.Header.Set("Allow", r.allow)
+		return errorf(http.StatusMethodNotAllowed, "method_not_allowed",
+			"method "+method+" is not allowed on /api/v1"+r.pattern+"; allowed: "+r.allow)
+	}
+	return h(s, c, ctx, code)
+}
+
+// jsonBody returns the request body after checking its media type: a
+// Content-Type, when present, must be application/json (or another +json
+// type) in UTF-8; a missing Content-Type is taken as JSON. Compressed
+// bodies are refused.
+func jsonBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	if ce := strings.TrimSpace(string(ctx.Request.Header.ContentEncoding())); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Content-Encoding "+strconv.Quote(ce)+" is not supported; send the JSON body uncompressed")
+	}
+	if ct := ctx.Request.Header.ContentType(); len(ct) > 0 {
+		mt, params, err := mime.ParseMediaType(string(ct))
+		if err != nil || (mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+			return nil, errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
+				"Content-Type "+strconv.Quote(string(ct))+" is not supported; send application/json")
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
+				"charset "+strconv.Quote(cs)+" is not supported; send UTF-8")
+		}
+	}
+	return ctx.PostBody(), nil
 }

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+
+	"github.com/minibitly/minibitly/storage"
+	"github.com/valyala/fasthttp"
+)
+
+var (
+	hdrAuthorization   = []byte("Authorization")
+	hdrXAPIKey         = []byte("X-Api-Key")
+	hdrWWWAuthenticate = []byte("WWW-Authenticate")
+	bearerPrefix       = []byte("bearer ")
+)
+
+// maxKeyLen bounds a presented key; longer ones are refused unhashed.
+const maxKeyLen = 512
+
+// apiKeyFrom extracts the presented key: "Authorization: Bearer <key>"
+// (scheme case-insensitive) wins, else "X-Api-Key: <key>".
+func apiKeyFrom(h *fasthttp.RequestHeader) ([]byte, *Error) {
+	if a := bytes.TrimSpace(h.PeekBytes(hdrAuthorization)); len(a) > 0 {
+		if len(a) > len(bearerPrefix) && bytes.EqualFold(a[:len(bearerPrefix)], bearerPrefix) {
+			if k := bytes.TrimSpace(a[len(bearerPrefix):]); len(k) > 0 {
+				return k, nil
+			}
+		}
+		if k := bytes.TrimSpace(h.PeekBytes(hdrXAPIKey)); len(k) > 0 {
+			return k, nil
+		}
+		return nil, errorf(http.StatusUnauthorized, "unauthorized", "the Authorization header must be \"Bearer <API key>\"")
+	}
+	if k := bytes.TrimSpace(h.PeekBytes(hdrXAPIKey)); len(k) > 0 {
+		return k, nil
+	}
+	return nil, errorf(http.StatusUnauthorized, "unauthorized", "an API key is required: send \"Authorization: Bearer <key>\" or \"X-Api-Key: <key>\"")
+}
+
+// HashAPIKey is how keys are stored: the hex SHA-256 of the secret.
+func HashAPIKey(secret []byte) string {
+	sum := sha256.Sum256(secret)
+	return hex.EncodeToString(sum[:])
+}
+
+// authenticate checks the request's API key. Unknown or revoked keys are
+// 401; a store that cannot answer is 503 (never a silent pass).
+func (s *Server) authenticate(c context.Context, ctx *fasthttp.RequestCtx) error {
+	key, ae := apiKeyFrom(&ctx.Request.Header)
+	if ae == nil && len(key) > maxKeyLen {
+		ae = errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
+	}
+	if ae != nil {
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
+		return ae
+	}
+	k, err := s.d.Keys.APIKeyByHash(c, HashAPIKey(key))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
+		return errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
+	case err != nil:
+		if !errors.Is(err, storage.ErrUnavailable) {
+			s.log.Warn("api key lookup failed", "err", err)
+		}
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "cannot check the API key: the key store is unavailable; try again shortly")
+	case !k.RevokedAt.IsZero():
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
+		return errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+type decodeTarget struct {
+	Name  string           `json:"name"`
+	Count nullable[int64]  `json:"count"`
+	Tags  []string         `json:"tags"`
+	When  nullable[string] `json:"when"`
+	Skip  string           `json:"-"`
+	Raw   json.RawMessage  `json:"raw"`
+}
+
+func TestDecodeStrict(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		wantErr string // "code: message part"; "" = ok
+		check   func(t *testing.T, d *decodeTarget)
+	}{
+		"all fields": {in: `{"name":"a","count":3,"tags":["x"],"when":"w","raw":{"k":[1,{"k":2}]}}`, check: func(t *testing.T, d *decodeTarget) {
+			if d.Name != "a" || !d.Count.Set || d.Count.Null || d.Count.V != 3 || len(d.Tags) != 1 || d.When.V != "w" || string(d.Raw) != `{"k":[1,{"k":2}]}` {
+				t.Errorf("%+v", d)
+			}
+		}},
+		"absent vs null": {in: `{"count":null}`, check: func(t *testing.T, d *decodeTarget) {
+			if !d.Count.Set || !d.Count.Null || d.When.Set {
+				t.Errorf("count %+v when %+v", d.Count, d.When)
+			}
+		}},
+		"whitespace around":      {in: " \n{\"name\" : \"a\"}\n\t "},
+		"nested duplicate ok":    {in: `{"raw":{"a":1,"a":2}}`}, // the nested object is decoded (and checked) by its own call
+		"empty object":           {in: `{}`},
+		"null for plain field":   {in: `{"name":null}`, wantErr: `invalid_type: field "name" must not be null`},
+		"null in array is typed": {in: `{"tags":[null]}`, check: func(t *testing.T, d *decodeTarget) {}},
+		"unknown":                {in: `{"nom":"a"}`, wantErr: `unknown_field: unknown field "nom"; allowed fields: name, count, tags, when, raw`},
+		"json dash field":        {in: `{"Skip":"a"}`, wantErr: `unknown_field: unknown field "Skip"`},
+		"dash name":              {in: `{"-":"a"}`, wantErr: `unknown_field`},
+		"case":                   {in: `{"Name":"a"}`, wantErr: `unknown_field: unknown field "Name"; field names are case-sensitive, did you mean "name"?`},
+		"kelvin sign":            {in: "{\"name\":\"a\",\"tags\":[],\"\u212aey\":1}", wantErr: `unknown_field`},
+		"long s fold":            {in: "{\"tag\u017f\":[\"x\"]}", wantErr: `unknown_field: unknown field "tagſ"; field names are case-sensitive, did you mean "tags"?`},
+		"duplicate":              {in: `{"name":"a","name":"b"}`, wantErr: `duplicate_field: field "name" appears more than once`},
+		"duplicate escaped":      {in: `{"name":"a","n\u0061me":"b"}`, wantErr: `duplicate_field`},
+		"trailing":               {in: `{"name":"a"} 1`, wantErr: `invalid_json: unexpected data after the JSON object`},
+		"two objects":            {in: `{}{}`, wantErr: `invalid_json: unexpected data after`},
+		"truncated":              {in: `{"name":"a"`, wantErr: `invalid_json: the JSON body ends unexpectedly`},
+		"truncated nested":       {in: `{"raw":[1,2`, wantErr: `invalid_json`},
+		"bad literal":            {in: `{"name":tru}`, wantErr: `invalid_json`},
+		"number":                 {in: `42`, wantErr: `invalid_json: expected a JSON object, got a number`},
+		"bool":                   {in: `true`, wantErr: `invalid_json: expected a JSON object, got a boolean`},
+		"empty":                  {in: ``, wantErr: `invalid_json: the body is empty`},
+		"wrong type string":      {in: `{"name":1}`, wantErr: `invalid_type: field "name" must be a string; got a number`},
+		"wrong type int":         {in: `{"count":"1"}`, wantErr: `invalid_type: field "count" must be an integer; got a string`},
+		"fraction":               {in: `{"count":1.5}`, wantErr: `invalid_type: field "count" must be an integer; got number 1.5`},
+		"overflow":               {in: `{"count":99999999999999999999}`, wantErr: `invalid_type: field "count"`},
+		"array elem":             {in: `{"tags":["a",2]}`, wantErr: `invalid_type: field "tags" must be an array of strings`},
+		"array for string":       {in: `{"name":["a"]}`, wantErr: `invalid_type: field "name" must be a string; got an array`},
+		"invalid utf8 replaced":  {in: "{\"name\":\"a\xffb\"}", check: func(t *testing.T, d *decodeTarget) {}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var d decodeTarget
+			err := decodeStrict([]byte(tc.in), &d, "")
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("decodeStrict(%q) = %v", tc.in, err)
+				}
+				if tc.check != nil {
+					tc.check(t, &d)
+				}
+				return
+			}
+			var ae *Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("decodeStrict(%q) = %v, want an *Error", tc.in, err)
+			}
+			if ae.Status != 400 {
+				t.Errorf("status %d", ae.Status)
+			}
+			if got := ae.Code + ": " + ae.Message; !strings.HasPrefix(got, tc.wantErr) {
+				t.Errorf("decodeStrict(%q) = %q, want prefix %q", tc.in, got, tc.wantErr)
+			}
+		})
+	}
+}
+
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{"name":"a","count":1}`, `{"tags":["a"]}`, `{"raw":{"x":[1,{"y":null}]}}`, `{}`, `[`, `{"name":"a"}{}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var d decodeTarget
+		err := decodeStrict([]byte(s), &d, "")
+		if err == nil && !json.Valid([]byte(s)) {
+			t.Fatalf("accepted invalid JSON %q", s)
+		}
+		var ae *Error
+		if err != nil && !errors.As(err, &ae) {
+			t.Fatalf("error is not an *Error: %v", err)
+		}
+	})
+}

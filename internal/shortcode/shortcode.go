@@ -1,0 +1,84 @@
+package shortcode
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Alphabet is the base62 alphabet of generated codes.
+const Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// Length is the length of a generated code.
+const Length = 7
+
+// MaxLength is the longest custom code.
+const MaxLength = 64
+
+// reserved are words a custom code may not be (in any case): the service's
+// own paths and names likely to become paths.
+var reserved = map[string]bool{
+	"api": true, "health": true, "ready": true, "metrics": true, "static": true,
+	"ui": true, "admin": true, "docs": true, "doc": true, "openapi": true,
+	"robots": true, "login": true, "logout": true, "assets": true, "www": true,
+	"cluster": true, "bulk": true, "stats": true, "links": true, "favicon": true,
+	"healthz": true, "readyz": true, "livez": true, "status": true, "debug": true,
+	"swagger": true, "well-known": true, "_": true, "-": true,
+}
+
+// Reserved reports whether code is a reserved word (case-insensitively).
+func Reserved(code string) bool { return reserved[strings.ToLower(code)] }
+
+// rejectAbove is the largest multiple of 62 that fits in a byte: random bytes
+// at or above it are discarded so that b%62 is uniform.
+const rejectAbove = 256 - 256%len(Alphabet) // 248
+
+// Generate returns a new random code of Length base62 characters.
+func Generate() (string, error) { return generate(rand.Reader) }
+
+func generate(r io.Reader) (string, error) {
+	var out [Length]byte
+	var buf [16]byte
+	n := 0
+	for n < Length {
+		if _, err := io.ReadFull(r, buf[:]); err != nil {
+			return "", fmt.Errorf("generate code: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) >= rejectAbove {
+				continue
+			}
+			out[n] = Alphabet[int(b)%len(Alphabet)]
+			n++
+			if n == Length {
+				break
+			}
+		}
+	}
+	return string(out[:]), nil
+}
+
+// ErrInvalid is wrapped by every error Valid returns.
+var ErrInvalid = errors.New("invalid code")
+
+// Valid checks a custom code; the error says what is wrong.
+func Valid(code string) error {
+	if code == "" {
+		return fmt.Errorf("%w: the code is empty; use 1 to %d characters of A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, MaxLength)
+	}
+	if len(code) > MaxLength {
+		return fmt.Errorf("%w: the code is %d characters long; the maximum is %d", ErrInvalid, len(code), MaxLength)
+	}
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: character %q at position %d is not allowed; use A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, rune(c), i+1)
+		}
+	}
+	if Reserved(code) {
+		return fmt.Errorf("%w: %q is a reserved word", ErrInvalid, code)
+	}
+	return nil
+}
