@@ -14,12 +14,15 @@ func TestStore_VisitsConformance(t *testing.T) {
 	})
 }
 
-// The same suite with reads collapsing duplicates by FINAL instead of
-// GROUP BY.
-func TestStore_VisitsConformanceFinal(t *testing.T) {
-	storagetest.RunVisits(t, func(t *testing.T) (storage.VisitSink, storage.StatsReader) {
-		s := openFresh(t)
-		s.readMode = readFinal
-		return s, s
-	})
+// The same suite with every read collapsing duplicates one way.
+func TestStore_VisitsConformanceReadModes(t *testing.T) {
+	for name, mode := range map[string]readMode{"groupby": readGroupBy, "final": readFinal} {
+		t.Run(name, func(t *testing.T) {
+			storagetest.RunVisits(t, func(t *testing.T) (storage.VisitSink, storage.StatsReader) {
+				s := openFresh(t)
+				s.readMode = mode
+				return s, s
+			})
+		})
+	}
 }

@@ -12,7 +12,8 @@
 // function of the batch); the table is a ReplacingMergeTree ordered by the
 // full key (code, minute, dims…, node_id, flush_seq), so copies of a batch
 // collapse when parts merge; and every read collapses them before merging
-// happens with a GROUP BY on the full key and any(visits). On servers ≥ 22.2
+// happens: Stats with FINAL, VisitTotal with a GROUP BY on the full key and
+// any(visits) (each measured faster for its query; docs/storage.md). On servers ≥ 22.2
 // inserts also carry insert_deduplication_token = node_id/flush_seq, and the
 // table is created with a non-replicated deduplication window, so most
 // retries are dropped at insert time.

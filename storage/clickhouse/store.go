@@ -33,7 +33,8 @@ type Store struct {
 type readMode int
 
 const (
-	readGroupBy readMode = iota // GROUP BY the full key, any(visits) (the default)
+	readAuto    readMode = iota // measured best per query (docs/storage.md): Stats FINAL, VisitTotal GROUP BY
+	readGroupBy                 // GROUP BY the full key, any(visits)
 	readFinal                   // SELECT … FINAL
 )
 

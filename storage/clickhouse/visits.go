@@ -68,9 +68,13 @@ func (s *Store) source(where string, mode readMode) string {
 		` WHERE ` + where + ` GROUP BY ` + dedupKey + `)`
 }
 
-func (s *Store) mode() readMode {
+// mode returns the read mode, auto resolving to def.
+func (s *Store) mode(def readMode) readMode {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.readMode == readAuto {
+		return def
+	}
 	return s.readMode
 }
 
@@ -79,7 +83,7 @@ func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	var n uint64
-	q := `SELECT sum(visits) FROM ` + s.source("code = "+quote(code), s.mode())
+	q := `SELECT sum(visits) FROM ` + s.source("code = "+quote(code), s.mode(readGroupBy))
 	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, mapErr(ctx, fmt.Sprintf("visit total %q", code), err)
 	}
@@ -126,7 +130,7 @@ func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats,
 	op := fmt.Sprintf("stats %q", q.Code)
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	rows, err := s.conn.Query(ctx, s.statsSQL(q, s.mode()))
+	rows, err := s.conn.Query(ctx, s.statsSQL(q, s.mode(readFinal)))
 	if err != nil {
 		return storage.Stats{}, mapErr(ctx, op, err)
 	}

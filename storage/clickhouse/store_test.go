@@ -1,0 +1,154 @@
+package clickhouse
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/minibitly/minibitly/internal/harness"
+	"github.com/minibitly/minibitly/storage"
+)
+
+var t0 = time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC).Unix()
+
+func row(code string, minute int64, ref string, n uint64) storage.VisitCount {
+	return storage.VisitCount{VisitKey: storage.VisitKey{Code: code, Minute: minute, Referrer: ref,
+		Device: "desktop", Browser: "Chrome", OS: "Linux", Country: "DE"}, Visits: n}
+}
+
+func TestStore_Migrate(t *testing.T) {
+	s := openFresh(t)
+	for range 3 {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+}
+
+// TestStore_DuplicateBatch writes a batch three times: the table holds the
+// copies until parts merge, yet every read, and the documented user SQL,
+// counts it once; after OPTIMIZE … FINAL a plain sum() agrees.
+func TestStore_DuplicateBatch(t *testing.T) {
+	s := openFresh(t)
+	ctx := t.Context()
+	b := storage.VisitBatch{NodeID: "n1", Seq: 7, Rows: []storage.VisitCount{
+		row("dup", t0, "a.com", 3), row("dup", t0+60, "", 4), row("dup", t0, "a.com", 2),
+	}}
+	for range 3 {
+		if err := s.WriteVisits(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.WriteVisits(ctx, storage.VisitBatch{NodeID: "n2", Seq: 7, Rows: []storage.VisitCount{row("dup", t0, "a.com", 10)}}); err != nil {
+		t.Fatal(err)
+	}
+	var raw, rows uint64
+	if err := s.conn.QueryRow(ctx, "SELECT sum(visits), count() FROM "+s.table+" WHERE code = 'dup'").Scan(&raw, &rows); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before merges: %d rows, plain sum(visits) = %d", rows, raw)
+	if n, err := s.VisitTotal(ctx, "dup"); err != nil || n != 19 {
+		t.Fatalf("VisitTotal = %d, %v; want 19", n, err)
+	}
+	checkUserSQL(t, s, "dup", 19)
+	if err := s.conn.Exec(ctx, "OPTIMIZE TABLE "+s.table+" FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.conn.QueryRow(ctx, "SELECT sum(visits), count() FROM "+s.table+" WHERE code = 'dup'").Scan(&raw, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 19 || rows != 3 {
+		t.Fatalf("after OPTIMIZE FINAL: %d rows, sum(visits) = %d; want 3 rows, 19", rows, raw)
+	}
+}
+
+// checkUserSQL runs the exact-before-merges queries of docs/storage.md.
+func checkUserSQL(t *testing.T, s *Store, code string, want uint64) {
+	t.Helper()
+	for name, q := range map[string]string{
+		"GROUP BY": "SELECT sum(visits) FROM (SELECT any(visits) AS visits FROM " + s.table +
+			" WHERE code = " + quote(code) + " GROUP BY " + dedupKey + ")",
+		"FINAL": "SELECT sum(visits) FROM " + s.table + " FINAL WHERE code = " + quote(code),
+	} {
+		var n uint64
+		if err := s.conn.QueryRow(t.Context(), q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n != want {
+			t.Fatalf("user SQL (%s) = %d, want %d", name, n, want)
+		}
+	}
+}
+
+func TestOpen_Unreachable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real servers")
+	}
+	_, err := Open(t.Context(), Config{URL: "clickhouse://127.0.0.1:1/x", DialTimeout: time.Second})
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Open of an unreachable server: %v, want ErrUnavailable", err)
+	}
+	for _, bad := range []string{"", "http://127.0.0.1:8123/x", "clickhouse://127.0.0.1:9000/bad-name"} {
+		if _, err := Open(t.Context(), Config{URL: bad}); err == nil || errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("Open(%q): %v, want a configuration error", bad, err)
+		}
+	}
+}
+
+// TestStore_ServerStopped: with the server down WriteVisits, Stats and Ping
+// fail with ErrUnavailable; after the restart the same batch is written
+// (counted once even if the failed attempt had landed) and reads agree.
+func TestStore_ServerStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a real ClickHouse server (skipped with -short)")
+	}
+	srv := harness.StartClickHouse(t) // its own: this test stops it
+	s := openURL(t, Config{URL: srv.URL(), DialTimeout: time.Second, QueryTimeout: 5 * time.Second})
+	ctx := t.Context()
+	if err := s.WriteVisits(ctx, storage.VisitBatch{NodeID: "n", Seq: 1, Rows: []storage.VisitCount{row("x", t0, "", 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop(t)
+	b2 := storage.VisitBatch{NodeID: "n", Seq: 2, Rows: []storage.VisitCount{row("x", t0+60, "", 7)}}
+	if err := s.WriteVisits(ctx, b2); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("WriteVisits with the server stopped: %v, want ErrUnavailable", err)
+	}
+	if _, err := s.VisitTotal(ctx, "x"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("VisitTotal with the server stopped: %v, want ErrUnavailable", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Ping with the server stopped: %v, want ErrUnavailable", err)
+	}
+	srv.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.WriteVisits(ctx, b2)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("WriteVisits after the restart: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := s.WriteVisits(ctx, b2); err != nil { // a retry of a batch that landed
+		t.Fatal(err)
+	}
+	if n, err := s.VisitTotal(ctx, "x"); err != nil || n != 12 {
+		t.Fatalf("VisitTotal after the restart = %d, %v; want 12", n, err)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc": `'abc'`, "a'b": `'a\x27b'`, `a\b`: `'a\x5cb'`, "a\x00": `'a\x00'`, "é": `'\xc3\xa9'`,
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
