@@ -13,9 +13,9 @@ import (
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Config is the gateway's configuration.

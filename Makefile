@@ -1,0 +1,49 @@
+# Mini Bitly. `make run` serves a single node on :8080 with the embedded
+# store; `make test` installs what the tests need and runs every test.
+
+GO       ?= go
+BIN      ?= bin/minibitly
+# A development-only API key so the README's curl walk-through works at once.
+# Set MINIBITLY_INITIAL_API_KEY yourself for anything real.
+DEV_KEY  ?= mb_dev_only_change_me
+TESTFLAGS ?=
+
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-load proto cluster clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/minibitly
+
+run:
+	MINIBITLY_INITIAL_API_KEY=$${MINIBITLY_INITIAL_API_KEY:-$(DEV_KEY)} $(GO) run ./cmd/minibitly
+
+# deps installs the servers the integration tests start (PostgreSQL 15 server
+# binaries, ClickHouse from Debian) and wrk for `make bench`, when missing.
+deps:
+	@./scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+test: deps vet
+	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...
+
+# Quick edit loop: skips the tests that start real servers and processes.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench: bench-go bench-load
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/ ./internal/... ./actors/
+
+bench-load: deps
+	./bench/run.sh
+
+proto:
+	./scripts/genproto.sh
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,284 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minibitly/minibitly/internal/clock"
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/useragent"
+	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/storage"
+	"github.com/minibitly/minibitly/storage/embedded"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// faultySink is the real embedded sink with a switch: while down, writes
+// fail; with lostAck, a write lands but reports failure (a lost reply), so
+// the flusher retries a batch the store already has.
+type faultySink struct {
+	storage.VisitSink
+	down    atomic.Bool
+	lostAck atomic.Bool
+	writes  atomic.Int64
+}
+
+func (f *faultySink) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
+	f.writes.Add(1)
+	if f.down.Load() {
+		return storage.ErrUnavailable
+	}
+	if err := f.VisitSink.WriteVisits(ctx, b); err != nil {
+		return err
+	}
+	if f.lostAck.CompareAndSwap(true, false) {
+		return errors.New("connection reset after write")
+	}
+	return nil
+}
+
+type fixture struct {
+	node  *Node
+	store *embedded.Store
+	sink  *faultySink
+	log   *visitlog.Log
+	cache *nearcache.Cache
+	reg   *prometheus.Registry
+}
+
+func newFixture(t *testing.T, mod func(*Config)) *fixture {
+	t.Helper()
+	st, err := embedded.Open(embedded.Config{Path: filepath.Join(t.TempDir(), "db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.New()
+	t.Cleanup(clk.Close)
+	f := &fixture{store: st, sink: &faultySink{VisitSink: st}, log: visitlog.New(2, 1024),
+		cache: nearcache.New(nearcache.DefaultConfig()), reg: prometheus.NewRegistry()}
+	cfg := DefaultConfig()
+	cfg.Shards = 8
+	cfg.FlushInterval = time.Hour // tests flush explicitly
+	cfg.Flush.BreakerThreshold = 1000
+	if mod != nil {
+		mod(&cfg)
+	}
+	n, err := New(cfg, Deps{Links: st, Sink: f.sink, Stats: st, Cache: f.cache, Visits: f.log, Clock: clk, Registry: f.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	f.node = n
+	return f
+}
+
+func (f *fixture) createLink(t *testing.T, l storage.Link) {
+	t.Helper()
+	if l.RedirectStatus == 0 {
+		l.RedirectStatus = 302
+	}
+	l.CreatedAt, l.UpdatedAt, l.Version, l.CacheMaxAge = time.Now().UTC(), time.Now().UTC(), 1, -1
+	if err := f.store.CreateLink(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) visit(code string, n int) {
+	dims := useragent.Classify([]byte("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1")).Pack([2]byte{})
+	for i := 0; i < n; i++ {
+		for !f.log.Record(uint64(i), code, 1_700_000_040, dims, []byte("News.Example.com")) {
+			time.Sleep(time.Millisecond) // ring full: let the batcher drain
+		}
+	}
+}
+
+func total(t *testing.T, f *fixture, code string) uint64 {
+	t.Helper()
+	n, err := f.store.VisitTotal(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNode_VisitsReachSinkExactly(t *testing.T) {
+	f := newFixture(t, nil)
+	f.visit("abc", 1500)
+	f.visit("xyz", 7)
+	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(t, f, "abc"); got != 1500 {
+		t.Fatalf("abc stored %d, want 1500", got)
+	}
+	if got := total(t, f, "xyz"); got != 7 {
+		t.Fatalf("xyz stored %d, want 7", got)
+	}
+	now := time.Unix(1_700_000_040, 0)
+	s, err := f.store.Stats(context.Background(), storage.StatsQuery{Code: "abc", From: now.Add(-time.Hour), To: now.Add(time.Hour), Interval: storage.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 1500 || len(s.Referrers) != 1 || s.Referrers[0].Key != "news.example.com" || s.Devices[0].Key != "mobile" {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestNode_LiveVisitsCountUnflushed(t *testing.T) {
+	f := newFixture(t, nil)
+	f.visit("abc", 40)
+	f.node.batcher.flush()
+	got, err := f.node.Visits(context.Background(), "abc")
+	if err != nil || got != 40 {
+		t.Fatalf("Visits = %d, %v; want 40 before any flush", got, err)
+	}
+	f.sink.down.Store(true)
+	f.node.flusher.flushNow(context.Background())
+	got, _ = f.node.Visits(context.Background(), "abc")
+	if got != 40 {
+		t.Fatalf("Visits = %d while buffered in the flusher, want 40", got)
+	}
+}
+
+func TestNode_SinkOutageDeliversEverythingOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	f.sink.down.Store(true)
+	for round := 0; round < 5; round++ {
+		f.visit("abc", 100)
+		if err := f.node.flusher.flushNow(context.Background()); err == nil {
+			t.Fatal("flush succeeded while the sink was down")
+		}
+	}
+	if got := total(t, f, "abc"); got != 0 {
+		t.Fatalf("stored %d during the outage", got)
+	}
+	f.sink.down.Store(false)
+	f.sink.lostAck.Store(true) // the first retry lands but looks failed
+	if err := f.node.flusher.flushNow(context.Background()); err == nil {
+		t.Fatal("lost ack not reported")
+	}
+	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(t, f, "abc"); got != 500 {
+		t.Fatalf("stored %d after recovery, want exactly 500", got)
+	}
+	if v := testutil.ToFloat64(f.node.m.flushFailures); v < 6 {
+		t.Fatalf("flush failures metric = %v, want >= 6", v)
+	}
+}
+
+// TestNode_BufferOverflowIsCounted: beyond MaxBufferedRows the oldest
+// batches are dropped and counted; the newest batch is always kept (it
+// holds the latest interval, merged while the sink is down).
+func TestNode_BufferOverflowIsCounted(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Flush.MaxBufferedRows = 2 })
+	f.sink.down.Store(true)
+	f.visit("a", 10)
+	f.node.flusher.flushNow(context.Background()) // batch 1 (a) attempted, fails
+	f.visit("b", 10)
+	f.visit("c", 10)
+	f.node.flusher.flushNow(context.Background()) // batch 2 (b, c): 3 rows > 2, batch 1 dropped
+	if dropped := testutil.ToFloat64(f.node.m.visitsDropped); dropped != 10 {
+		t.Fatalf("dropped metric = %v, want 10 (the oldest batch)", dropped)
+	}
+	f.sink.down.Store(false)
+	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if total(t, f, "a") != 0 || total(t, f, "b") != 10 || total(t, f, "c") != 10 {
+		t.Fatal("wrong batches survived the overflow")
+	}
+}
+
+func TestNode_ShutdownFlushes(t *testing.T) {
+	f := newFixture(t, nil)
+	f.visit("abc", 321)
+	if err := f.node.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(t, f, "abc"); got != 321 {
+		t.Fatalf("stored %d after shutdown, want 321", got)
+	}
+}
+
+func TestNode_ShutdownReportsUndelivered(t *testing.T) {
+	f := newFixture(t, nil)
+	f.sink.down.Store(true)
+	f.visit("abc", 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := f.node.Shutdown(ctx)
+	if err == nil {
+		t.Fatal("shutdown with the sink down reported success")
+	}
+	if v := testutil.ToFloat64(f.node.m.visitsDropped); v != 5 {
+		t.Fatalf("dropped = %v, want 5", v)
+	}
+}
+
+func TestNode_ResolveAdmitInvalidate(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	if _, err := f.node.Resolve(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("unknown code: %v", err)
+	}
+	f.createLink(t, storage.Link{Code: "abc", URL: "https://example.com/a"})
+	e, err := f.node.Resolve(ctx, "abc")
+	if err != nil || string(e.Location) != "https://example.com/a" || e.Status != 302 {
+		t.Fatalf("Resolve = %+v, %v", e, err)
+	}
+	if f.cache.Get([]byte("abc"), time.Now().Unix()) == nil {
+		t.Fatal("Resolve did not fill the near-cache")
+	}
+	u := "https://example.com/b"
+	if _, err := f.store.UpdateLink(ctx, "abc", storage.LinkPatch{URL: &u}); err != nil {
+		t.Fatal(err)
+	}
+	f.node.LinkChanged(ctx, "abc")
+	if f.cache.Get([]byte("abc"), time.Now().Unix()) != nil {
+		t.Fatal("LinkChanged left the near-cache entry")
+	}
+	e, err = f.node.Resolve(ctx, "abc")
+	if err != nil || string(e.Location) != u {
+		t.Fatalf("after update Resolve = %+v, %v", e, err)
+	}
+
+	f.createLink(t, storage.Link{Code: "lim", URL: "https://example.com/l", MaxVisits: 3})
+	var admitted int
+	for i := 0; i < 5; i++ {
+		ok, err := f.node.Admit(ctx, "lim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			admitted++
+		}
+	}
+	if admitted != 3 {
+		t.Fatalf("admitted %d of max 3", admitted)
+	}
+}
+
+func TestNode_StoreDownGives503NotPanic(t *testing.T) {
+	f := newFixture(t, nil)
+	f.createLink(t, storage.Link{Code: "abc", URL: "https://example.com/a"})
+	f.store.Close()
+	_, err := f.node.Resolve(context.Background(), "abc")
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Resolve with the store closed: %v, want ErrUnavailable", err)
+	}
+}

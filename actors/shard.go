@@ -1,0 +1,80 @@
+package actors
+
+import (
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/minibitly/minibitly/storage"
+)
+
+// shardActor adapts a shardState to protoactor. The state lives outside the
+// actor value so a supervisor restart keeps it.
+type shardActor struct {
+	n  *Node
+	st *shardState
+}
+
+func (a *shardActor) Receive(ctx actor.Context) {
+	msg := ctx.Message()
+	switch m := msg.(type) {
+	case *resolveMsg:
+		a.n.mailboxDepth.Add(-1)
+		a.resolve(ctx, m)
+	case *loadedMsg:
+		a.n.mailboxDepth.Add(-1)
+		a.loaded(ctx, m)
+	case *visitsMsg:
+		a.n.mailboxDepth.Add(-1)
+		a.st.addVisits(m.rows)
+	case *drainMsg:
+		a.n.mailboxDepth.Add(-1)
+		ctx.Respond(&drainReply{rows: a.st.drain()})
+	case *pendingMsg:
+		a.n.mailboxDepth.Add(-1)
+		ctx.Respond(a.st.pendingVisits(m.code))
+	case *invalidateMsg:
+		a.n.mailboxDepth.Add(-1)
+		a.st.invalidate(m.code)
+	}
+}
+
+func (a *shardActor) resolve(ctx actor.Context, m *resolveMsg) {
+	if ls := a.st.lookup(m.code); ls != nil {
+		r := &resolveReply{entry: ls.entry}
+		if m.admit {
+			r.admitted = a.st.admit(ls)
+		}
+		ctx.Respond(r)
+		return
+	}
+	if a.st.park(m.code, waiter{to: ctx.Sender(), admit: m.admit}) {
+		a.n.startLoad(ctx.Self(), m.code)
+	}
+}
+
+func (a *shardActor) loaded(ctx actor.Context, m *loadedMsg) {
+	if m.err != nil {
+		ws, _ := a.st.loaded(m.code, nil, 0, 0)
+		for _, w := range ws {
+			ctx.Send(w.to.(*actor.PID), &resolveReply{err: m.err})
+		}
+		return
+	}
+	// Visits already counted here but not yet flushed are used too.
+	used := m.used + a.st.pendingVisits(m.code)
+	ws, ls := a.st.loaded(m.code, m.entry, m.maxVisits, used)
+	for _, w := range ws {
+		r := &resolveReply{}
+		if ls == nil {
+			r.err = storage.ErrNotFound
+		} else {
+			r.entry = ls.entry
+			if w.admit {
+				r.admitted = a.st.admit(ls)
+			}
+		}
+		ctx.Send(w.to.(*actor.PID), r)
+	}
+}
+
+var errShuttingDown = errors.New("node is shutting down")

@@ -1,0 +1,153 @@
+package actors
+
+import (
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/storage"
+)
+
+// linkState is what a shard knows about one code.
+type linkState struct {
+	entry *nearcache.Entry // nil until loaded
+	// used counts visits of a limited link: the stored total when loaded
+	// plus every visit admitted since.
+	used      uint64
+	maxVisits int64
+	waiters   []waiter // requests waiting for the load in flight
+	loading   bool
+	// dropOnLoad: invalidated while a load was in flight; the load's result
+	// answers its waiters but is not kept.
+	dropOnLoad bool
+}
+
+// waiter is a request parked until its code's load completes.
+type waiter struct {
+	to    any // where the answer goes (the actor's sender PID)
+	admit bool
+}
+
+// shardState is the single-threaded state of one shard: the links it owns
+// and the visit aggregates not yet flushed. Not safe for concurrent use; the
+// shard actor serialises access.
+type shardState struct {
+	links    map[string]*linkState
+	pending  map[storage.VisitKey]uint64
+	byCode   map[string]uint64 // pending visits per code, for live totals
+	maxLinks int
+}
+
+func newShardState(maxLinks int) *shardState {
+	return &shardState{
+		links:    make(map[string]*linkState),
+		pending:  make(map[storage.VisitKey]uint64),
+		byCode:   make(map[string]uint64),
+		maxLinks: maxLinks,
+	}
+}
+
+// addVisits merges a batch of visit counts.
+func (s *shardState) addVisits(rows []storage.VisitCount) {
+	for _, r := range rows {
+		s.pending[r.VisitKey] += r.Visits
+		s.byCode[r.Code] += r.Visits
+	}
+}
+
+// drain returns every pending aggregate and forgets them.
+func (s *shardState) drain() []storage.VisitCount {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	out := make([]storage.VisitCount, 0, len(s.pending))
+	for k, v := range s.pending {
+		out = append(out, storage.VisitCount{VisitKey: k, Visits: v})
+	}
+	clear(s.pending)
+	clear(s.byCode)
+	return out
+}
+
+// pendingVisits is the number of visits of code not yet drained.
+func (s *shardState) pendingVisits(code string) uint64 { return s.byCode[code] }
+
+// lookup returns the state of a loaded code, or nil.
+func (s *shardState) lookup(code string) *linkState {
+	ls := s.links[code]
+	if ls == nil || ls.entry == nil {
+		return nil
+	}
+	return ls
+}
+
+// park records a waiter for code and reports whether a load must start
+// (true for the first waiter).
+func (s *shardState) park(code string, w waiter) bool {
+	ls := s.links[code]
+	if ls == nil {
+		ls = &linkState{}
+		s.links[code] = ls
+	}
+	ls.waiters = append(ls.waiters, w)
+	if ls.loading {
+		return false
+	}
+	ls.loading = true
+	return true
+}
+
+// loaded completes a load: it stores the entry (nil when the link does not
+// exist, which is not cached) and returns the parked waiters.
+func (s *shardState) loaded(code string, e *nearcache.Entry, maxVisits int64, used uint64) ([]waiter, *linkState) {
+	ls := s.links[code]
+	if ls == nil {
+		return nil, nil
+	}
+	ws := ls.waiters
+	ls.waiters, ls.loading = nil, false
+	if e == nil || ls.dropOnLoad {
+		delete(s.links, code)
+		if e == nil {
+			return ws, nil
+		}
+		return ws, &linkState{entry: e, maxVisits: maxVisits, used: used}
+	}
+	ls.entry, ls.maxVisits, ls.used = e, maxVisits, used
+	s.evict(code)
+	return ws, ls
+}
+
+// evict keeps the number of cached links under maxLinks by dropping
+// arbitrary idle ones (never keep, never one with a load in flight).
+func (s *shardState) evict(keep string) {
+	if s.maxLinks <= 0 || len(s.links) <= s.maxLinks {
+		return
+	}
+	for code, ls := range s.links {
+		if code != keep && !ls.loading {
+			delete(s.links, code)
+			if len(s.links) <= s.maxLinks {
+				return
+			}
+		}
+	}
+}
+
+// admit decides one visit of a limited link: allowed while used < max.
+func (s *shardState) admit(ls *linkState) bool {
+	if ls.maxVisits > 0 && ls.used >= uint64(ls.maxVisits) {
+		return false
+	}
+	ls.used++
+	return true
+}
+
+// invalidate forgets code's link (its visit counters stay).
+func (s *shardState) invalidate(code string) {
+	ls := s.links[code]
+	switch {
+	case ls == nil:
+	case ls.loading:
+		ls.dropOnLoad = true
+	default:
+		delete(s.links, code)
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/gateway"
+	"github.com/minibitly/minibitly/internal/nearcache"
+)
+
+// config is everything main reads from flags and the environment.
+type config struct {
+	HTTPAddr        string
+	DataDir         string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+	InitialAPIKey   string // MINIBITLY_INITIAL_API_KEY only
+
+	PostgresURL      string
+	PostgresReadURL  string
+	PostgresMaxConns int
+	ClickHouseURL    string
+
+	Gateway   gateway.Config
+	Actors    actors.Config
+	NearCache nearcache.Config
+	nearTTL   time.Duration
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "node"
+	}
+	return h
+}
+
+// storeFlags are the flags every subcommand that opens the stores needs.
+func storeFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the embedded store (links, keys and visits when PostgreSQL/ClickHouse are not configured)")
+	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL URL for links and API keys (e.g. postgres://user:pass@host:5432/minibitly); empty = embedded store")
+	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", "", "optional PostgreSQL read replica URL for lookups and listing")
+	fs.IntVar(&c.PostgresMaxConns, "postgres-max-conns", 20, "maximum PostgreSQL connections per node (per pool)")
+	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", "", "ClickHouse native URL for visit aggregates (clickhouse://host:9000/minibitly); empty = embedded store")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func serveFlags(fs *flag.FlagSet, c *config) {
+	c.Gateway = gateway.DefaultConfig()
+	c.Actors = actors.DefaultConfig()
+	c.NearCache = nearcache.DefaultConfig()
+	storeFlags(fs, c)
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address for redirects, API, health and metrics")
+	fs.StringVar(&c.Gateway.BaseURL, "base-url", "", "public base URL used in short_url (default http://localhost:<http port>)")
+	fs.IntVar(&c.Gateway.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (413 beyond)")
+	fs.IntVar(&c.Gateway.DefaultCacheMaxAge, "cache-max-age", 0, "Cache-Control max-age of redirects in seconds for links without their own (0 = private, max-age=0; >0 = public, for CDNs)")
+	fs.StringVar(&c.Gateway.CountryHeader, "country-header", "", "request header carrying the visitor's ISO country set by a trusted proxy/CDN (e.g. CF-IPCountry); empty = country not recorded")
+	fs.StringVar(&c.Actors.NodeName, "node-name", hostname(), "this node's name (cluster member name, visit batch id)")
+	fs.IntVar(&c.Actors.Shards, "shards", 64, "shard actors per node")
+	durationFlag(fs, &c.Actors.FlushInterval, "flush-interval", time.Second, "how often shards flush visit aggregates to the visit store")
+	durationFlag(fs, &c.Actors.BatchInterval, "batch-interval", 100*time.Millisecond, "how often the gateway ships counted visits to the shards")
+	fs.IntVar(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", 1_000_000, "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
+	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 2_000_000, "links kept in the gateway near-cache")
+	durationFlag(fs, &c.nearTTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
+	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long SIGTERM may take to drain requests and flush visits")
+}
+
+// finish derives what depends on several flags.
+func (c *config) finish() error {
+	host, port, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("--http-addr %q: %w", c.HTTPAddr, err)
+	}
+	if c.Gateway.BaseURL == "" {
+		h := host
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = "localhost"
+		}
+		c.Gateway.BaseURL = "http://" + net.JoinHostPort(h, port)
+	}
+	c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port))
+	if host != "" {
+		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPAddr)
+	}
+	if c.nearTTL < time.Second {
+		return fmt.Errorf("--near-cache-ttl must be at least 1s")
+	}
+	c.NearCache.TTLSeconds = int64(c.nearTTL / time.Second)
+	if c.Actors.FlushInterval < 10*time.Millisecond {
+		return fmt.Errorf("--flush-interval must be at least 10ms")
+	}
+	c.Actors.Flush.WriteTimeout = actors.DefaultFlushConfig().WriteTimeout
+	return nil
+}

@@ -1,0 +1,169 @@
+// Command minibitly runs a Mini Bitly node: redirects, the link API, visit
+// counting and flushing. See README.md and `minibitly --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/gateway"
+	"github.com/minibitly/minibitly/internal/clock"
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+const topUsage = `minibitly — a URL shortener for heavy traffic.
+
+Usage:
+  minibitly [serve] [flags]        run a node (the default)
+  minibitly keys create --name N   create an API key and print it once
+  minibitly keys list              list API keys (never the secrets)
+  minibitly keys revoke ID         revoke an API key
+  minibitly migrate                apply the PostgreSQL/ClickHouse schema and exit
+
+Every flag has an environment variable; the command line wins.
+MINIBITLY_INITIAL_API_KEY, when set, creates that API key at start (if new).
+
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "minibitly:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args)
+	case "keys":
+		return keys(args)
+	case "migrate":
+		return migrate(args)
+	case "help":
+		return serve([]string{"--help"})
+	}
+	return fmt.Errorf("unknown command %q (want serve, keys or migrate; see --help)", cmd)
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(args []string) error {
+	var c config
+	fs := flag.NewFlagSet("minibitly serve", flag.ContinueOnError)
+	serveFlags(fs, &c)
+	fs.Usage = usage(fs, os.Stderr, topUsage+"Flags of serve:\n")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	c.InitialAPIKey = os.Getenv("MINIBITLY_INITIAL_API_KEY")
+	if err := c.finish(); err != nil {
+		return err
+	}
+	log, err := newLogger(c.LogLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	st, err := openStores(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.close(); err != nil {
+			log.Error("close stores", "err", err)
+		}
+	}()
+	if c.InitialAPIKey != "" {
+		if err := ensureInitialKey(ctx, st.keys, c.InitialAPIKey); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	clk := clock.New()
+	defer clk.Close()
+	cache := nearcache.New(c.NearCache)
+	vlog := visitlog.New(8, 1<<14)
+
+	node, err := actors.New(c.Actors, actors.Deps{
+		Links: st.links, Sink: st.sink, Stats: st.stats,
+		Cache: cache, Visits: vlog, Clock: clk, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := gateway.New(c.Gateway, gateway.Deps{
+		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
+		Cache: cache, Visits: vlog, Clock: clk, Ready: st.ready, Registry: reg, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	}
+	if err := node.Start(); err != nil {
+		ln.Close()
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("minibitly serving", "http_addr", ln.Addr().String(), "base_url", c.Gateway.BaseURL,
+		"node_id", node.NodeID(), "shards", c.Actors.Shards, "flush_interval", c.Actors.FlushInterval.String())
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		log.Error("http server stopped", "err", err)
+	}
+	// Shutdown order: stop accepting HTTP → drain actors and flush visits →
+	// close stores (deferred).
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	if err := node.Shutdown(sctx); err != nil {
+		log.Error("actor shutdown", "err", err)
+		return err
+	}
+	log.Info("stopped; all visits flushed")
+	return nil
+}

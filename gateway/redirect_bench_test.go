@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/valyala/fasthttp"
+)
+
+// BenchmarkServer_Redirect measures the handler of a cached redirect against
+// a bare handler answering the same 302 from a Go map (the baseline).
+func BenchmarkServer_Redirect(b *testing.B) {
+	s, _, vl := newRedirectServer(b, &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond): // the batcher drains every 5 ms
+				vl.Drain(func(string, int64, uint32, []byte) {})
+			}
+		}
+	}()
+	bare := map[string][]byte{"abc": []byte("https://example.com/x")}
+	bareHandler := func(ctx *fasthttp.RequestCtx) {
+		loc, ok := bare[string(ctx.Path()[1:])]
+		if !ok {
+			ctx.SetStatusCode(404)
+			return
+		}
+		ctx.Response.SetStatusCode(302)
+		ctx.Response.Header.SetCanonical(hdrLocation, loc)
+		ctx.Response.Header.SetCanonical(hdrCacheControl, []byte("private, max-age=0"))
+	}
+	run := func(b *testing.B, h fasthttp.RequestHandler) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI("/abc")
+			ctx.Request.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+			for pb.Next() {
+				ctx.Response.Reset()
+				h(&ctx)
+			}
+		})
+	}
+	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler) })
+	b.Run("handler=node", func(b *testing.B) { run(b, s.handle) })
+}
