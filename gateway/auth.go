@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -72,6 +73,11 @@ func (s *Server) authenticate(c context.Context, ctx *fasthttp.RequestCtx) error
 	case !k.RevokedAt.IsZero():
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
 		return errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
+	}
+	if s.limiter != nil && !s.limiter.allow(k.ID, time.Now()) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		return errorf(http.StatusTooManyRequests, "rate_limited",
+			"this API key exceeded its request rate; slow down and retry after a second")
 	}
 	return nil
 }

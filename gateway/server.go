@@ -37,6 +37,11 @@ type Config struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ResolveTimeout bounds a near-cache miss.
 	ResolveTimeout time.Duration
+	// APIRate is the sustained request rate allowed per API key (requests
+	// per second) with bursts of APIBurst; 0 disables the limit. Redirects
+	// are not limited here (see docs/architecture.md).
+	APIRate  float64
+	APIBurst int
 }
 
 // DefaultConfig is a single node on :8080.
@@ -48,6 +53,8 @@ func DefaultConfig() Config {
 		WriteTimeout:   10 * time.Second,
 		IdleTimeout:    60 * time.Second,
 		ResolveTimeout: 2 * time.Second,
+		APIRate:        100,
+		APIBurst:       200,
 	}
 }
 
@@ -95,6 +102,7 @@ type Server struct {
 	defaultCC []byte
 
 	metricsHandler fasthttp.RequestHandler
+	limiter        *keyLimiter
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -116,6 +124,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.defaultCC = nearcache.CacheControlValue(cfg.DefaultCacheMaxAge)
+	if cfg.APIRate > 0 {
+		s.limiter = newKeyLimiter(cfg.APIRate, cfg.APIBurst)
+	}
 	m, err := newMetrics(d.Registry, d)
 	if err != nil {
 		return nil, err

@@ -59,6 +59,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&c.Gateway.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted request body in bytes (413 beyond)")
 	fs.IntVar(&c.Gateway.DefaultCacheMaxAge, "cache-max-age", 0, "Cache-Control max-age of redirects in seconds for links without their own (0 = private, max-age=0; >0 = public, for CDNs)")
 	fs.StringVar(&c.Gateway.CountryHeader, "country-header", "", "request header carrying the visitor's ISO country set by a trusted proxy/CDN (e.g. CF-IPCountry); empty = country not recorded")
+	fs.Float64Var(&c.Gateway.APIRate, "api-rate", 100, "API requests per second allowed per API key on this node (429 beyond; 0 = unlimited)")
+	fs.IntVar(&c.Gateway.APIBurst, "api-burst", 200, "API requests per key allowed in a burst above --api-rate")
 	fs.StringVar(&c.Actors.NodeName, "node-name", hostname(), "this node's name (cluster member name, visit batch id)")
 	fs.IntVar(&c.Actors.Shards, "shards", 64, "shard actors per node")
 	durationFlag(fs, &c.Actors.FlushInterval, "flush-interval", time.Second, "how often shards flush visit aggregates to the visit store")
