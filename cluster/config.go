@@ -94,7 +94,7 @@ func (c *Config) validate() (bindHost string, bindPort int, err error) {
 	if c.SuspicionMult < 1 {
 		return "", 0, fmt.Errorf("cluster: suspicion multiplier %d must be at least 1", c.SuspicionMult)
 	}
-	if n := len(encodeMeta(nil, c.HTTPAddr, c.RemoteAddr)); n > memberlist.MetaMaxSize {
+	if n := len(encodeMeta(nil, c.HTTPAddr, c.RemoteAddr, true)); n > memberlist.MetaMaxSize {
 		return "", 0, fmt.Errorf("cluster: node metadata is %d bytes, memberlist allows %d", n, memberlist.MetaMaxSize)
 	}
 	return bindHost, bindPort, nil
