@@ -2,7 +2,11 @@ package actors
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/minibitly/minibitly/cluster"
+	"github.com/minibitly/minibitly/proto/clusterpb"
 
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/storage"
@@ -33,6 +37,9 @@ type batcher struct {
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
+
+	inflight sync.WaitGroup // visit batches sent to other nodes, awaiting ack
+	seq      atomic.Uint64
 }
 
 func newBatcher(n *Node) *batcher {
@@ -110,8 +117,15 @@ func (b *batcher) intern(ref []byte) string {
 	return s
 }
 
-// ship sends each shard its aggregated visits.
+// ship sends each shard its aggregated visits; in a cluster, visits of
+// codes owned by other nodes go to those owners, one batch per owner.
 func (b *batcher) ship() {
+	var p *cluster.Placement
+	var self string
+	if b.n.d.Cluster != nil {
+		p, self = b.n.d.Cluster.Placement(), b.n.d.Cluster.Self().Name
+	}
+	var remote map[string]*remoteBatch
 	for i, m := range b.perShard {
 		if len(m) == 0 {
 			continue
@@ -120,20 +134,74 @@ func (b *batcher) ship() {
 		var total uint64
 		for k, v := range m {
 			device, browser, os, country, bot := useragent.Unpack(k.dims)
-			rows = append(rows, storage.VisitCount{
+			r := storage.VisitCount{
 				VisitKey: storage.VisitKey{
 					Code: k.code, Minute: k.minute, Referrer: k.ref,
 					Device: device, Browser: browser, OS: os, Country: country, Bot: bot,
 				},
 				Visits: v,
-			})
+			}
+			if p != nil {
+				if owner := p.Owner(k.code); owner.Name != self {
+					if remote == nil {
+						remote = map[string]*remoteBatch{}
+					}
+					rb := remote[owner.Name]
+					if rb == nil {
+						rb = &remoteBatch{owner: owner}
+						remote[owner.Name] = rb
+					}
+					rb.rows = append(rb.rows, r)
+					rb.visits += v
+					continue
+				}
+			}
+			rows = append(rows, r)
 			total += v
 		}
 		clear(m)
 		b.n.m.visitsBatched.Add(float64(total))
-		b.n.sendTo(i, &visitsMsg{rows: rows})
+		if len(rows) > 0 {
+			b.n.sendTo(i, &visitsMsg{rows: rows})
+		}
+	}
+	for _, rb := range remote {
+		b.inflight.Add(1)
+		go b.sendRemote(rb)
 	}
 }
+
+type remoteBatch struct {
+	owner  cluster.Member
+	rows   []storage.VisitCount
+	visits uint64
+}
+
+// sendRemote delivers one batch to its owner. Without an acknowledgement by
+// the deadline the rows are counted here instead: the owner refuses a batch
+// that arrives after the deadline, so a visit is never counted by both.
+func (b *batcher) sendRemote(rb *remoteBatch) {
+	defer b.inflight.Done()
+	n := b.n
+	now := time.Now()
+	deadline := now.Add(n.cfg.VisitAckTimeout)
+	msg := &clusterpb.VisitBatch{
+		From: n.nodeID, Seq: b.seq.Add(1), Rows: rowsToProto(rb.rows), DeadlineUnixMs: deadline.UnixMilli(),
+	}
+	res, err := n.system.Root.RequestFuture(remotePID(rb.owner), msg, n.cfg.VisitAckTimeout+ackMargin).Result()
+	if ack, ok := res.(*clusterpb.VisitAck); err == nil && ok && ack.Applied {
+		n.m.visitsSentRemote.Add(float64(rb.visits))
+		n.m.visitsBatched.Add(float64(rb.visits))
+		n.acks.add(rb.owner.Name, rb.visits, time.Now(), 2*(n.cfg.FlushInterval+n.cfg.BatchInterval))
+		return
+	}
+	n.m.visitsRerouted.Add(float64(rb.visits))
+	n.m.visitsBatched.Add(float64(rb.visits))
+	n.applyLocal(rb.rows)
+}
+
+// ackMargin is how much longer a sender waits than the receiver accepts.
+const ackMargin = 500 * time.Millisecond
 
 // flush ships everything recorded so far to the shards and returns when the
 // messages are in the shards' mailboxes.
@@ -146,8 +214,10 @@ func (b *batcher) flush() {
 	}
 }
 
-// stop ships what is left and stops the goroutine.
+// stop ships what is left, stops the goroutine and waits until every batch
+// sent to another node is acknowledged or counted here.
 func (b *batcher) stop() {
 	b.once.Do(func() { close(b.quit) })
 	b.wg.Wait()
+	b.inflight.Wait()
 }

@@ -15,6 +15,13 @@ type nodeMetrics struct {
 	flushDuration  prometheus.Histogram
 	bufferedVisits prometheus.Gauge
 	breakerOpen    prometheus.Gauge
+
+	remoteLookups    prometheus.Counter
+	remoteFailovers  prometheus.Counter
+	remoteRefused    prometheus.Counter
+	visitsSentRemote prometheus.Counter
+	visitsRerouted   prometheus.Counter
+	visitsAtRisk     prometheus.Counter
 }
 
 func newNodeMetrics(reg prometheus.Registerer, n *Node) (*nodeMetrics, error) {
@@ -51,7 +58,25 @@ func newNodeMetrics(reg prometheus.Registerer, n *Node) (*nodeMetrics, error) {
 			Name: "minibitly_actors_flush_breaker_open", Help: "1 while the visit sink's circuit breaker is open.",
 		}),
 	}
-	cs := []prometheus.Collector{m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
+	m.remoteLookups = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_remote_lookups_total", Help: "Near-cache misses resolved by asking the owner on another node.",
+	})
+	m.remoteFailovers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_remote_failovers_total", Help: "Lookups whose owner did not answer in time and were failed over (new owner or the link store).",
+	})
+	m.remoteRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_remote_batches_refused_total", Help: "Visit batches from other nodes refused (late or shutting down); their senders count them.",
+	})
+	m.visitsSentRemote = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_visits_sent_remote_total", Help: "Visits acknowledged by their owner on another node.",
+	})
+	m.visitsRerouted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_visits_rerouted_total", Help: "Visits whose owner did not acknowledge them in time, counted on this node instead.",
+	})
+	m.visitsAtRisk = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_visits_at_risk_total", Help: "Visits acknowledged by a member within its last flush interval before it was declared dead (an upper bound of visits lost with it).",
+	})
+	cs := []prometheus.Collector{m.remoteLookups, m.remoteFailovers, m.remoteRefused, m.visitsSentRemote, m.visitsRerouted, m.visitsAtRisk,m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
 		m.flushRows, m.flushFailures, m.flushDuration, m.bufferedVisits, m.breakerOpen,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "minibitly_actors_mailbox_depth", Help: "Messages queued in the shard actors' mailboxes.",

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/minibitly/minibitly/cluster"
+	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/cespare/xxhash/v2"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
@@ -40,6 +43,19 @@ type Config struct {
 	AskTimeout time.Duration
 	// Flush configures retries, the buffer and the circuit breaker.
 	Flush FlushConfig
+
+	// RemoteAddr is the host:port protoactor's remote listens on; empty =
+	// single node (no remote).
+	RemoteAddr string
+	// RemoteAdvertise is the host:port others reach the remote at, when it
+	// differs from RemoteAddr (e.g. listening on 0.0.0.0).
+	RemoteAdvertise string
+	// RemoteTimeout bounds a lookup on another node (a near-cache miss whose
+	// code is owned elsewhere); after it the node fails over.
+	RemoteTimeout time.Duration
+	// VisitAckTimeout is how long a visit batch sent to another node may take
+	// to be acknowledged; after it the rows are counted here instead.
+	VisitAckTimeout time.Duration
 }
 
 // DefaultConfig: 64 shards, batches every 100 ms, flushes every second.
@@ -53,6 +69,8 @@ func DefaultConfig() Config {
 		LoadTimeout:      2 * time.Second,
 		AskTimeout:       5 * time.Second,
 		Flush:            DefaultFlushConfig(),
+		RemoteTimeout:    time.Second,
+		VisitAckTimeout:  2 * time.Second,
 	}
 }
 
@@ -66,6 +84,8 @@ type Deps struct {
 	Clock    *clock.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// Cluster is the membership; nil for a single node.
+	Cluster Membership
 }
 
 // Node is one node's actor system: shards, batcher and flusher.
@@ -75,8 +95,10 @@ type Node struct {
 	log    *slog.Logger
 	nodeID string
 
-	system *actor.ActorSystem
-	shards []*actor.PID
+	system  *actor.ActorSystem
+	remote  *remote.Remote
+	nodePID *actor.PID
+	shards  []*actor.PID
 	states []*shardState
 
 	mailboxDepth atomic.Int64
@@ -86,7 +108,12 @@ type Node struct {
 	flusher *flusher
 
 	loads    sync.WaitGroup // store loads started by shards
+	watch    sync.WaitGroup // the membership watcher
+	quit     chan struct{}
 	closing  atomic.Bool
+
+	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
+	acks            ackLog
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -112,7 +139,16 @@ func New(cfg Config, d Deps) (*Node, error) {
 	if _, err := rand.Read(inc[:]); err != nil {
 		return nil, fmt.Errorf("node incarnation: %w", err)
 	}
-	n := &Node{cfg: cfg, d: d, log: d.Logger, nodeID: cfg.NodeName + "#" + hex.EncodeToString(inc[:])}
+	if d.Cluster != nil && cfg.RemoteAddr == "" {
+		return nil, errors.New("actors: a cluster needs a remote address")
+	}
+	if cfg.RemoteTimeout <= 0 {
+		cfg.RemoteTimeout = DefaultConfig().RemoteTimeout
+	}
+	if cfg.VisitAckTimeout <= 0 {
+		cfg.VisitAckTimeout = DefaultConfig().VisitAckTimeout
+	}
+	n := &Node{cfg: cfg, d: d, log: d.Logger, nodeID: cfg.NodeName + "#" + hex.EncodeToString(inc[:]), quit: make(chan struct{})}
 	m, err := newNodeMetrics(d.Registry, n)
 	if err != nil {
 		return nil, err
@@ -144,8 +180,22 @@ func (n *Node) Start() error {
 		}
 		n.shards[i] = pid
 	}
+	pid, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{n: n} }), nodeActorName)
+	if err != nil {
+		return fmt.Errorf("spawn node actor: %w", err)
+	}
+	n.nodePID = pid
+	if n.cfg.RemoteAddr != "" {
+		if err := n.startRemote(); err != nil {
+			return err
+		}
+	}
 	n.batcher.start()
 	n.flusher.start()
+	if n.d.Cluster != nil {
+		n.watch.Add(1)
+		go n.watchMembership()
+	}
 	return nil
 }
 
@@ -231,6 +281,7 @@ func EntryOf(l *storage.Link) *nearcache.Entry {
 		Limited:      l.MaxVisits > 0,
 		ForwardQuery: l.ForwardQuery,
 		Version:      l.Version,
+		CacheMaxAge:  l.CacheMaxAge,
 	}
 	if e.Status == 0 {
 		e.Status = 302
@@ -266,6 +317,33 @@ func (n *Node) resolve(ctx context.Context, code string, admit bool) (*resolveRe
 	if n.closing.Load() {
 		return nil, fmt.Errorf("%w: %w", storage.ErrUnavailable, errShuttingDown)
 	}
+	owner, local := n.owner(code)
+	if local {
+		return n.resolveLocal(ctx, code, admit)
+	}
+	r, err := n.resolveRemote(ctx, owner, code, admit)
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		return r, err
+	}
+	// The owner did not answer: ask the new owner if gossip has moved the
+	// code meanwhile, else read the link from the store ourselves.
+	n.m.remoteFailovers.Inc()
+	if owner2, local2 := n.owner(code); owner2.Name != owner.Name {
+		if local2 {
+			return n.resolveLocal(ctx, code, admit)
+		}
+		if r, err2 := n.resolveRemote(ctx, owner2, code, admit); err2 == nil || errors.Is(err2, storage.ErrNotFound) {
+			return r, err2
+		}
+	}
+	if admit {
+		// Only the owner may count visits of a limited link.
+		return nil, err
+	}
+	return n.loadDirect(ctx, code)
+}
+
+func (n *Node) resolveLocal(ctx context.Context, code string, admit bool) (*resolveReply, error) {
 	res, err := n.ask(ctx, n.ShardOf(code), &resolveMsg{code: code, admit: admit})
 	if err != nil {
 		return nil, unavailable(err)
@@ -277,21 +355,73 @@ func (n *Node) resolve(ctx context.Context, code string, admit bool) (*resolveRe
 	return r, nil
 }
 
+func (n *Node) resolveRemote(ctx context.Context, owner cluster.Member, code string, admit bool) (*resolveReply, error) {
+	deadline := time.Now().Add(n.cfg.RemoteTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	n.m.remoteLookups.Inc()
+	res, err := n.askRemote(deadline, owner, &clusterpb.ResolveRequest{Code: code, Admit: admit})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	p, ok := res.(*clusterpb.ResolveResponse)
+	if !ok {
+		return nil, fmt.Errorf("%w: unexpected answer %T from %s", storage.ErrUnavailable, res, owner.Name)
+	}
+	return replyFromProto(p)
+}
+
+// loadDirect reads a link from the store without its owner (failover).
+func (n *Node) loadDirect(ctx context.Context, code string) (*resolveReply, error) {
+	l, err := n.d.Links.GetLink(ctx, code)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return &resolveReply{entry: EntryOf(&l)}, nil
+}
+
 // LinkChanged implements gateway.Resolver: it drops code from the near-cache
 // and from its shard.
 func (n *Node) LinkChanged(ctx context.Context, code string) {
 	n.d.Cache.Delete(code)
 	n.send(code, &invalidateMsg{code: code})
+	if n.d.Cluster == nil {
+		return
+	}
+	self := n.d.Cluster.Self().Name
+	for _, m := range n.d.Cluster.Placement().Members() {
+		if m.Name != self {
+			n.system.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code})
+		}
+	}
 }
 
 // Visits implements gateway.Resolver: stored visits plus those buffered in
 // the flusher and pending in the shard.
 func (n *Node) Visits(ctx context.Context, code string) (uint64, error) {
-	res, err := n.ask(ctx, n.ShardOf(code), &pendingMsg{code: code})
-	if err != nil {
-		return 0, unavailable(err)
+	var pending uint64
+	if owner, local := n.owner(code); local {
+		res, err := n.ask(ctx, n.ShardOf(code), &pendingMsg{code: code})
+		if err != nil {
+			return 0, unavailable(err)
+		}
+		pending = res.(uint64)
+	} else {
+		res, err := n.askRemote(time.Now().Add(n.cfg.RemoteTimeout), owner, &clusterpb.PendingRequest{Code: code})
+		if err != nil {
+			return 0, unavailable(err)
+		}
+		p, ok := res.(*clusterpb.PendingResponse)
+		if !ok {
+			return 0, fmt.Errorf("%w: unexpected answer %T", storage.ErrUnavailable, res)
+		}
+		pending = p.Visits
 	}
-	pending := res.(uint64) + n.flusher.buffered(code)
+	pending += n.flusher.buffered(code)
 	stored, err := n.d.Stats.VisitTotal(ctx, code)
 	if err != nil {
 		return 0, unavailable(err)
@@ -308,11 +438,21 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if n.system == nil {
 			return
 		}
+		close(n.quit)
+		n.watch.Wait()
+		// From here on visit batches from other nodes are refused (their
+		// senders count them); every batch accepted before is in a mailbox.
+		if _, err := n.system.Root.RequestFuture(n.nodePID, &closeVisitsMsg{}, n.cfg.AskTimeout).Result(); err != nil {
+			n.log.Warn("close node actor", "err", err)
+		}
 		n.batcher.stop()
 		n.stopErr = n.flusher.stop(ctx)
 		n.loads.Wait()
 		for _, pid := range n.shards {
 			_ = n.system.Root.StopFuture(pid).Wait()
+		}
+		if n.remote != nil {
+			n.remote.Shutdown(true)
 		}
 		n.system.Shutdown()
 	})

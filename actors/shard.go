@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -19,7 +20,7 @@ func (a *shardActor) Receive(ctx actor.Context) {
 	switch m := msg.(type) {
 	case *resolveMsg:
 		a.n.mailboxDepth.Add(-1)
-		a.resolve(ctx, m)
+		a.resolve(ctx, m, false)
 	case *loadedMsg:
 		a.n.mailboxDepth.Add(-1)
 		a.loaded(ctx, m)
@@ -35,19 +36,28 @@ func (a *shardActor) Receive(ctx actor.Context) {
 	case *invalidateMsg:
 		a.n.mailboxDepth.Add(-1)
 		a.st.invalidate(m.code)
+	case *ownershipMsg:
+		a.n.mailboxDepth.Add(-1)
+		a.st.dropNotOwned(func(code string) bool { return m.placement.Owner(code).Name == m.self })
+	case *clusterpb.ResolveRequest:
+		a.n.mailboxDepth.Add(-1)
+		a.resolve(ctx, &resolveMsg{code: m.Code, admit: m.Admit}, true)
+	case *clusterpb.PendingRequest:
+		a.n.mailboxDepth.Add(-1)
+		ctx.Respond(&clusterpb.PendingResponse{Visits: a.st.pendingVisits(m.Code)})
 	}
 }
 
-func (a *shardActor) resolve(ctx actor.Context, m *resolveMsg) {
+func (a *shardActor) resolve(ctx actor.Context, m *resolveMsg, remote bool) {
 	if ls := a.st.lookup(m.code); ls != nil {
 		r := &resolveReply{entry: ls.entry}
 		if m.admit {
 			r.admitted = a.st.admit(ls)
 		}
-		ctx.Respond(r)
+		respond(ctx, ctx.Sender(), r, remote)
 		return
 	}
-	if a.st.park(m.code, waiter{to: ctx.Sender(), admit: m.admit}) {
+	if a.st.park(m.code, waiter{to: ctx.Sender(), admit: m.admit, remote: remote}) {
 		a.n.startLoad(ctx.Self(), m.code)
 	}
 }
@@ -56,7 +66,7 @@ func (a *shardActor) loaded(ctx actor.Context, m *loadedMsg) {
 	if m.err != nil {
 		ws, _ := a.st.loaded(m.code, nil, 0, 0)
 		for _, w := range ws {
-			ctx.Send(w.to.(*actor.PID), &resolveReply{err: m.err})
+			respond(ctx, w.to.(*actor.PID), &resolveReply{err: m.err}, w.remote)
 		}
 		return
 	}
@@ -73,8 +83,21 @@ func (a *shardActor) loaded(ctx actor.Context, m *loadedMsg) {
 				r.admitted = a.st.admit(ls)
 			}
 		}
-		ctx.Send(w.to.(*actor.PID), r)
+		respond(ctx, w.to.(*actor.PID), r, w.remote)
 	}
+}
+
+// respond answers a local requester with the reply itself and a remote one
+// with its protobuf form.
+func respond(ctx actor.Context, to *actor.PID, r *resolveReply, remote bool) {
+	if to == nil {
+		return
+	}
+	if remote {
+		ctx.Send(to, replyToProto(r))
+		return
+	}
+	ctx.Send(to, r)
 }
 
 var errShuttingDown = errors.New("node is shutting down")

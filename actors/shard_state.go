@@ -21,8 +21,9 @@ type linkState struct {
 
 // waiter is a request parked until its code's load completes.
 type waiter struct {
-	to    any // where the answer goes (the actor's sender PID)
-	admit bool
+	to     any // where the answer goes (the actor's sender PID)
+	admit  bool
+	remote bool // the requester is on another node: answer in protobuf
 }
 
 // shardState is the single-threaded state of one shard: the links it owns
@@ -149,5 +150,15 @@ func (s *shardState) invalidate(code string) {
 		ls.dropOnLoad = true
 	default:
 		delete(s.links, code)
+	}
+}
+
+// dropNotOwned forgets the links this shard no longer owns (membership
+// changed); loads in flight finish and are dropped by the next change.
+func (s *shardState) dropNotOwned(owned func(code string) bool) {
+	for code, ls := range s.links {
+		if !ls.loading && !owned(code) {
+			delete(s.links, code)
+		}
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/nearcache"
 )
@@ -24,6 +26,21 @@ type config struct {
 	PostgresReadURL  string
 	PostgresMaxConns int
 	ClickHouseURL    string
+
+	// Cluster (gossip) settings; a node is clustered when GossipAddr is set.
+	GossipAddr       string
+	GossipAdvertise  string
+	Join             string
+	GossipProfile    string
+	RemoteAddr       string
+	RemoteAdvertise  string
+	AllowLocalVisits bool
+	Cluster          cluster.Config
+	probeInterval    time.Duration
+	probeTimeout     time.Duration
+	suspicionMult    int
+	gossipInterval   time.Duration
+	rejoinInterval   time.Duration
 
 	Gateway   gateway.Config
 	Actors    actors.Config
@@ -69,6 +86,20 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 2_000_000, "links kept in the gateway near-cache")
 	durationFlag(fs, &c.nearTTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
 	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long SIGTERM may take to drain requests and flush visits")
+
+	fs.StringVar(&c.GossipAddr, "gossip-addr", "", "gossip (memberlist) bind host:port, e.g. 0.0.0.0:7946; setting it makes this node part of a cluster")
+	fs.StringVar(&c.GossipAdvertise, "gossip-advertise", "", "host:port other nodes reach this node's gossip at (default: the bind address)")
+	fs.StringVar(&c.Join, "join", "", "comma-separated seeds: host:port, host (port 7946) or a DNS name resolving to the peers (Kubernetes headless Service)")
+	fs.StringVar(&c.RemoteAddr, "remote-addr", "", "protoactor remote bind host:port for cross-node messages (required with --gossip-addr)")
+	fs.StringVar(&c.RemoteAdvertise, "remote-advertise", "", "host other nodes reach the remote at, when the bind host is 0.0.0.0 (e.g. the pod IP)")
+	fs.StringVar(&c.GossipProfile, "gossip-profile", "lan", "failure-detection timings: lan (memberlist LAN defaults, dead after ~5 s) or fast (loopback/tests, dead after ~1 s)")
+	durationFlag(fs, &c.probeInterval, "gossip-probe-interval", 0, "override the profile's probe interval")
+	durationFlag(fs, &c.probeTimeout, "gossip-probe-timeout", 0, "override the profile's probe timeout")
+	fs.IntVar(&c.suspicionMult, "gossip-suspicion-mult", 0, "override the profile's suspicion multiplier")
+	durationFlag(fs, &c.gossipInterval, "gossip-interval", 0, "override the profile's gossip interval")
+	durationFlag(fs, &c.rejoinInterval, "gossip-rejoin-interval", 0, "override how often a node that lost members re-joins its seeds (partition healing)")
+	durationFlag(fs, &c.Actors.RemoteTimeout, "remote-timeout", time.Second, "how long a lookup waits for the code's owner on another node before failing over")
+	fs.BoolVar(&c.AllowLocalVisits, "allow-local-visits", false, "in a cluster without --clickhouse-url, keep each node's visits in its own embedded store (stats then show one node's share)")
 }
 
 // finish derives what depends on several flags.
@@ -96,5 +127,79 @@ func (c *config) finish() error {
 		return fmt.Errorf("--flush-interval must be at least 10ms")
 	}
 	c.Actors.Flush.WriteTimeout = actors.DefaultFlushConfig().WriteTimeout
+	return c.finishCluster()
+}
+
+// finishCluster checks and derives the cluster settings.
+func (c *config) finishCluster() error {
+	if c.GossipAddr == "" {
+		if c.Join != "" || c.RemoteAddr != "" {
+			return fmt.Errorf("--join and --remote-addr need --gossip-addr")
+		}
+		return nil
+	}
+	if c.RemoteAddr == "" {
+		return fmt.Errorf("--gossip-addr needs --remote-addr (the actor remote address)")
+	}
+	if c.PostgresURL == "" {
+		return fmt.Errorf("a cluster needs --postgres-url: links must be shared by every node")
+	}
+	if c.ClickHouseURL == "" && !c.AllowLocalVisits {
+		return fmt.Errorf("a cluster needs --clickhouse-url for visits (or --allow-local-visits to keep them per node)")
+	}
+	switch c.GossipProfile {
+	case "lan":
+		c.Cluster = cluster.DefaultConfig()
+	case "fast":
+		c.Cluster = cluster.FastConfig()
+	default:
+		return fmt.Errorf("--gossip-profile %q: want lan or fast", c.GossipProfile)
+	}
+	if c.probeInterval > 0 {
+		c.Cluster.ProbeInterval = c.probeInterval
+	}
+	if c.probeTimeout > 0 {
+		c.Cluster.ProbeTimeout = c.probeTimeout
+	}
+	if c.suspicionMult > 0 {
+		c.Cluster.SuspicionMult = c.suspicionMult
+	}
+	if c.gossipInterval > 0 {
+		c.Cluster.GossipInterval = c.gossipInterval
+	}
+	if c.rejoinInterval > 0 {
+		c.Cluster.RejoinInterval = c.rejoinInterval
+	}
+	c.Cluster.NodeName = c.Actors.NodeName
+	c.Cluster.BindAddr = c.GossipAddr
+	c.Cluster.AdvertiseAddr = c.GossipAdvertise
+	for _, s := range strings.Split(c.Join, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.Cluster.Join = append(c.Cluster.Join, s)
+		}
+	}
+	rh, _, err := net.SplitHostPort(c.RemoteAddr)
+	if err != nil {
+		return fmt.Errorf("--remote-addr %q: %w", c.RemoteAddr, err)
+	}
+	if (rh == "" || rh == "0.0.0.0" || rh == "::") && c.RemoteAdvertise == "" {
+		return fmt.Errorf("--remote-addr %q listens on every interface: set --remote-advertise to the host other nodes reach", c.RemoteAddr)
+	}
+	c.Actors.RemoteAddr = c.RemoteAddr
+	c.Actors.RemoteAdvertise = advertised(c.RemoteAddr, c.RemoteAdvertise)
+	c.Cluster.RemoteAddr = c.Actors.RemoteAdvertise
+	c.Cluster.HTTPAddr = advertised(c.HTTPAddr, c.RemoteAdvertise)
 	return nil
+}
+
+// advertised replaces an unspecified bind host by host (or keeps it).
+func advertised(bind, host string) string {
+	h, p, err := net.SplitHostPort(bind)
+	if err != nil {
+		return bind
+	}
+	if host != "" && (h == "" || h == "0.0.0.0" || h == "::") {
+		return net.JoinHostPort(host, p)
+	}
+	return bind
 }

@@ -13,8 +13,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
@@ -120,16 +122,34 @@ func serve(args []string) error {
 	cache := nearcache.New(c.NearCache)
 	vlog := visitlog.New(8, 1<<14)
 
+	var cn *cluster.Node
+	var membership actors.Membership
+	if c.GossipAddr != "" {
+		c.Cluster.Logger = log.With("component", "gossip")
+		if cn, err = cluster.New(c.Cluster, reg); err != nil {
+			return err
+		}
+		membership = cn
+	}
 	node, err := actors.New(c.Actors, actors.Deps{
 		Links: st.links, Sink: st.sink, Stats: st.stats,
-		Cache: cache, Visits: vlog, Clock: clk, Logger: log, Registry: reg,
+		Cache: cache, Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
 	})
 	if err != nil {
 		return err
 	}
+	ready := st.ready
+	if cn != nil {
+		ready = func(ctx context.Context) map[string]error {
+			m := st.ready(ctx)
+			m["cluster"] = nil
+			return m
+		}
+	}
 	srv, err := gateway.New(c.Gateway, gateway.Deps{
 		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
-		Cache: cache, Visits: vlog, Clock: clk, Ready: st.ready, Registry: reg, Logger: log,
+		Cache: cache, Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
+		ExtraAPI: clusterAPI(cn, memberJSON{Name: c.Actors.NodeName, Status: "alive", HTTPAddr: c.HTTPAddr}),
 	})
 	if err != nil {
 		return err
@@ -137,6 +157,13 @@ func serve(args []string) error {
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	}
+	if cn != nil {
+		if err := cn.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("join cluster: %w", err)
+		}
+		defer cn.Shutdown()
 	}
 	if err := node.Start(); err != nil {
 		ln.Close()
@@ -153,12 +180,19 @@ func serve(args []string) error {
 	case err := <-serveErr:
 		log.Error("http server stopped", "err", err)
 	}
-	// Shutdown order: stop accepting HTTP → drain actors and flush visits →
+	// Shutdown order: stop accepting HTTP → leave the cluster (others stop
+	// routing codes and visits here) → drain actors and flush visits →
 	// close stores (deferred).
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("http shutdown", "err", err)
+	}
+	if cn != nil {
+		if err := cn.Leave(5 * time.Second); err != nil {
+			log.Warn("leave cluster", "err", err)
+		}
+		node.Quiesce(sctx)
 	}
 	if err := node.Shutdown(sctx); err != nil {
 		log.Error("actor shutdown", "err", err)

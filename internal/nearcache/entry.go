@@ -11,7 +11,8 @@ type Entry struct {
 	Code         string
 	Location     []byte // the long URL
 	Status       int    // 301, 302, 307, 308
-	CacheControl []byte // full Cache-Control header value
+	CacheControl []byte // full Cache-Control header value; nil = server default
+	CacheMaxAge  int    // the link's own max-age in seconds; -1 = server default
 	ExpiresAt    int64  // unix seconds; 0 = never
 	// Limited links (max_visits) are decided by their owner on every hit.
 	Limited      bool

@@ -407,13 +407,17 @@ func (x *VisitRow) GetVisits() uint64 {
 
 // VisitBatch carries one tick of a gateway's visits for codes one node owns.
 // The receiver acknowledges with VisitAck once the rows are in its shards.
+// A batch that arrives after deadline_unix_ms is refused (not applied): by
+// then the sender has given up and counted the rows itself, so a late
+// delivery never counts twice.
 type VisitBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Rows          []*VisitRow            `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	From           string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Seq            uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Rows           []*VisitRow            `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	DeadlineUnixMs int64                  `protobuf:"varint,4,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VisitBatch) Reset() {
@@ -467,9 +471,17 @@ func (x *VisitBatch) GetRows() []*VisitRow {
 	return nil
 }
 
+func (x *VisitBatch) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
 type VisitAck struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Applied       bool                   `protobuf:"varint,2,opt,name=applied,proto3" json:"applied,omitempty"` // false: refused (past its deadline, or shutting down)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +521,13 @@ func (x *VisitAck) GetSeq() uint64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *VisitAck) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
 }
 
 // Invalidate drops a code from every cache of the receiving node.
@@ -677,14 +696,16 @@ const file_cluster_proto_rawDesc = "" +
 	"\x02os\x18\x06 \x01(\tR\x02os\x12\x18\n" +
 	"\acountry\x18\a \x01(\tR\acountry\x12\x10\n" +
 	"\x03bot\x18\b \x01(\bR\x03bot\x12\x16\n" +
-	"\x06visits\x18\t \x01(\x04R\x06visits\"f\n" +
+	"\x06visits\x18\t \x01(\x04R\x06visits\"\x90\x01\n" +
 	"\n" +
 	"VisitBatch\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x122\n" +
-	"\x04rows\x18\x03 \x03(\v2\x1e.minibitly.cluster.v1.VisitRowR\x04rows\"\x1c\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1e.minibitly.cluster.v1.VisitRowR\x04rows\x12(\n" +
+	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\"6\n" +
 	"\bVisitAck\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\" \n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
+	"\aapplied\x18\x02 \x01(\bR\aapplied\" \n" +
 	"\n" +
 	"Invalidate\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\"$\n" +

@@ -1,0 +1,118 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/minibitly/minibitly/cluster"
+)
+
+var errorsIs = errors.Is
+
+// ownershipMsg tells a shard the placement changed: it drops the links it
+// no longer owns (their counters stay and are flushed as usual).
+type ownershipMsg struct {
+	placement *cluster.Placement
+	self      string
+}
+
+// watchMembership reacts to membership changes: shards drop links they no
+// longer own, and visits acknowledged by a member that died since its last
+// flush are reported as at risk.
+func (n *Node) watchMembership() {
+	defer n.watch.Done()
+	known := map[string]bool{}
+	for _, m := range n.d.Cluster.Placement().Members() {
+		known[m.Name] = true
+	}
+	for {
+		select {
+		case <-n.quit:
+			return
+		case <-n.d.Cluster.Changes():
+		}
+		p := n.d.Cluster.Placement()
+		self := n.d.Cluster.Self().Name
+		for i := range n.shards {
+			n.sendTo(i, &ownershipMsg{placement: p, self: self})
+		}
+		alive := map[string]bool{}
+		for _, m := range p.Members() {
+			alive[m.Name] = true
+		}
+		for _, m := range n.d.Cluster.Members() {
+			if known[m.Name] && !alive[m.Name] && m.Status == cluster.StatusDead {
+				// Visits it acknowledged within its last flush interval (plus
+				// a batch interval) may not have reached the visit store.
+				lost := n.acks.recent(m.Name, time.Now().Add(-(n.cfg.FlushInterval + n.cfg.BatchInterval)))
+				n.m.visitsAtRisk.Add(float64(lost))
+				if lost > 0 {
+					n.log.Warn("member died: visits it acknowledged may be lost", "member", m.Name, "visits_at_risk", lost)
+				}
+			}
+		}
+		known = alive
+	}
+}
+
+// ackLog remembers, per member, how many visits it acknowledged when, for
+// the last couple of flush intervals.
+type ackLog struct {
+	mu sync.Mutex
+	m  map[string][]ackRecord
+}
+
+type ackRecord struct {
+	at     time.Time
+	visits uint64
+}
+
+func (a *ackLog) add(member string, visits uint64, now time.Time, keep time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string][]ackRecord{}
+	}
+	rs := append(a.m[member], ackRecord{at: now, visits: visits})
+	for len(rs) > 0 && now.Sub(rs[0].at) > keep {
+		rs = rs[1:]
+	}
+	a.m[member] = rs
+}
+
+// recent is the visits member acknowledged after since; it forgets member.
+func (a *ackLog) recent(member string, since time.Time) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var v uint64
+	for _, r := range a.m[member] {
+		if r.at.After(since) {
+			v += r.visits
+		}
+	}
+	delete(a.m, member)
+	return v
+}
+
+// Quiesce waits, after this node left the cluster, until no visit batch
+// from another node has arrived for three batch intervals (their senders
+// have moved to the new owners), or ctx ends.
+func (n *Node) Quiesce(ctx context.Context) {
+	quiet := 3 * n.cfg.BatchInterval
+	t := time.NewTicker(n.cfg.BatchInterval / 2)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		last := time.Unix(0, n.lastRemoteBatch.Load())
+		if last.Before(start) && time.Since(start) >= quiet || time.Since(last) >= quiet && time.Since(start) >= quiet {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

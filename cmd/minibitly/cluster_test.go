@@ -1,0 +1,233 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minibitly/minibitly/internal/proctest"
+)
+
+// clusterNode is one minibitly process of a multi-process cluster on
+// 127.0.0.x.
+type clusterNode struct {
+	*proctest.Node
+	name   string
+	base   string
+	gossip string
+}
+
+type testCluster struct {
+	t      *testing.T
+	pgURL  string
+	chURL  string
+	chDB   string
+	nextIP int
+	nodes  map[string]*clusterNode
+}
+
+func newTestCluster(t *testing.T) *testCluster {
+	pg, ch := extServers(t)
+	c := &testCluster{t: t, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t), nextIP: 1, nodes: map[string]*clusterNode{}}
+	u, err := url.Parse(c.chURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.chDB = strings.TrimPrefix(u.Path, "/")
+	return c
+}
+
+// start runs a node on the next 127.0.0.x address, joining seeds.
+func (c *testCluster) start(name string, seeds ...string) *clusterNode {
+	t := c.t
+	t.Helper()
+	ip := fmt.Sprintf("127.0.0.%d", c.nextIP)
+	c.nextIP++
+	hp := func() string { return fmt.Sprintf("%s:%d", ip, proctest.FreePort(t, ip)) }
+	httpAddr, gossip, remote := hp(), hp(), hp()
+	args := []string{
+		"--node-name", name, "--http-addr", httpAddr, "--data-dir", t.TempDir(),
+		"--gossip-addr", gossip, "--remote-addr", remote, "--gossip-profile", "fast",
+		"--postgres-url", c.pgURL, "--clickhouse-url", c.chURL,
+		"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
+		"--near-cache-ttl", "30s",
+	}
+	if len(seeds) > 0 {
+		args = append(args, "--join", strings.Join(seeds, ","))
+	}
+	n := &clusterNode{name: name, base: "http://" + httpAddr, gossip: gossip}
+	n.Node = proctest.Start(t, name, httpAddr, args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+	c.nodes[name] = n
+	return n
+}
+
+type clusterJSON struct {
+	Self    memberJSON   `json:"self"`
+	Members []memberJSON `json:"members"`
+	Alive   int          `json:"alive"`
+}
+
+func (n *clusterNode) view(t *testing.T) clusterJSON {
+	var v clusterJSON
+	if st := proctest.Do(t, "GET", n.base+"/api/v1/cluster", extKey, nil, &v); st != 200 {
+		t.Fatalf("%s: GET /api/v1/cluster: %d", n.name, st)
+	}
+	return v
+}
+
+// waitAlive polls until every node in ns sees exactly want alive members.
+func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
+	t.Helper()
+	start := time.Now()
+	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("%d alive members on every node", want), func() bool {
+		for _, n := range ns {
+			if n.view(t).Alive != want {
+				return false
+			}
+		}
+		return true
+	})
+	return time.Since(start)
+}
+
+func location(t *testing.T, base, code string) (int, string) {
+	t.Helper()
+	resp, err := proctest.Client.Get(base + "/" + code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+func (c *testCluster) sum(t *testing.T) uint64 {
+	v, _ := (&extNode{chDB: c.chDB}).sqlSum(t)
+	return v
+}
+
+// hits makes n redirects of codes round-robin over nodes and returns n.
+func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) uint64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for w, node := range nodes {
+		wg.Add(1)
+		go func(w int, node *clusterNode) {
+			defer wg.Done()
+			for i := w; i < n; i += len(nodes) {
+				if st, _ := location(t, node.base, codes[i%len(codes)]); st != 302 {
+					errs <- fmt.Sprintf("%s /%s: %d", node.name, codes[i%len(codes)], st)
+				}
+			}
+		}(w, node)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	return uint64(n)
+}
+
+// TestCluster_MembershipVisitsEditsFailover runs real processes on
+// 127.0.0.1-5 with real PostgreSQL and ClickHouse: three nodes form one
+// cluster; links made on one resolve on all; visits spread over all nodes,
+// then a graceful leave and a join, add up exactly in ClickHouse; edits and
+// deletes are seen on other nodes within the documented bound; after a
+// SIGKILL the survivors serve every link again.
+func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
+	c := newTestCluster(t)
+	n1 := c.start("n1")
+	n2 := c.start("n2", n1.gossip)
+	n3 := c.start("n3", n1.gossip)
+	t.Logf("3 members seen by all after %s", waitAlive(t, 3, n1, n2, n3).Round(time.Millisecond))
+
+	// Links made on one node resolve on all.
+	var codes []string
+	for i := 0; i < 30; i++ {
+		var l linkJSON
+		if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey,
+			map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
+			t.Fatalf("create %d: %d", i, st)
+		}
+		codes = append(codes, l.Code)
+	}
+	for _, n := range []*clusterNode{n1, n2, n3} {
+		for i, code := range codes {
+			if st, loc := location(t, n.base, code); st != 302 || loc != fmt.Sprintf("https://example.com/%d", i) {
+				t.Fatalf("%s /%s: %d %q", n.name, code, st, loc)
+			}
+		}
+	}
+	owners := map[string]bool{}
+	for _, code := range codes {
+		var o struct {
+			Owner memberJSON `json:"owner"`
+		}
+		proctest.Do(t, "GET", n2.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
+		owners[o.Owner.Name] = true
+	}
+	if len(owners) != 3 {
+		t.Fatalf("30 codes owned by %d nodes, want all 3: %v", len(owners), owners)
+	}
+
+	// Visits over all nodes, a graceful leave, a join, more visits: exact.
+	want := uint64(len(codes)) // the resolution checks above were visits too
+	want *= 3
+	want += hits(t, 600, codes, n1, n2, n3)
+	n2.Stop()
+	waitAlive(t, 2, n1, n3)
+	want += hits(t, 300, codes, n1, n3)
+	n4 := c.start("n4", n3.gossip)
+	waitAlive(t, 3, n1, n3, n4)
+	want += hits(t, 600, codes, n1, n3, n4)
+	start := time.Now()
+	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("sum(visits) = %d", want), func() bool { return c.sum(t) >= want })
+	t.Logf("sum(visits) reached %d %s after the last redirect", want, time.Since(start).Round(time.Millisecond))
+	if got := c.sum(t); got != want {
+		t.Fatalf("sum(visits) = %d, want exactly %d", got, want)
+	}
+
+	// An edit on one node is seen on another within the documented bound.
+	code := codes[0]
+	if st := proctest.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"url": "https://example.org/new"}, nil); st != 200 {
+		t.Fatalf("patch: %d", st)
+	}
+	start = time.Now()
+	proctest.Eventually(t, 5*time.Second, "the edit on n3", func() bool {
+		_, loc := location(t, n3.base, code)
+		return loc == "https://example.org/new"
+	})
+	t.Logf("edit visible on another node after %s", time.Since(start).Round(time.Millisecond))
+	if st := proctest.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	start = time.Now()
+	proctest.Eventually(t, 5*time.Second, "the delete on n4", func() bool {
+		st, _ := location(t, n4.base, codes[1])
+		return st == 404
+	})
+	t.Logf("delete visible on another node after %s", time.Since(start).Round(time.Millisecond))
+	live := append([]string{codes[0]}, codes[2:]...)
+
+	// SIGKILL: the survivors serve every link again.
+	n4.Kill()
+	start = time.Now()
+	proctest.Eventually(t, 30*time.Second, "every link served by the survivors", func() bool {
+		for _, n := range []*clusterNode{n1, n3} {
+			if n.view(t).Alive != 2 {
+				return false
+			}
+			for _, code := range live {
+				if st, _ := location(t, n.base, code); st != 302 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
+}
