@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-load proto cluster clean
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto cluster clean
 
 all: build
 
@@ -34,10 +34,16 @@ test: deps vet
 test-short:
 	$(GO) test -short -count=1 ./...
 
-bench: bench-go bench-load
+bench: bench-go bench-storage bench-load
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/ ./internal/... ./actors/
+
+# Storage figures against real servers: creates/s on PostgreSQL (group
+# commit) and stats latency over 100M+ synthetic visits in ClickHouse.
+bench-storage: deps
+	$(GO) test -run '^$$' -bench CreateLink -benchtime=3s ./storage/postgres/
+	$(GO) test -run '^$$' -bench Stats -benchtime=5x -v ./storage/clickhouse/
 
 bench-load: deps
 	./bench/run.sh
@@ -47,3 +53,8 @@ proto:
 
 clean:
 	rm -rf bin data
+
+# cluster: PostgreSQL, ClickHouse and three nodes on 127.0.0.1-3 for trying
+# the cluster by hand (Ctrl-C stops everything).
+cluster: build deps
+	$(GO) run ./scripts/devcluster --bin $(BIN)

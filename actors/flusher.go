@@ -31,7 +31,7 @@ func DefaultFlushConfig() FlushConfig {
 		MaxBufferedRows:    1_000_000,
 		BreakerThreshold:   3,
 		BreakerCooldown:    500 * time.Millisecond,
-		BreakerMaxCooldown: 30 * time.Second,
+		BreakerMaxCooldown: 5 * time.Second,
 	}
 }
 
