@@ -192,7 +192,7 @@ func (b *batcher) sendRemote(rb *remoteBatch) {
 	if ack, ok := res.(*clusterpb.VisitAck); err == nil && ok && ack.Applied {
 		n.m.visitsSentRemote.Add(float64(rb.visits))
 		n.m.visitsBatched.Add(float64(rb.visits))
-		n.acks.add(rb.owner.Name, rb.visits, time.Now(), 2*(n.cfg.FlushInterval+n.cfg.BatchInterval))
+		n.acks.add(rb.owner.Name, rb.visits, time.Now(), 3*n.cfg.FlushInterval+n.cfg.BatchInterval)
 		return
 	}
 	n.m.visitsRerouted.Add(float64(rb.visits))

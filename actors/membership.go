@@ -44,9 +44,10 @@ func (n *Node) watchMembership() {
 		}
 		for _, m := range n.d.Cluster.Members() {
 			if known[m.Name] && !alive[m.Name] && m.Status == cluster.StatusDead {
-				// Visits it acknowledged within its last flush interval (plus
-				// a batch interval) may not have reached the visit store.
-				lost := n.acks.recent(m.Name, time.Now().Add(-(n.cfg.FlushInterval + n.cfg.BatchInterval)))
+				// Visits it acknowledged after its last completed flush may
+				// not have reached the visit store: those within two flush
+				// intervals (and a batch interval) of its last acknowledgement.
+				lost := n.acks.recent(m.Name, 2*n.cfg.FlushInterval+n.cfg.BatchInterval)
 				n.m.visitsAtRisk.Add(float64(lost))
 				if lost > 0 {
 					n.log.Warn("member died: visits it acknowledged may be lost", "member", m.Name, "visits_at_risk", lost)
@@ -82,17 +83,23 @@ func (a *ackLog) add(member string, visits uint64, now time.Time, keep time.Dura
 	a.m[member] = rs
 }
 
-// recent is the visits member acknowledged after since; it forgets member.
-func (a *ackLog) recent(member string, since time.Time) uint64 {
+// recent is the visits member acknowledged within window of its last
+// acknowledgement; it forgets member.
+func (a *ackLog) recent(member string, window time.Duration) uint64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	rs := a.m[member]
+	delete(a.m, member)
+	if len(rs) == 0 {
+		return 0
+	}
+	since := rs[len(rs)-1].at.Add(-window)
 	var v uint64
-	for _, r := range a.m[member] {
-		if r.at.After(since) {
+	for _, r := range rs {
+		if !r.at.Before(since) {
 			v += r.visits
 		}
 	}
-	delete(a.m, member)
 	return v
 }
 

@@ -121,7 +121,13 @@ func (n *Node) resolveSeeds(ctx context.Context) ([]string, error) {
 		}
 		for _, ip := range ips {
 			a := net.JoinHostPort(ip.String(), strconv.Itoa(port))
-			if a == selfAddr || (port == selfPort && (ip.IsUnspecified() || n.localIPs[ip.String()])) || seen[a] {
+			// A seed is this node when it is our address, or, when we bind
+			// every interface, one of this host's addresses on our port.
+			// (Bound to one address, another local address on the same
+			// port is another node: e.g. 127.0.0.1:7946 vs 127.0.0.2:7946.)
+			self := a == selfAddr || (port == selfPort &&
+				(ip.IsUnspecified() || (bindIP.IsUnspecified() && n.localIPs[ip.String()]) || ip.Equal(bindIP)))
+			if self || seen[a] {
 				continue
 			}
 			seen[a] = true

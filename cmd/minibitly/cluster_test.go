@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,6 +97,9 @@ func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	return time.Since(start)
 }
 
+// redirected counts every 302 the cluster tests received: each is a visit.
+var redirected atomic.Uint64
+
 func location(t *testing.T, base, code string) (int, string) {
 	t.Helper()
 	resp, err := proctest.Client.Get(base + "/" + code)
@@ -100,6 +107,9 @@ func location(t *testing.T, base, code string) (int, string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusFound {
+		redirected.Add(1)
+	}
 	return resp.StatusCode, resp.Header.Get("Location")
 }
 
@@ -108,8 +118,8 @@ func (c *testCluster) sum(t *testing.T) uint64 {
 	return v
 }
 
-// hits makes n redirects of codes round-robin over nodes and returns n.
-func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) uint64 {
+// hits makes n redirects of codes round-robin over nodes.
+func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
@@ -129,7 +139,6 @@ func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) uint64 {
 	for e := range errs {
 		t.Fatal(e)
 	}
-	return uint64(n)
 }
 
 // TestCluster_MembershipVisitsEditsFailover runs real processes on
@@ -175,15 +184,15 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	}
 
 	// Visits over all nodes, a graceful leave, a join, more visits: exact.
-	want := uint64(len(codes)) // the resolution checks above were visits too
-	want *= 3
-	want += hits(t, 600, codes, n1, n2, n3)
+	// Every 302 the test receives is a visit (redirected counts them).
+	hits(t, 600, codes, n1, n2, n3)
 	n2.Stop()
 	waitAlive(t, 2, n1, n3)
-	want += hits(t, 300, codes, n1, n3)
+	hits(t, 300, codes, n1, n3)
 	n4 := c.start("n4", n3.gossip)
 	waitAlive(t, 3, n1, n3, n4)
-	want += hits(t, 600, codes, n1, n3, n4)
+	hits(t, 600, codes, n1, n3, n4)
+	want := redirected.Load()
 	start := time.Now()
 	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("sum(visits) = %d", want), func() bool { return c.sum(t) >= want })
 	t.Logf("sum(visits) reached %d %s after the last redirect", want, time.Since(start).Round(time.Millisecond))
@@ -213,7 +222,10 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	t.Logf("delete visible on another node after %s", time.Since(start).Round(time.Millisecond))
 	live := append([]string{codes[0]}, codes[2:]...)
 
-	// SIGKILL: the survivors serve every link again.
+	// SIGKILL right after visits that n4 owns: the survivors serve every link
+	// again, and what n4 took with it is no more than the survivors report
+	// as at risk.
+	hits(t, 300, live, n1, n3)
 	n4.Kill()
 	start = time.Now()
 	proctest.Eventually(t, 30*time.Second, "every link served by the survivors", func() bool {
@@ -230,4 +242,45 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		return true
 	})
 	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
+	want = redirected.Load()
+	var atRisk uint64
+	proctest.Eventually(t, 30*time.Second, "sum + visits at risk to cover every redirect", func() bool {
+		atRisk = metric(t, n1, "minibitly_actors_visits_at_risk_total") + metric(t, n3, "minibitly_actors_visits_at_risk_total")
+		return c.sum(t)+atRisk >= want
+	})
+	proctest.Eventually(t, 10*time.Second, "the survivors' flushes to settle", func() bool {
+		a := c.sum(t)
+		time.Sleep(500 * time.Millisecond) // two flush intervals without change
+		return c.sum(t) == a
+	})
+	got := c.sum(t)
+	if got > want {
+		t.Fatalf("sum(visits) = %d after SIGKILL, more than the %d redirects made", got, want)
+	}
+	t.Logf("SIGKILL lost %d of %d visits; survivors reported %d at risk", want-got, want, atRisk)
+}
+
+// metric reads one counter from a node's /metrics.
+func metric(t *testing.T, n *clusterNode, name string) uint64 {
+	t.Helper()
+	resp, err := proctest.Client.Get(n.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %q", name, line)
+			}
+			return uint64(f)
+		}
+	}
+	t.Fatalf("%s: no metric %s", n.name, name)
+	return 0
 }
