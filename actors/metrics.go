@@ -76,7 +76,7 @@ func newNodeMetrics(reg prometheus.Registerer, n *Node) (*nodeMetrics, error) {
 	m.visitsAtRisk = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "minibitly_actors_visits_at_risk_total", Help: "Visits acknowledged by a member within its last flush interval before it was declared dead (an upper bound of visits lost with it).",
 	})
-	cs := []prometheus.Collector{m.remoteLookups, m.remoteFailovers, m.remoteRefused, m.visitsSentRemote, m.visitsRerouted, m.visitsAtRisk,m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
+	cs := []prometheus.Collector{m.remoteLookups, m.remoteFailovers, m.remoteRefused, m.visitsSentRemote, m.visitsRerouted, m.visitsAtRisk, m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
 		m.flushRows, m.flushFailures, m.flushDuration, m.bufferedVisits, m.breakerOpen,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "minibitly_actors_mailbox_depth", Help: "Messages queued in the shard actors' mailboxes.",

@@ -14,12 +14,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/minibitly/minibitly/cluster"
-	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/cespare/xxhash/v2"
+	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -99,7 +99,7 @@ type Node struct {
 	remote  *remote.Remote
 	nodePID *actor.PID
 	shards  []*actor.PID
-	states []*shardState
+	states  []*shardState
 
 	mailboxDepth atomic.Int64
 	m            *nodeMetrics
@@ -107,15 +107,15 @@ type Node struct {
 	batcher *batcher
 	flusher *flusher
 
-	loads    sync.WaitGroup // store loads started by shards
-	watch    sync.WaitGroup // the membership watcher
-	quit     chan struct{}
-	closing  atomic.Bool
+	loads   sync.WaitGroup // store loads started by shards
+	watch   sync.WaitGroup // the membership watcher
+	quit    chan struct{}
+	closing atomic.Bool
 
 	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
 	acks            ackLog
-	stopOnce sync.Once
-	stopErr  error
+	stopOnce        sync.Once
+	stopErr         error
 }
 
 // New validates cfg and builds the node; Start starts it.
