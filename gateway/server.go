@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -143,8 +144,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			var small *fasthttp.ErrSmallBuffer
+			var netErr net.Error
 			ae := toAPIError(err)
-			if ae.Code == "internal" {
+			switch {
+			case errors.As(err, &small):
+				ae = errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers are too large")
+			case errors.As(err, &netErr) && netErr.Timeout():
+				ae = errorf(http.StatusRequestTimeout, "request_timeout", "the request was not received in time")
+			case ae.Code == "internal":
 				ae = errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
 			}
 			s.writeError(ctx, ae)

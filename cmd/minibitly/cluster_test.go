@@ -25,7 +25,7 @@ type clusterNode struct {
 }
 
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	pgURL  string
 	chURL  string
 	chDB   string
@@ -33,7 +33,7 @@ type testCluster struct {
 	nodes  map[string]*clusterNode
 }
 
-func newTestCluster(t *testing.T) *testCluster {
+func newTestCluster(t testing.TB) *testCluster {
 	pg, ch := extServers(t)
 	c := &testCluster{t: t, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t), nextIP: 1, nodes: map[string]*clusterNode{}}
 	u, err := url.Parse(c.chURL)
@@ -46,6 +46,11 @@ func newTestCluster(t *testing.T) *testCluster {
 
 // start runs a node on the next 127.0.0.x address, joining seeds.
 func (c *testCluster) start(name string, seeds ...string) *clusterNode {
+	return c.startWith(name, nil, seeds...)
+}
+
+// startWith is start with extra flags.
+func (c *testCluster) startWith(name string, extra []string, seeds ...string) *clusterNode {
 	t := c.t
 	t.Helper()
 	ip := fmt.Sprintf("127.0.0.%d", c.nextIP)
@@ -57,11 +62,12 @@ func (c *testCluster) start(name string, seeds ...string) *clusterNode {
 		"--gossip-addr", gossip, "--remote-addr", remote, "--gossip-profile", "fast",
 		"--postgres-url", c.pgURL, "--clickhouse-url", c.chURL,
 		"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
-		"--near-cache-ttl", "30s",
+		"--near-cache-ttl", "30s", "--api-rate", "0",
 	}
 	if len(seeds) > 0 {
 		args = append(args, "--join", strings.Join(seeds, ","))
 	}
+	args = append(args, extra...)
 	n := &clusterNode{name: name, base: "http://" + httpAddr, gossip: gossip}
 	n.Node = proctest.Start(t, name, httpAddr, args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
 	c.nodes[name] = n
@@ -283,4 +289,60 @@ func metric(t *testing.T, n *clusterNode, name string) uint64 {
 	}
 	t.Fatalf("%s: no metric %s", n.name, name)
 	return 0
+}
+
+// TestCluster_FailoverTime measures, per gossip profile, how long links
+// whose owner was SIGKILLed stay unavailable on the survivors. A limited
+// link (max_visits) needs its owner on every hit, so it is the strictest
+// case: it answers 503 until gossip declares the owner dead and the code
+// moves. (Plain links keep redirecting from the near-cache, or fail over to
+// PostgreSQL after --remote-timeout.)
+func TestCluster_FailoverTime(t *testing.T) {
+	for _, profile := range []string{"fast", "lan"} {
+		t.Run("profile="+profile, func(t *testing.T) {
+			c := newTestCluster(t)
+			extra := []string{"--gossip-profile", profile}
+			n1 := c.startWith("n1", extra)
+			n2 := c.startWith("n2", extra, n1.gossip)
+			n3 := c.startWith("n3", extra, n1.gossip)
+			waitAlive(t, 3, n1, n2, n3)
+			var limited, plain string
+			for i := 0; limited == "" || plain == ""; i++ {
+				body := map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}
+				if limited == "" {
+					body["max_visits"] = 1_000_000
+				}
+				var l linkJSON
+				if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey, body, &l); st != 201 {
+					t.Fatalf("create: %d", st)
+				}
+				var o struct {
+					Owner memberJSON `json:"owner"`
+				}
+				proctest.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
+				if o.Owner.Name != "n3" {
+					continue
+				}
+				if limited == "" {
+					limited = l.Code
+				} else {
+					plain = l.Code
+				}
+			}
+			if st, _ := location(t, n1.base, limited); st != 302 {
+				t.Fatalf("limited link before the kill: %d", st)
+			}
+			n3.Kill()
+			start := time.Now()
+			if st, _ := location(t, n2.base, plain); st != 302 {
+				t.Fatalf("plain link owned by the dead node, never cached on n2: %d after %s", st, time.Since(start))
+			}
+			t.Logf("uncached plain link of the dead owner redirected after %s (failover to PostgreSQL)", time.Since(start).Round(time.Millisecond))
+			proctest.Eventually(t, 30*time.Second, "the limited link served by a survivor", func() bool {
+				st, _ := location(t, n1.base, limited)
+				return st == 302
+			})
+			t.Logf("profile %s: limited link of the SIGKILLed owner served again after %s", profile, time.Since(start).Round(time.Millisecond))
+		})
+	}
 }

@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 // extServers returns the shared servers, starting them on first use. A
 // server a test stopped is restarted when the test ends, so one failed fault
 // test does not take the next tests down with it.
-func extServers(t *testing.T) (*harness.Postgres, *harness.ClickHouse) {
+func extServers(t testing.TB) (*harness.Postgres, *harness.ClickHouse) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the real binary against real PostgreSQL and ClickHouse (skipped with -short)")
