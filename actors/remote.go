@@ -43,7 +43,7 @@ func (n *Node) startRemote() error {
 	}
 	ln.Close()
 	var opts []remote.ConfigOption
-	if n.cfg.RemoteAdvertise != "" && n.cfg.RemoteAdvertise != n.cfg.RemoteAddr {
+	if n.cfg.RemoteAdvertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(n.cfg.RemoteAdvertise))
 	}
 	n.remote = remote.NewRemote(n.system, remote.Configure(host, port, opts...))

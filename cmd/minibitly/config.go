@@ -99,6 +99,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	durationFlag(fs, &c.gossipInterval, "gossip-interval", 0, "override the profile's gossip interval")
 	durationFlag(fs, &c.rejoinInterval, "gossip-rejoin-interval", 0, "override how often a node that lost members re-joins its seeds (partition healing)")
 	durationFlag(fs, &c.Actors.RemoteTimeout, "remote-timeout", time.Second, "how long a lookup waits for the code's owner on another node before failing over")
+	durationFlag(fs, &c.Actors.VisitAckTimeout, "visit-ack-timeout", 2*time.Second, "how long a visit batch sent to its owner node may wait for the ack before this node counts it itself")
 	fs.BoolVar(&c.AllowLocalVisits, "allow-local-visits", false, "in a cluster without --clickhouse-url, keep each node's visits in its own embedded store (stats then show one node's share)")
 }
 
