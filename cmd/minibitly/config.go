@@ -22,10 +22,12 @@ type config struct {
 	ShutdownTimeout time.Duration
 	InitialAPIKey   string // MINIBITLY_INITIAL_API_KEY only
 
-	PostgresURL      string
-	PostgresReadURL  string
-	PostgresMaxConns int
-	ClickHouseURL    string
+	PostgresURL       string
+	PostgresReadURL   string
+	PostgresMaxConns  int
+	PostgresTimeout   time.Duration
+	ClickHouseURL     string
+	ClickHouseTimeout time.Duration
 
 	// Cluster (gossip) settings; a node is clustered when GossipAddr is set.
 	GossipAddr       string
@@ -62,6 +64,8 @@ func storeFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL URL for links and API keys (e.g. postgres://user:pass@host:5432/minibitly); empty = embedded store")
 	fs.StringVar(&c.PostgresReadURL, "postgres-read-url", "", "optional PostgreSQL read replica URL for lookups and listing")
 	fs.IntVar(&c.PostgresMaxConns, "postgres-max-conns", 20, "maximum PostgreSQL connections per node (per pool)")
+	durationFlag(fs, &c.PostgresTimeout, "postgres-query-timeout", 5*time.Second, "bound of one PostgreSQL operation (503 beyond); also the connect timeout")
+	durationFlag(fs, &c.ClickHouseTimeout, "clickhouse-query-timeout", 10*time.Second, "bound of one ClickHouse operation (a flush retries, a stats query answers 503)")
 	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", "", "ClickHouse native URL for visit aggregates (clickhouse://host:9000/minibitly); empty = embedded store")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }

@@ -16,6 +16,9 @@ func openPostgres(ctx context.Context, c *config, s *stores) error {
 	if c.PostgresMaxConns > 0 {
 		cfg.MaxConns = int32(c.PostgresMaxConns)
 	}
+	if c.PostgresTimeout > 0 {
+		cfg.QueryTimeout, cfg.ConnectTimeout = c.PostgresTimeout, c.PostgresTimeout
+	}
 	pg, err := postgres.Open(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
@@ -34,6 +37,9 @@ func openPostgres(ctx context.Context, c *config, s *stores) error {
 func openClickHouse(ctx context.Context, c *config, s *stores) error {
 	cfg := clickhouse.DefaultConfig()
 	cfg.URL = c.ClickHouseURL
+	if c.ClickHouseTimeout > 0 {
+		cfg.QueryTimeout = c.ClickHouseTimeout
+	}
 	ch, err := clickhouse.Open(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("open clickhouse: %w", err)
