@@ -1,0 +1,78 @@
+package nearcache
+
+import (
+	"strconv"
+	"testing"
+)
+
+func TestCache_GetPutDeleteTTL(t *testing.T) {
+	c := New(Config{MaxEntries: 1000, TTLSeconds: 10})
+	e := &Entry{Code: "abc", Location: []byte("https://example.com"), Version: 1}
+	c.Put(e, 100)
+	if got := c.Get([]byte("abc"), 100); got != e {
+		t.Fatalf("Get = %v", got)
+	}
+	if c.Get([]byte("abc"), 110) != nil {
+		t.Fatal("entry served after its TTL")
+	}
+	if c.Get([]byte("abd"), 100) != nil {
+		t.Fatal("unknown code found")
+	}
+	c.PutIfNewer(&Entry{Code: "abc", Version: 0}, 100)
+	if c.Get([]byte("abc"), 100) != e {
+		t.Fatal("an older version replaced a newer one")
+	}
+	c.Delete("abc")
+	if c.Get([]byte("abc"), 100) != nil || c.Len() != 0 {
+		t.Fatalf("Delete left the entry (len %d)", c.Len())
+	}
+}
+
+func TestCache_Bounded(t *testing.T) {
+	c := New(Config{MaxEntries: 512, TTLSeconds: 10})
+	for i := 0; i < 10_000; i++ {
+		c.Put(&Entry{Code: "c" + strconv.Itoa(i)}, 1)
+	}
+	if n := c.Len(); n > 512 {
+		t.Fatalf("%d entries cached, bound 512", n)
+	}
+	if c.Get([]byte("c9999"), 1) == nil {
+		t.Fatal("the newest entry was evicted")
+	}
+	c.Clear()
+	if c.Len() != 0 {
+		t.Fatal("Clear left entries")
+	}
+}
+
+func TestCache_GetAllocatesNothing(t *testing.T) {
+	c := New(DefaultConfig())
+	c.Put(&Entry{Code: "abc"}, 1)
+	key := []byte("abc")
+	if n := testing.AllocsPerRun(1000, func() { c.Get(key, 1) }); n != 0 {
+		t.Fatalf("Get allocates %v times", n)
+	}
+}
+
+func TestCacheControlValue(t *testing.T) {
+	if got := string(CacheControlValue(0)); got != "private, max-age=0" {
+		t.Fatal(got)
+	}
+	if got := string(CacheControlValue(60)); got != "public, max-age=60" {
+		t.Fatal(got)
+	}
+}
+
+func BenchmarkCache_Get(b *testing.B) {
+	c := New(DefaultConfig())
+	for i := 0; i < 100_000; i++ {
+		c.Put(&Entry{Code: "c" + strconv.Itoa(i)}, 1)
+	}
+	key := []byte("c4242")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.Get(key, 1)
+		}
+	})
+}
