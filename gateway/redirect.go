@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/minibitly/minibitly/internal/nearcache"
-	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
@@ -130,7 +129,7 @@ func (s *Server) writeRedirect(ctx *fasthttp.RequestCtx, e *nearcache.Entry) {
 // recordVisit classifies the visitor and queues one visit for the batcher.
 func (s *Server) recordVisit(ctx *fasthttp.RequestCtx, e *nearcache.Entry, now int64) {
 	h := &ctx.Request.Header
-	class := useragent.Classify(h.PeekBytes(hdrUserAgent))
+	class := s.uaCache.Classify(h.PeekBytes(hdrUserAgent))
 	var country [2]byte
 	if s.cfg.CountryHeader != "" {
 		country = countryCode(h.Peek(s.cfg.CountryHeader))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,6 +104,7 @@ type Server struct {
 	defaultCC []byte
 
 	metricsHandler fasthttp.RequestHandler
+	uaCache        useragent.Cache
 	limiter        *keyLimiter
 }
 
