@@ -295,11 +295,16 @@ func EntryOf(l *storage.Link) *nearcache.Entry {
 // Resolve implements gateway.Resolver: it asks code's shard and fills the
 // near-cache.
 func (n *Node) Resolve(ctx context.Context, code string) (*nearcache.Entry, error) {
+	gen := n.d.Cache.Gen(code) // an edit from here on wins over this lookup
 	r, err := n.resolve(ctx, code, false)
+	if errors.Is(err, storage.ErrNotFound) {
+		n.d.Cache.PutIfGen(&nearcache.Entry{Code: code, Gone: true}, n.d.Clock.Unix(), gen)
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	n.d.Cache.Put(r.entry, n.d.Clock.Unix())
+	n.d.Cache.PutIfGen(r.entry, n.d.Clock.Unix(), gen)
 	return r.entry, nil
 }
 

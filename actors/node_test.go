@@ -236,6 +236,14 @@ func TestNode_ResolveAdmitInvalidate(t *testing.T) {
 	if _, err := f.node.Resolve(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("unknown code: %v", err)
 	}
+	if e := f.cache.Get([]byte("nope"), time.Now().Unix()); e == nil || !e.Gone {
+		t.Fatal("unknown code not remembered as gone")
+	}
+	f.createLink(t, storage.Link{Code: "nope", URL: "https://example.com/n"})
+	f.node.LinkChanged(ctx, "nope") // what the API does after a create
+	if e, err := f.node.Resolve(ctx, "nope"); err != nil || e.Gone {
+		t.Fatalf("created code still gone: %+v, %v", e, err)
+	}
 	f.createLink(t, storage.Link{Code: "abc", URL: "https://example.com/a"})
 	e, err := f.node.Resolve(ctx, "abc")
 	if err != nil || string(e.Location) != "https://example.com/a" || e.Status != 302 {

@@ -48,6 +48,7 @@ type config struct {
 	Actors    actors.Config
 	NearCache nearcache.Config
 	nearTTL   time.Duration
+	negTTL    time.Duration
 }
 
 func hostname() string {
@@ -89,6 +90,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", 1_000_000, "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
 	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 2_000_000, "links kept in the gateway near-cache")
 	durationFlag(fs, &c.nearTTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
+	durationFlag(fs, &c.negTTL, "near-cache-negative-ttl", 10*time.Second, "how long an unknown code is remembered as 404 (creating it clears this at once)")
 	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long SIGTERM may take to drain requests and flush visits")
 
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "", "gossip (memberlist) bind host:port, e.g. 0.0.0.0:7946; setting it makes this node part of a cluster")
@@ -128,6 +130,10 @@ func (c *config) finish() error {
 		return fmt.Errorf("--near-cache-ttl must be at least 1s")
 	}
 	c.NearCache.TTLSeconds = int64(c.nearTTL / time.Second)
+	if c.negTTL < time.Second {
+		return fmt.Errorf("--near-cache-negative-ttl must be at least 1s")
+	}
+	c.NearCache.NegativeTTLSeconds = int64(c.negTTL / time.Second)
 	if c.Actors.FlushInterval < 10*time.Millisecond {
 		return fmt.Errorf("--flush-interval must be at least 10ms")
 	}

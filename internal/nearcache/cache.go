@@ -13,10 +13,15 @@ type Config struct {
 	MaxEntries int
 	// TTLSeconds is how long an entry is served before it is re-resolved.
 	TTLSeconds int64
+	// NegativeTTLSeconds is how long "no such link" is remembered, so a flood
+	// of unknown codes costs one store read per code per interval.
+	NegativeTTLSeconds int64
 }
 
-// DefaultConfig caches up to 2M links for 5 minutes.
-func DefaultConfig() Config { return Config{MaxEntries: 2_000_000, TTLSeconds: 300} }
+// DefaultConfig caches up to 2M links for 5 minutes, unknown codes for 10 s.
+func DefaultConfig() Config {
+	return Config{MaxEntries: 2_000_000, TTLSeconds: 300, NegativeTTLSeconds: 10}
+}
 
 // Cache is a bounded map of code to *Entry, sharded by a hash of the code.
 type Cache struct {
@@ -27,9 +32,10 @@ type Cache struct {
 }
 
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]*Entry
-	_  [40]byte // keep shards on separate cache lines
+	mu  sync.RWMutex
+	m   map[string]*Entry
+	gen atomic.Uint64 // bumped by every Delete/Clear: see PutIfGen
+	_   [32]byte      // keep shards on separate cache lines
 }
 
 // New returns an empty cache.
@@ -39,6 +45,9 @@ func New(cfg Config) *Cache {
 	}
 	if cfg.TTLSeconds <= 0 {
 		cfg.TTLSeconds = DefaultConfig().TTLSeconds
+	}
+	if cfg.NegativeTTLSeconds <= 0 {
+		cfg.NegativeTTLSeconds = DefaultConfig().NegativeTTLSeconds
 	}
 	c := &Cache{cfg: cfg, perShard: (cfg.MaxEntries + shardCount - 1) / shardCount}
 	for i := range c.shards {
@@ -82,9 +91,38 @@ func (c *Cache) Get(code []byte, now int64) *Entry {
 // Put publishes e, replacing any entry for the same code. When the shard is
 // full an arbitrary entry is evicted.
 func (c *Cache) Put(e *Entry, now int64) {
-	e.deadline = now + c.cfg.TTLSeconds
 	s := &c.shards[hashString(e.Code)%shardCount]
 	s.mu.Lock()
+	c.putLocked(s, e, now)
+	s.mu.Unlock()
+}
+
+// Gen returns the invalidation generation of code's shard. Read it before
+// resolving a code and hand it to PutIfGen.
+func (c *Cache) Gen(code string) uint64 {
+	return c.shards[hashString(code)%shardCount].gen.Load()
+}
+
+// PutIfGen publishes e unless an invalidation (Delete, Clear) hit its shard
+// since gen was read: a lookup that raced with an edit must not put the old
+// link back. Negative entries (Gone) live NegativeTTLSeconds. It reports
+// whether e was published.
+func (c *Cache) PutIfGen(e *Entry, now int64, gen uint64) bool {
+	s := &c.shards[hashString(e.Code)%shardCount]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen.Load() != gen {
+		return false
+	}
+	c.putLocked(s, e, now)
+	return true
+}
+
+func (c *Cache) putLocked(s *shard, e *Entry, now int64) {
+	e.deadline = now + c.cfg.TTLSeconds
+	if e.Gone {
+		e.deadline = now + c.cfg.NegativeTTLSeconds
+	}
 	if _, ok := s.m[e.Code]; !ok {
 		if len(s.m) >= c.perShard {
 			for k := range s.m {
@@ -96,25 +134,13 @@ func (c *Cache) Put(e *Entry, now int64) {
 		c.size.Add(1)
 	}
 	s.m[e.Code] = e
-	s.mu.Unlock()
-}
-
-// PutIfNewer publishes e unless a cached entry has a higher version.
-func (c *Cache) PutIfNewer(e *Entry, now int64) {
-	s := &c.shards[hashString(e.Code)%shardCount]
-	s.mu.RLock()
-	old := s.m[e.Code]
-	s.mu.RUnlock()
-	if old != nil && old.Version > e.Version {
-		return
-	}
-	c.Put(e, now)
 }
 
 // Delete removes code.
 func (c *Cache) Delete(code string) {
 	s := &c.shards[hashString(code)%shardCount]
 	s.mu.Lock()
+	s.gen.Add(1)
 	if _, ok := s.m[code]; ok {
 		delete(s.m, code)
 		c.size.Add(-1)
@@ -127,6 +153,7 @@ func (c *Cache) Clear() {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
+		s.gen.Add(1)
 		c.size.Add(-int64(len(s.m)))
 		s.m = make(map[string]*Entry)
 		s.mu.Unlock()

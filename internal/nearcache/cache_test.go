@@ -18,10 +18,19 @@ func TestCache_GetPutDeleteTTL(t *testing.T) {
 	if c.Get([]byte("abd"), 100) != nil {
 		t.Fatal("unknown code found")
 	}
-	c.PutIfNewer(&Entry{Code: "abc", Version: 0}, 100)
-	if c.Get([]byte("abc"), 100) != e {
-		t.Fatal("an older version replaced a newer one")
+	gen := c.Gen("abc")
+	c.Delete("abc") // an edit lands while a lookup is in flight…
+	if c.PutIfGen(&Entry{Code: "abc", Version: 1}, 100, gen) || c.Get([]byte("abc"), 100) != nil {
+		t.Fatal("a lookup that raced with an invalidation was cached")
 	}
+	if !c.PutIfGen(e, 100, c.Gen("abc")) || c.Get([]byte("abc"), 100) != e {
+		t.Fatal("PutIfGen with a current generation did not publish")
+	}
+	c.Put(&Entry{Code: "nope", Gone: true}, 100)
+	if c.Get([]byte("nope"), 109) == nil || c.Get([]byte("nope"), 110) != nil {
+		t.Fatal("a negative entry must live NegativeTTLSeconds (default 10)")
+	}
+	c.Delete("nope")
 	c.Delete("abc")
 	if c.Get([]byte("abc"), 100) != nil || c.Len() != 0 {
 		t.Fatalf("Delete left the entry (len %d)", c.Len())
