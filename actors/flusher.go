@@ -212,14 +212,14 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 			f.mu.Unlock()
 			return nil
 		}
-		p := f.queue[0]
-		p.attempted = true
-		f.mu.Unlock()
-
-		now := time.Now()
-		if !force && !f.br.allow(now) {
+		if !force && !f.br.allow(time.Now()) {
+			f.mu.Unlock()
 			return errBreakerOpen
 		}
+		p := f.queue[0]
+		p.attempted = true // from now on p is never changed: a retry re-sends it as is
+		f.mu.Unlock()
+
 		wctx, cancel := context.WithTimeout(ctx, f.cfg.WriteTimeout)
 		start := time.Now()
 		err := f.n.d.Sink.WriteVisits(wctx, p.b)

@@ -99,7 +99,6 @@ type Node struct {
 	remote  *remote.Remote
 	nodePID *actor.PID
 	shards  []*actor.PID
-	states  []*shardState
 
 	mailboxDepth atomic.Int64
 	m            *nodeMetrics
@@ -169,10 +168,8 @@ func (n *Node) Start() error {
 		return slog.New(levelFloor{h: logger.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
 	}))
 	n.shards = make([]*actor.PID, n.cfg.Shards)
-	n.states = make([]*shardState, n.cfg.Shards)
 	for i := range n.shards {
 		st := newShardState(n.cfg.MaxLinksPerShard)
-		n.states[i] = st
 		props := actor.PropsFromProducer(func() actor.Actor { return &shardActor{n: n, st: st} })
 		pid, err := n.system.Root.SpawnNamed(props, "shard-"+strconv.Itoa(i))
 		if err != nil {
