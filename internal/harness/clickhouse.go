@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 // ClickHouseInstall is the command that installs the server binary.
 const ClickHouseInstall = "apt-get update && apt-get install -y clickhouse-server clickhouse-client"
 
-// ClickHouse is a throwaway ClickHouse server on 127.0.0.1 with only the
+// ClickHouse is a throwaway ClickHouse server on 127.0.0.1 (see Options) with only the
 // native protocol enabled (no HTTP, no interserver port). User "default",
 // no password. The database in URL is not created: the store's migrations
 // create it.
@@ -30,6 +31,7 @@ type ClickHouse struct {
 	errPath string
 	outPath string
 	port    int
+	opts    Options
 
 	mu   sync.Mutex
 	proc *process
@@ -57,7 +59,11 @@ func StartClickHouse(t testing.TB) *ClickHouse {
 
 // LaunchClickHouse starts a server without a test, for TestMain; the caller
 // must Close it.
-func LaunchClickHouse() (*ClickHouse, error) {
+func LaunchClickHouse() (*ClickHouse, error) { return LaunchClickHouseWith(Options{}) }
+
+// LaunchClickHouseWith is LaunchClickHouse with options (e.g. another
+// listen host).
+func LaunchClickHouseWith(o Options) (*ClickHouse, error) {
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse-server not found on PATH; install it: %s", ClickHouseInstall)
@@ -72,7 +78,7 @@ func LaunchClickHouse() (*ClickHouse, error) {
 		return nil, err
 	}
 	c := &ClickHouse{
-		bin: bin, dir: dir, port: port,
+		bin: bin, dir: dir, port: port, opts: o,
 		logPath: filepath.Join(dir, "server.log"),
 		errPath: filepath.Join(dir, "server.err.log"),
 		outPath: filepath.Join(dir, "stdout.log"),
@@ -98,7 +104,7 @@ const chConfig = `<?xml version="1.0"?>
     <size>100M</size>
     <count>1</count>
   </logger>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>{{host}}</listen_host>
   <tcp_port>{{port}}</tcp_port>
   <path>{{dir}}/data/</path>
   <tmp_path>{{dir}}/tmp/</tmp_path>
@@ -122,7 +128,7 @@ const chUsers = `<?xml version="1.0"?>
   <users>
     <default>
       <password></password>
-      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip>{{networks}}</networks>
       <profile>default</profile>
       <quota>default</quota>
     </default>
@@ -134,6 +140,12 @@ const chUsers = `<?xml version="1.0"?>
 func (c *ClickHouse) writeConfig() error {
 	r := func(s string) string {
 		s = strings.ReplaceAll(s, "{{dir}}", c.dir)
+		s = strings.ReplaceAll(s, "{{host}}", c.opts.listenHost())
+		networks := ""
+		if c.opts.remoteClients() {
+			networks = "<ip>::/0</ip>"
+		}
+		s = strings.ReplaceAll(s, "{{networks}}", networks)
 		return strings.ReplaceAll(s, "{{port}}", strconv.Itoa(c.port))
 	}
 	if err := os.WriteFile(filepath.Join(c.dir, "config.xml"), []byte(r(chConfig)), 0o644); err != nil {
@@ -195,7 +207,9 @@ func (c *ClickHouse) Exec(ctx context.Context, sql string) error {
 }
 
 // Addr is host:port of the native protocol.
-func (c *ClickHouse) Addr() string { return fmt.Sprintf("127.0.0.1:%d", c.port) }
+func (c *ClickHouse) Addr() string {
+	return net.JoinHostPort(c.opts.clientHost(), strconv.Itoa(c.port))
+}
 
 // Port is the native protocol's TCP port on 127.0.0.1.
 func (c *ClickHouse) Port() int { return c.port }
@@ -204,7 +218,7 @@ func (c *ClickHouse) Port() int { return c.port }
 func (c *ClickHouse) URL() string { return c.urlFor("minibitly") }
 
 func (c *ClickHouse) urlFor(db string) string {
-	return fmt.Sprintf("clickhouse://127.0.0.1:%d/%s", c.port, db)
+	return fmt.Sprintf("clickhouse://%s/%s", c.Addr(), db)
 }
 
 // NewDatabase returns the URL of a database name not used before on this

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -20,7 +21,7 @@ import (
 // PostgresInstall is the command that installs the server binaries.
 const PostgresInstall = "apt-get update && apt-get install -y postgresql-15"
 
-// Postgres is a throwaway PostgreSQL server on 127.0.0.1. It holds one
+// Postgres is a throwaway PostgreSQL server on 127.0.0.1 (see Options). It holds one
 // database, "minibitly", owned by the superuser "postgres" (trust auth).
 type Postgres struct {
 	bin     string // directory of initdb and postgres
@@ -29,6 +30,7 @@ type Postgres struct {
 	logPath string
 	port    int
 	cred    *syscall.Credential // nil when not running as root
+	opts    Options
 
 	mu   sync.Mutex
 	proc *process
@@ -56,7 +58,11 @@ func StartPostgres(t testing.TB) *Postgres {
 
 // LaunchPostgres starts a server without a test, for TestMain; the caller
 // must Close it. The error includes the server log when the start failed.
-func LaunchPostgres() (*Postgres, error) {
+func LaunchPostgres() (*Postgres, error) { return LaunchPostgresWith(Options{}) }
+
+// LaunchPostgresWith is LaunchPostgres with options (e.g. another listen
+// host).
+func LaunchPostgresWith(o Options) (*Postgres, error) {
 	bin, err := postgresBin()
 	if err != nil {
 		return nil, err
@@ -65,7 +71,7 @@ func LaunchPostgres() (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres temp dir: %w", err)
 	}
-	p := &Postgres{bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "postgres.log")}
+	p := &Postgres{bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "postgres.log"), opts: o}
 	if err := p.init(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -129,6 +135,18 @@ func (p *Postgres) init() error {
 	if err != nil {
 		return fmt.Errorf("initdb: %w\n%s", err, out)
 	}
+	if p.opts.remoteClients() {
+		f, err := os.OpenFile(filepath.Join(p.dataDir, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString("host all all 0.0.0.0/0 trust\nhost all all ::/0 trust\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("pg_hba.conf: %w", err)
+		}
+	}
 	port, err := freePort()
 	if err != nil {
 		return err
@@ -158,7 +176,7 @@ func (p *Postgres) start() error {
 	}
 	cmd := p.command("postgres", "-D", p.dataDir,
 		"-p", strconv.Itoa(p.port),
-		"-c", "listen_addresses=127.0.0.1",
+		"-c", "listen_addresses="+p.opts.listenHost(),
 		"-c", "unix_socket_directories=",
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=64MB",
@@ -198,7 +216,7 @@ func (p *Postgres) exec(ctx context.Context, db, sql string) error {
 }
 
 func (p *Postgres) urlFor(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", net.JoinHostPort(p.opts.clientHost(), strconv.Itoa(p.port)), db)
 }
 
 // URL is the connection string of the "minibitly" database.
