@@ -73,6 +73,7 @@ func FreePort(t testing.TB, host string) int {
 type Node struct {
 	t       testing.TB
 	Name    string
+	Prefix  []string // command that runs the binary, e.g. nsenter -t PID -n --
 	Args    []string
 	Env     []string
 	HTTP    string // host:port
@@ -103,7 +104,16 @@ func (s *syncBuffer) String() string {
 // and waits until /ready answers 200. httpAddr must match --http-addr.
 func Start(t testing.TB, name, httpAddr string, args, env []string) *Node {
 	t.Helper()
-	n := &Node{t: t, Name: name, Args: args, Env: env, HTTP: httpAddr}
+	return StartPrefixed(t, name, httpAddr, nil, args, env)
+}
+
+// StartPrefixed is Start with the binary run by prefix, a command that ends
+// by executing its arguments in its own process (so signals reach the
+// binary), e.g. []string{"nsenter", "-t", pid, "-n", "--"} to run the node
+// in another network namespace.
+func StartPrefixed(t testing.TB, name, httpAddr string, prefix, args, env []string) *Node {
+	t.Helper()
+	n := &Node{t: t, Name: name, Prefix: prefix, Args: args, Env: env, HTTP: httpAddr}
 	n.Start()
 	t.Cleanup(func() {
 		n.Kill()
@@ -118,7 +128,8 @@ func Start(t testing.TB, name, httpAddr string, args, env []string) *Node {
 func (n *Node) Start() {
 	n.t.Helper()
 	n.logs = &syncBuffer{}
-	n.cmd = exec.Command(Binary(n.t), n.Args...)
+	argv := append(append(append([]string(nil), n.Prefix...), Binary(n.t)), n.Args...)
+	n.cmd = exec.Command(argv[0], argv[1:]...)
 	n.cmd.Env = append(os.Environ(), n.Env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
