@@ -177,28 +177,38 @@ type remoteBatch struct {
 	visits uint64
 }
 
-// sendRemote delivers one batch to its owner. Without an acknowledgement by
-// the deadline the rows are counted here instead: the owner refuses a batch
-// that arrives after the deadline, so a visit is never counted by both.
+// sendRemote delivers one batch to its owner. An unacknowledged batch is
+// re-sent under the same (From, Seq), which the owner applies at most once,
+// while the owner is alive, up to maxSendAttempts times; then the rows are
+// counted here instead. The owner refuses a batch that arrives after its
+// deadline, so a batch the sender gave up on is never applied there too.
 func (b *batcher) sendRemote(rb *remoteBatch) {
 	defer b.inflight.Done()
 	n := b.n
-	now := time.Now()
-	deadline := now.Add(n.cfg.VisitAckTimeout)
-	msg := &clusterpb.VisitBatch{
-		From: n.nodeID, Seq: b.seq.Add(1), Rows: rowsToProto(rb.rows), DeadlineUnixMs: deadline.UnixMilli(),
-	}
-	res, err := n.system.Root.RequestFuture(remotePID(rb.owner), msg, n.cfg.VisitAckTimeout+ackMargin).Result()
-	if ack, ok := res.(*clusterpb.VisitAck); err == nil && ok && ack.Applied {
-		n.m.visitsSentRemote.Add(float64(rb.visits))
-		n.m.visitsBatched.Add(float64(rb.visits))
-		n.acks.add(rb.owner.Name, rb.visits, time.Now(), 3*n.cfg.FlushInterval+n.cfg.BatchInterval)
-		return
+	msg := &clusterpb.VisitBatch{From: n.nodeID, Seq: b.seq.Add(1), Rows: rowsToProto(rb.rows)}
+	for attempt := 1; ; attempt++ {
+		msg.DeadlineUnixMs = time.Now().Add(n.cfg.VisitAckTimeout).UnixMilli()
+		res, err := n.system.Root.RequestFuture(remotePID(rb.owner), msg, n.cfg.VisitAckTimeout+ackMargin).Result()
+		ack, ok := res.(*clusterpb.VisitAck)
+		if err == nil && ok && ack.Applied {
+			n.m.visitsSentRemote.Add(float64(rb.visits))
+			n.m.visitsBatched.Add(float64(rb.visits))
+			n.acks.add(rb.owner.Name, rb.visits, time.Now(), 3*n.cfg.FlushInterval+n.cfg.BatchInterval)
+			return
+		}
+		refused := err == nil && ok && !ack.Applied // the owner did not apply it
+		if refused || attempt >= maxSendAttempts || !n.isAlive(rb.owner.Name) {
+			break
+		}
+		n.m.remoteResends.Inc()
 	}
 	n.m.visitsRerouted.Add(float64(rb.visits))
 	n.m.visitsBatched.Add(float64(rb.visits))
 	n.applyLocal(rb.rows)
 }
+
+// maxSendAttempts bounds re-sends of one visit batch to a live owner.
+const maxSendAttempts = 3
 
 // ackMargin is how much longer a sender waits than the receiver accepts.
 const ackMargin = 500 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/remote"
 	"github.com/minibitly/minibitly/cluster"
 )
 
@@ -16,6 +17,7 @@ var errorsIs = errors.Is
 type ownershipMsg struct {
 	placement *cluster.Placement
 	self      string
+	reset     bool // drop every cached link, owned or not
 }
 
 // watchMembership reacts to membership changes: shards drop links they no
@@ -23,9 +25,11 @@ type ownershipMsg struct {
 // flush are reported as at risk.
 func (n *Node) watchMembership() {
 	defer n.watch.Done()
-	known := map[string]bool{}
+	known := map[string]cluster.Member{}
+	seen := map[string]bool{} // every member ever alive
 	for _, m := range n.d.Cluster.Placement().Members() {
-		known[m.Name] = true
+		known[m.Name] = m
+		seen[m.Name] = true
 	}
 	for {
 		select {
@@ -38,12 +42,37 @@ func (n *Node) watchMembership() {
 		for i := range n.shards {
 			n.sendTo(i, &ownershipMsg{placement: p, self: self})
 		}
-		alive := map[string]bool{}
+		alive := map[string]cluster.Member{}
+		merged := false
 		for _, m := range p.Members() {
-			alive[m.Name] = true
+			alive[m.Name] = m
+			if _, ok := known[m.Name]; !ok && seen[m.Name] {
+				merged = true // back after being dead: a healed partition
+			}
+			seen[m.Name] = true
+		}
+		if merged {
+			// Invalidations sent while the sides could not reach each other
+			// are lost: forget every cached link (counters stay) and resolve
+			// afresh from the owners and the link store.
+			n.d.Cache.Clear()
+			for i := range n.shards {
+				n.sendTo(i, &ownershipMsg{placement: p, self: self, reset: true})
+			}
+			n.log.Info("cluster re-merged: link caches cleared", "members", len(alive))
+		}
+		for name, m := range known {
+			if _, ok := alive[name]; ok || m.RemoteAddr == "" {
+				continue
+			}
+			// Drop the remote connection to a member that left the alive set:
+			// after a partition heals, a connection kept through the cut is
+			// stale and loses messages (acks) until TCP resets it; the next
+			// message dials afresh.
+			n.system.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: m.RemoteAddr})
 		}
 		for _, m := range n.d.Cluster.Members() {
-			if known[m.Name] && !alive[m.Name] && m.Status == cluster.StatusDead {
+			if _, wasKnown := known[m.Name]; wasKnown && alive[m.Name].Name == "" && m.Status == cluster.StatusDead {
 				// Visits it acknowledged after its last completed flush may
 				// not have reached the visit store: those within two flush
 				// intervals (and a batch interval) of its last acknowledgement.
@@ -56,6 +85,16 @@ func (n *Node) watchMembership() {
 		}
 		known = alive
 	}
+}
+
+// isAlive reports whether member name is in the current placement.
+func (n *Node) isAlive(name string) bool {
+	for _, m := range n.d.Cluster.Placement().Members() {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ackLog remembers, per member, how many visits it acknowledged when, for

@@ -22,6 +22,8 @@ type nodeMetrics struct {
 	visitsSentRemote prometheus.Counter
 	visitsRerouted   prometheus.Counter
 	visitsAtRisk     prometheus.Counter
+	remoteResends    prometheus.Counter
+	remoteDuplicates prometheus.Counter
 }
 
 func newNodeMetrics(reg prometheus.Registerer, n *Node) (*nodeMetrics, error) {
@@ -76,7 +78,13 @@ func newNodeMetrics(reg prometheus.Registerer, n *Node) (*nodeMetrics, error) {
 	m.visitsAtRisk = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "minibitly_actors_visits_at_risk_total", Help: "Visits acknowledged by a member within its last flush interval before it was declared dead (an upper bound of visits lost with it).",
 	})
-	cs := []prometheus.Collector{m.remoteLookups, m.remoteFailovers, m.remoteRefused, m.visitsSentRemote, m.visitsRerouted, m.visitsAtRisk, m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
+	m.remoteResends = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_remote_batch_resends_total", Help: "Visit batches re-sent to their owner after a missing acknowledgement.",
+	})
+	m.remoteDuplicates = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "minibitly_actors_remote_batch_duplicates_total", Help: "Re-sent visit batches this node had applied already (acknowledged, not re-applied).",
+	})
+	cs := []prometheus.Collector{m.remoteResends, m.remoteDuplicates, m.remoteLookups, m.remoteFailovers, m.remoteRefused, m.visitsSentRemote, m.visitsRerouted, m.visitsAtRisk, m.loads, m.visitsBatched, m.visitsFlushed, m.visitsDropped, m.flushBatches,
 		m.flushRows, m.flushFailures, m.flushDuration, m.bufferedVisits, m.breakerOpen,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "minibitly_actors_mailbox_depth", Help: "Messages queued in the shard actors' mailboxes.",

@@ -153,7 +153,19 @@ func rowsFromProto(rows []*clusterpb.VisitRow) []storage.VisitCount {
 type nodeActor struct {
 	n      *Node
 	closed bool // no longer accepts visit batches (shutting down)
+	// applied remembers recent (From, Seq) visit batches: a re-sent batch
+	// whose first acknowledgement was lost is acknowledged, not re-applied.
+	applied map[batchID]time.Time
 }
+
+type batchID struct {
+	from string
+	seq  uint64
+}
+
+// appliedMemory is how long a visit batch id is remembered; re-sends stop
+// after maxSendAttempts × (VisitAckTimeout + ackMargin), far less.
+const appliedMemory = 2 * time.Minute
 
 // closeVisitsMsg tells the node actor to refuse further visit batches; its
 // answer means every batch accepted before is in the shards' mailboxes.
@@ -172,19 +184,42 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 		n.d.Cache.Delete(m.Code)
 		n.send(m.Code, &invalidateMsg{code: m.Code})
 	case *clusterpb.VisitBatch:
-		if a.closed || time.Now().UnixMilli() > m.DeadlineUnixMs {
+		now := time.Now()
+		id := batchID{from: m.From, seq: m.Seq}
+		if _, dup := a.applied[id]; dup {
+			n.m.remoteDuplicates.Inc()
+			ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: true})
+			return
+		}
+		if a.closed || now.UnixMilli() > m.DeadlineUnixMs {
 			n.m.remoteRefused.Inc()
 			ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: false})
 			return
 		}
-		rows := rowsFromProto(m.Rows)
-		n.applyLocal(rows)
-		n.lastRemoteBatch.Store(time.Now().UnixNano())
+		n.applyLocal(rowsFromProto(m.Rows))
+		a.remember(id, now)
+		n.lastRemoteBatch.Store(now.UnixNano())
 		ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: true})
 	case *closeVisitsMsg:
 		a.closed = true
 		ctx.Respond(true)
 	}
+}
+
+// remember records an applied batch and forgets those older than
+// appliedMemory.
+func (a *nodeActor) remember(id batchID, now time.Time) {
+	if a.applied == nil {
+		a.applied = map[batchID]time.Time{}
+	}
+	if len(a.applied)%1024 == 1023 {
+		for k, at := range a.applied {
+			if now.Sub(at) > appliedMemory {
+				delete(a.applied, k)
+			}
+		}
+	}
+	a.applied[id] = now
 }
 
 // applyLocal hands visit rows to this node's shards.

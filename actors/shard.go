@@ -38,7 +38,7 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		a.st.invalidate(m.code)
 	case *ownershipMsg:
 		a.n.mailboxDepth.Add(-1)
-		a.st.dropNotOwned(func(code string) bool { return m.placement.Owner(code).Name == m.self })
+		a.st.dropNotOwned(func(code string) bool { return !m.reset && m.placement.Owner(code).Name == m.self })
 	case *clusterpb.ResolveRequest:
 		a.n.mailboxDepth.Add(-1)
 		a.resolve(ctx, &resolveMsg{code: m.Code, admit: m.Admit}, true)
