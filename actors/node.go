@@ -63,7 +63,7 @@ func DefaultConfig() Config {
 	return Config{
 		NodeName:         "node",
 		Shards:           64,
-		MaxLinksPerShard: 1 << 16,
+		MaxLinksPerShard: 1 << 14,
 		BatchInterval:    100 * time.Millisecond,
 		FlushInterval:    time.Second,
 		LoadTimeout:      2 * time.Second,

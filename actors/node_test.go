@@ -51,7 +51,7 @@ type fixture struct {
 	reg   *prometheus.Registry
 }
 
-func newFixture(t *testing.T, mod func(*Config)) *fixture {
+func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
 	st, err := embedded.Open(embedded.Config{Path: filepath.Join(t.TempDir(), "db")})
 	if err != nil {
@@ -85,7 +85,7 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	return f
 }
 
-func (f *fixture) createLink(t *testing.T, l storage.Link) {
+func (f *fixture) createLink(t testing.TB, l storage.Link) {
 	t.Helper()
 	if l.RedirectStatus == 0 {
 		l.RedirectStatus = 302

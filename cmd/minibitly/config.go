@@ -44,11 +44,12 @@ type config struct {
 	gossipInterval   time.Duration
 	rejoinInterval   time.Duration
 
-	Gateway   gateway.Config
-	Actors    actors.Config
-	NearCache nearcache.Config
-	nearTTL   time.Duration
-	negTTL    time.Duration
+	Gateway        gateway.Config
+	Actors         actors.Config
+	NearCache      nearcache.Config
+	nearTTL        time.Duration
+	ownerCacheSize int
+	negTTL         time.Duration
 }
 
 func hostname() string {
@@ -91,7 +92,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	durationFlag(fs, &c.Actors.FlushInterval, "flush-interval", time.Second, "how often shards flush visit aggregates to the visit store")
 	durationFlag(fs, &c.Actors.BatchInterval, "batch-interval", 100*time.Millisecond, "how often the gateway ships counted visits to the shards")
 	fs.IntVar(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", 1_000_000, "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
-	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 2_000_000, "links kept in the gateway near-cache")
+	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 1_000_000, "links kept in the gateway near-cache (about 250 B of heap each)")
+	fs.IntVar(&c.ownerCacheSize, "owner-cache-size", 1_000_000, "links the shard actors keep for the codes this node owns (about 200 B of heap each)")
 	durationFlag(fs, &c.nearTTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
 	durationFlag(fs, &c.negTTL, "near-cache-negative-ttl", 10*time.Second, "how long an unknown code is remembered as 404 (creating it clears this at once)")
 	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long SIGTERM may take to drain requests and flush visits")
@@ -133,6 +135,10 @@ func (c *config) finish() error {
 		return fmt.Errorf("--near-cache-ttl must be at least 1s")
 	}
 	c.NearCache.TTLSeconds = int64(c.nearTTL / time.Second)
+	if c.ownerCacheSize < c.Actors.Shards {
+		return fmt.Errorf("--owner-cache-size must be at least --shards")
+	}
+	c.Actors.MaxLinksPerShard = c.ownerCacheSize / c.Actors.Shards
 	if c.negTTL < time.Second {
 		return fmt.Errorf("--near-cache-negative-ttl must be at least 1s")
 	}

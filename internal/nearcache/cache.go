@@ -18,9 +18,9 @@ type Config struct {
 	NegativeTTLSeconds int64
 }
 
-// DefaultConfig caches up to 2M links for 5 minutes, unknown codes for 10 s.
+// DefaultConfig caches up to 1M links for 5 minutes, unknown codes for 10 s.
 func DefaultConfig() Config {
-	return Config{MaxEntries: 2_000_000, TTLSeconds: 300, NegativeTTLSeconds: 10}
+	return Config{MaxEntries: 1_000_000, TTLSeconds: 300, NegativeTTLSeconds: 10}
 }
 
 // Cache is a bounded map of code to *Entry, sharded by a hash of the code.
