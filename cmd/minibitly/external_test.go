@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -27,45 +26,20 @@ import (
 // -short starts none), each test on its own databases. The outage tests stop
 // and restart these shared servers, so the tests must not run in parallel.
 var (
-	extPGOnce sync.Once
-	extPG     *harness.Postgres
-	extPGErr  error
-	extCHOnce sync.Once
-	extCH     *harness.ClickHouse
-	extCHErr  error
+	pgShared = harness.NewShared(harness.LaunchPostgres)
+	chShared = harness.NewShared(harness.LaunchClickHouse)
+	extPG    *harness.Postgres
+	extCH    *harness.ClickHouse
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if extPG != nil {
-		if err := extPG.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-		}
-	}
-	if extCH != nil {
-		if err := extCH.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", err)
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
 
 // extServers returns the shared servers, starting them on first use. A
 // server a test stopped is restarted when the test ends, so one failed fault
 // test does not take the next tests down with it.
 func extServers(t testing.TB) (*harness.Postgres, *harness.ClickHouse) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the real binary against real PostgreSQL and ClickHouse (skipped with -short)")
-	}
-	extPGOnce.Do(func() { extPG, extPGErr = harness.LaunchPostgres() })
-	if extPGErr != nil {
-		t.Fatalf("harness: %v", extPGErr)
-	}
-	extCHOnce.Do(func() { extCH, extCHErr = harness.LaunchClickHouse() })
-	if extCHErr != nil {
-		t.Fatalf("harness: %v", extCHErr)
-	}
+	extPG, extCH = pgShared.Get(t), chShared.Get(t)
 	t.Cleanup(func() {
 		extPG.Start(t) // no-op when running
 		extCH.Start(t)

@@ -2,44 +2,20 @@ package clickhouse
 
 import (
 	"context"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
 )
 
-// One ClickHouse server per test binary, started on first use (so -short
-// runs start none); each store gets a fresh database on it. Fault tests
-// that stop a server start their own.
-var (
-	sharedOnce sync.Once
-	sharedCH   *harness.ClickHouse
-	sharedErr  error
-)
+// One ClickHouse server per test binary, started on first use; each store
+// gets a fresh database on it. Fault tests that stop a server start their own.
+var shared = harness.NewShared(harness.LaunchClickHouse)
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedCH != nil {
-		if err := sharedCH.Close(); err != nil {
-			println("harness:", err.Error())
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.RunAndClose(m, shared) }
 
-func server(t testing.TB) *harness.ClickHouse {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a real ClickHouse server (skipped with -short)")
-	}
-	sharedOnce.Do(func() { sharedCH, sharedErr = harness.LaunchClickHouse() })
-	if sharedErr != nil {
-		t.Fatalf("harness: %v", sharedErr)
-	}
-	return sharedCH
-}
+// server returns the shared server; it skips under -short.
+func server(t testing.TB) *harness.ClickHouse { return shared.Get(t) }
 
 func openURL(t testing.TB, cfg Config) *Store {
 	t.Helper()

@@ -2,45 +2,20 @@ package postgres
 
 import (
 	"context"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
 )
 
-// One PostgreSQL server per test binary, started on first use (so -short
-// runs start none) and stopped after every test has run. Each store gets a
-// fresh database on it. Fault tests that stop a server start their own.
-var (
-	sharedOnce sync.Once
-	sharedPG   *harness.Postgres
-	sharedErr  error
-)
+// One PostgreSQL server per test binary, started on first use; each store
+// gets a fresh database on it. Fault tests that stop a server start their own.
+var shared = harness.NewShared(harness.LaunchPostgres)
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedPG != nil {
-		if err := sharedPG.Close(); err != nil {
-			println("harness:", err.Error())
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.RunAndClose(m, shared) }
 
 // server returns the shared server; it skips under -short.
-func server(t testing.TB) *harness.Postgres {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a real PostgreSQL server (skipped with -short)")
-	}
-	sharedOnce.Do(func() { sharedPG, sharedErr = harness.LaunchPostgres() })
-	if sharedErr != nil {
-		t.Fatalf("harness: %v", sharedErr)
-	}
-	return sharedPG
-}
+func server(t testing.TB) *harness.Postgres { return shared.Get(t) }
 
 // openURL opens and migrates a store on url, closed when t ends.
 func openURL(t testing.TB, cfg Config) *Store {
