@@ -6,9 +6,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
-	"net/http"
 	"os/signal"
 	"path/filepath"
 	"syscall"
