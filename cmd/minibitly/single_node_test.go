@@ -105,6 +105,21 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 	if got := statsTotal(t, base, l.Code); got != 137 {
 		t.Fatalf("after SIGTERM stats total = %d, want 137", got)
 	}
+	var view struct {
+		Alive   int `json:"alive"`
+		Members []struct {
+			Name string `json:"name"`
+		} `json:"members"`
+	}
+	if st := proctest.Do(t, "GET", base+"/api/v1/cluster", testKey, nil, &view); st != 200 || view.Alive != 1 || len(view.Members) != 1 {
+		t.Fatalf("single node cluster view: %d %+v", st, view)
+	}
+	var owner struct {
+		Self bool `json:"self"`
+	}
+	if st := proctest.Do(t, "GET", base+"/api/v1/cluster/owner/"+l.Code, testKey, nil, &owner); st != 200 || !owner.Self {
+		t.Fatalf("single node owner: %d %+v", st, owner)
+	}
 	if !strings.Contains(n.Logs(), `"msg":"minibitly serving"`) {
 		t.Fatalf("no JSON start log line:\n%s", n.Logs())
 	}
