@@ -60,8 +60,9 @@ func gossipAddr(n *Node) string {
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
+	deadline := start.Add(timeout)
 	for !cond() {
-		if time.Since(start) > timeout {
+		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(10 * time.Millisecond)

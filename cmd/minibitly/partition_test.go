@@ -528,7 +528,7 @@ func waitStableSum(t *testing.T, addr, db string, want uint64) uint64 {
 		if got != last {
 			last, stableSince = got, time.Now()
 		}
-		if got == want || time.Since(stableSince) > 2*time.Second {
+		if got == want || time.Now().After(stableSince.Add(2*time.Second)) {
 			return got
 		}
 		if time.Now().After(deadline) {
