@@ -52,3 +52,19 @@ func usage(fs *flag.FlagSet, w io.Writer, head string) func() {
 func durationFlag(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, help string) {
 	fs.DurationVar(p, name, def, help)
 }
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (`keys revoke ID --data-dir X`) and returns the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

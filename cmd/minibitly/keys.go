@@ -45,11 +45,15 @@ func keys(args []string) error {
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if err := applyEnv(fs); err != nil {
 		return err
+	}
+	if sub != "revoke" && len(pos) > 0 {
+		return fmt.Errorf("keys %s: unexpected arguments %q", sub, pos)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -85,13 +89,13 @@ func keys(args []string) error {
 		}
 		return w.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return errors.New("keys revoke: want exactly one key ID")
 		}
-		if err := st.keys.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
-			return fmt.Errorf("revoke key %q: %w", fs.Arg(0), err)
+		if err := st.keys.RevokeAPIKey(ctx, pos[0]); err != nil {
+			return fmt.Errorf("revoke key %q: %w", pos[0], err)
 		}
-		fmt.Println("revoked", fs.Arg(0))
+		fmt.Println("revoked", pos[0])
 		return nil
 	}
 	return fmt.Errorf("keys: unknown subcommand %q (want create, list or revoke)", sub)
