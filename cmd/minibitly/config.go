@@ -208,7 +208,10 @@ func (c *config) finishCluster() error {
 	c.Actors.RemoteAddr = c.RemoteAddr
 	c.Actors.RemoteAdvertise = advertised(c.RemoteAddr, c.RemoteAdvertise)
 	c.Cluster.RemoteAddr = c.Actors.RemoteAdvertise
-	c.Cluster.HTTPAddr = advertised(c.HTTPAddr, c.RemoteAdvertise)
+	// Members show each other's HTTP address: an unspecified listen host
+	// (":8080") is shown with the host the remote is reached at.
+	remoteHost, _, _ := net.SplitHostPort(c.Actors.RemoteAdvertise)
+	c.Cluster.HTTPAddr = advertised(c.HTTPAddr, remoteHost)
 	return nil
 }
 
