@@ -1,5 +1,3 @@
-// Command minibitly runs a Mini Bitly node: redirects, the link API, visit
-// counting and flushing. See README.md and `minibitly --help`.
 package main
 
 import (
