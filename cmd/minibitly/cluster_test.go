@@ -34,6 +34,7 @@ type testCluster struct {
 }
 
 func newTestCluster(t testing.TB) *testCluster {
+	redirected.Store(0) // the cluster tests run one at a time
 	pg, ch := extServers(t)
 	c := &testCluster{t: t, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t), nextIP: 1, nodes: map[string]*clusterNode{}}
 	u, err := url.Parse(c.chURL)
@@ -103,7 +104,8 @@ func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	return time.Since(start)
 }
 
-// redirected counts every 302 the cluster tests received: each is a visit.
+// redirected counts every 302 the current cluster test received: each is a
+// visit. newTestCluster resets it.
 var redirected atomic.Uint64
 
 func location(t *testing.T, base, code string) (int, string) {
