@@ -102,7 +102,24 @@ func (ct *cutTransport) DialAddressTimeout(a memberlist.Address, timeout time.Du
 
 func (ct *cutTransport) Shutdown() error {
 	close(ct.done)
-	return ct.NetTransport.Shutdown()
+	// The forwarders have stopped reading; drain the inner transport until
+	// it is shut down, or its UDP listener blocks on a send and its Shutdown
+	// waits for it forever.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ct.NetTransport.PacketCh():
+			case c := <-ct.NetTransport.StreamCh():
+				c.Close()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	err := ct.NetTransport.Shutdown()
+	close(stop)
+	return err
 }
 
 // TestNode_PartitionHeals cuts one node off for longer than GossipToTheDeadTime, after which
