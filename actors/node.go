@@ -394,9 +394,18 @@ func (n *Node) LinkChanged(ctx context.Context, code string) {
 	if n.d.Cluster == nil {
 		return
 	}
+	// The owner first, and wait for it: a node that drops the code and
+	// re-resolves it at once must not get the owner's old copy back.
+	owner, local := n.owner(code)
+	if !local {
+		deadline := time.Now().Add(n.cfg.RemoteTimeout)
+		if _, err := n.askRemote(deadline, owner, &clusterpb.Invalidate{Code: code}); err != nil {
+			n.log.Warn("invalidate at the owner failed; its copy lives until its near-cache TTL", "code", code, "owner", owner.Name, "err", err)
+		}
+	}
 	self := n.d.Cluster.Self().Name
 	for _, m := range n.d.Cluster.Placement().Members() {
-		if m.Name != self {
+		if m.Name != self && m.Name != owner.Name {
 			n.system.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code})
 		}
 	}

@@ -183,6 +183,11 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 	case *clusterpb.Invalidate:
 		n.d.Cache.Delete(m.Code)
 		n.send(m.Code, &invalidateMsg{code: m.Code})
+		if ctx.Sender() != nil {
+			// The shard's mailbox has the invalidation before any lookup
+			// forwarded after this answer.
+			ctx.Respond(m)
+		}
 	case *clusterpb.VisitBatch:
 		now := time.Now()
 		id := batchID{from: m.From, seq: m.Seq}

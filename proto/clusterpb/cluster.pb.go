@@ -530,7 +530,9 @@ func (x *VisitAck) GetApplied() bool {
 	return false
 }
 
-// Invalidate drops a code from every cache of the receiving node.
+// Invalidate drops a code from every cache of the receiving node. Sent as a
+// request (to the code's owner) it is echoed back once the owner's shard has
+// queued the invalidation, so a lookup that follows sees the new link.
 type Invalidate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
