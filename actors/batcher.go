@@ -2,12 +2,9 @@ package actors
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/minibitly/minibitly/cluster"
-	"github.com/minibitly/minibitly/proto/clusterpb"
-
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/storage"
 )
@@ -25,46 +22,63 @@ type aggKey struct {
 	ref    string
 }
 
+// batcherDeps are what the batcher needs: where visits come from, where
+// they go, and its metric. It knows nothing of actors.
+type batcherDeps struct {
+	// drain empties the gateway's visit log into fn (visitlog.Log.Drain).
+	drain func(fn func(code string, minute int64, dims uint32, ref []byte)) int
+	// shards is the number of local shards; shardOf maps a code to one.
+	shards  int
+	shardOf func(code string) int
+	// toShard hands rows to a local shard.
+	toShard func(shard int, rows []storage.VisitCount)
+	// placement returns the current placement and this node's member name;
+	// nil for a single node (every code is local).
+	placement func() (*cluster.Placement, string)
+	// toOwner delivers rows of codes owned by another member (asynchronous,
+	// acknowledged, see visitSender).
+	toOwner func(owner cluster.Member, rows []storage.VisitCount, visits uint64)
+	m       batchMetrics
+}
+
 // batcher is the single consumer of the visit log: it aggregates visits per
-// shard and ships them to the shards every BatchInterval.
+// shard and ships them to the shards (or their owners) every BatchInterval.
+// Its state is touched by its own goroutine only (run), or by a test that
+// calls drainLog and ship without running it.
 type batcher struct {
-	n        *Node
+	d        batcherDeps
+	interval time.Duration
 	perShard []map[aggKey]uint64
 	refs     map[string]string
 	lower    [64]byte
 
 	flushReq chan chan struct{}
 	quit     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
-
-	inflight sync.WaitGroup // visit batches sent to other nodes, awaiting ack
-	seq      atomic.Uint64
+	quitOnce sync.Once
+	r        routines
 }
 
-func newBatcher(n *Node) *batcher {
-	return &batcher{
-		n:        n,
+func newBatcher(d batcherDeps, interval time.Duration) *batcher {
+	b := &batcher{
+		d:        d,
+		interval: interval,
+		perShard: make([]map[aggKey]uint64, d.shards),
 		refs:     make(map[string]string),
 		flushReq: make(chan chan struct{}),
 		quit:     make(chan struct{}),
 	}
-}
-
-func (b *batcher) start() {
-	b.perShard = make([]map[aggKey]uint64, len(b.n.shards))
 	for i := range b.perShard {
 		b.perShard[i] = make(map[aggKey]uint64)
 	}
-	b.wg.Add(1)
-	go b.run()
+	return b
 }
 
+func (b *batcher) start() { b.r.start(b.run) }
+
 func (b *batcher) run() {
-	defer b.wg.Done()
 	drain := time.NewTicker(drainEvery)
 	defer drain.Stop()
-	ship := time.NewTicker(b.n.cfg.BatchInterval)
+	ship := time.NewTicker(b.interval)
 	defer ship.Stop()
 	for {
 		select {
@@ -85,13 +99,11 @@ func (b *batcher) run() {
 	}
 }
 
-func (b *batcher) drainLog() {
-	b.n.d.Visits.Drain(b.add)
-}
+func (b *batcher) drainLog() { b.d.drain(b.add) }
 
 func (b *batcher) add(code string, minute int64, dims uint32, ref []byte) {
 	k := aggKey{code: code, minute: minute, dims: dims, ref: b.intern(ref)}
-	b.perShard[b.n.ShardOf(code)][k]++
+	b.perShard[b.d.shardOf(code)][k]++
 }
 
 // intern returns the lower-cased referrer host as a shared string.
@@ -122,10 +134,15 @@ func (b *batcher) intern(ref []byte) string {
 func (b *batcher) ship() {
 	var p *cluster.Placement
 	var self string
-	if b.n.d.Cluster != nil {
-		p, self = b.n.d.Cluster.Placement(), b.n.d.Cluster.Self().Name
+	if b.d.placement != nil {
+		p, self = b.d.placement()
 	}
-	var remote map[string]*remoteBatch
+	type ownerBatch struct {
+		owner  cluster.Member
+		rows   []storage.VisitCount
+		visits uint64
+	}
+	var remote map[string]*ownerBatch
 	for i, m := range b.perShard {
 		if len(m) == 0 {
 			continue
@@ -144,15 +161,15 @@ func (b *batcher) ship() {
 			if p != nil {
 				if owner := p.Owner(k.code); owner.Name != self {
 					if remote == nil {
-						remote = map[string]*remoteBatch{}
+						remote = map[string]*ownerBatch{}
 					}
-					rb := remote[owner.Name]
-					if rb == nil {
-						rb = &remoteBatch{owner: owner}
-						remote[owner.Name] = rb
+					ob := remote[owner.Name]
+					if ob == nil {
+						ob = &ownerBatch{owner: owner}
+						remote[owner.Name] = ob
 					}
-					rb.rows = append(rb.rows, r)
-					rb.visits += v
+					ob.rows = append(ob.rows, r)
+					ob.visits += v
 					continue
 				}
 			}
@@ -160,61 +177,18 @@ func (b *batcher) ship() {
 			total += v
 		}
 		clear(m)
-		b.n.m.visitsBatched.Add(float64(total))
+		b.d.m.visitsBatched.Add(float64(total))
 		if len(rows) > 0 {
-			b.n.sendTo(i, &visitsMsg{rows: rows})
+			b.d.toShard(i, rows)
 		}
 	}
-	for _, rb := range remote {
-		b.inflight.Add(1)
-		go b.sendRemote(rb)
+	for _, ob := range remote {
+		b.d.toOwner(ob.owner, ob.rows, ob.visits)
 	}
 }
 
-type remoteBatch struct {
-	owner  cluster.Member
-	rows   []storage.VisitCount
-	visits uint64
-}
-
-// sendRemote delivers one batch to its owner. An unacknowledged batch is
-// re-sent under the same (From, Seq), which the owner applies at most once,
-// while the owner is alive, up to maxSendAttempts times; then the rows are
-// counted here instead. The owner refuses a batch that arrives after its
-// deadline, so a batch the sender gave up on is never applied there too.
-func (b *batcher) sendRemote(rb *remoteBatch) {
-	defer b.inflight.Done()
-	n := b.n
-	msg := &clusterpb.VisitBatch{From: n.nodeID, Seq: b.seq.Add(1), Rows: rowsToProto(rb.rows)}
-	for attempt := 1; ; attempt++ {
-		msg.DeadlineUnixMs = time.Now().Add(n.cfg.VisitAckTimeout).UnixMilli()
-		res, err := n.system.Root.RequestFuture(remotePID(rb.owner), msg, n.cfg.VisitAckTimeout+ackMargin).Result()
-		ack, ok := res.(*clusterpb.VisitAck)
-		if err == nil && ok && ack.Applied {
-			n.m.visitsSentRemote.Add(float64(rb.visits))
-			n.m.visitsBatched.Add(float64(rb.visits))
-			n.acks.add(rb.owner.Name, rb.visits, time.Now(), 3*n.cfg.FlushInterval+n.cfg.BatchInterval)
-			return
-		}
-		refused := err == nil && ok && !ack.Applied // the owner did not apply it
-		if refused || attempt >= maxSendAttempts || !n.isAlive(rb.owner.Name) {
-			break
-		}
-		n.m.remoteResends.Inc()
-	}
-	n.m.visitsRerouted.Add(float64(rb.visits))
-	n.m.visitsBatched.Add(float64(rb.visits))
-	n.applyLocal(rb.rows)
-}
-
-// maxSendAttempts bounds re-sends of one visit batch to a live owner.
-const maxSendAttempts = 3
-
-// ackMargin is how much longer a sender waits than the receiver accepts.
-const ackMargin = 500 * time.Millisecond
-
-// flush ships everything recorded so far to the shards and returns when the
-// messages are in the shards' mailboxes.
+// flush ships everything recorded so far and returns when it has been
+// handed on (to the shards' mailboxes, or to the visit sender).
 func (b *batcher) flush() {
 	done := make(chan struct{})
 	select {
@@ -224,10 +198,10 @@ func (b *batcher) flush() {
 	}
 }
 
-// stop ships what is left, stops the goroutine and waits until every batch
-// sent to another node is acknowledged or counted here.
+// stop ships what is left and waits for the goroutine. Safe to call more
+// than once.
 func (b *batcher) stop() {
-	b.once.Do(func() { close(b.quit) })
-	b.wg.Wait()
-	b.inflight.Wait()
+	b.r.close()
+	b.quitOnce.Do(func() { close(b.quit) })
+	b.r.wait()
 }

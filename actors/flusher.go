@@ -4,36 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/minibitly/minibitly/storage"
 )
-
-// FlushConfig tunes delivery of visit batches to the sink.
-type FlushConfig struct {
-	// WriteTimeout bounds one write to the sink.
-	WriteTimeout time.Duration
-	// MaxBufferedRows bounds the aggregates waiting for the sink; beyond it
-	// the oldest batches are dropped and counted.
-	MaxBufferedRows int
-	// BreakerThreshold consecutive failures open the circuit breaker for
-	// BreakerCooldown, doubling per failed probe up to BreakerMaxCooldown.
-	BreakerThreshold   int
-	BreakerCooldown    time.Duration
-	BreakerMaxCooldown time.Duration
-}
-
-// DefaultFlushConfig buffers up to 1M aggregate rows.
-func DefaultFlushConfig() FlushConfig {
-	return FlushConfig{
-		WriteTimeout:       5 * time.Second,
-		MaxBufferedRows:    1_000_000,
-		BreakerThreshold:   3,
-		BreakerCooldown:    500 * time.Millisecond,
-		BreakerMaxCooldown: 5 * time.Second,
-	}
-}
 
 // pendingBatch is a batch waiting for the sink. Once attempted it is never
 // changed, so a retry re-sends exactly the same rows under the same
@@ -44,57 +20,56 @@ type pendingBatch struct {
 	visits    uint64
 }
 
+// flusherDeps are what the flusher needs: where aggregates come from, the
+// sink they go to, its metrics, a logger and a clock. It knows nothing of
+// actors.
+type flusherDeps struct {
+	// nodeID stamps every batch (with a per-flusher sequence).
+	nodeID string
+	// collect drains every shard's aggregates; a shard that does not
+	// answer keeps its rows for the next call.
+	collect func(ctx context.Context) []storage.VisitCount
+	sink    storage.VisitSink
+	m       flushMetrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
 // flusher collects the shards' aggregates every FlushInterval and delivers
 // them in order, with retry, back-off and a circuit breaker.
 type flusher struct {
-	n   *Node
-	cfg FlushConfig
-	br  *breaker
-	seq uint64
+	d        flusherDeps
+	cfg      FlushConfig
+	interval time.Duration
+	br       *breaker
+	seq      uint64
 
-	opMu     sync.Mutex // serialises collect+deliver (ticker, flushNow, stop)
-	mu       sync.Mutex // guards queue, rows and byCode (read by Visits)
+	// opMu serialises collect+deliver between the ticker goroutine and
+	// flushNow; stop takes it too after the goroutine has ended.
+	opMu     sync.Mutex
+	mu       sync.Mutex // guards queue, rows and byCode (read by buffered)
 	queue    []*pendingBatch
 	rows     int
 	byCode   map[string]uint64
 	quit     chan struct{}
-	wg       sync.WaitGroup
+	r        routines
 	stopOnce sync.Once
+	stopErr  error
 }
 
-func newFlusher(n *Node, cfg FlushConfig) *flusher {
-	d := DefaultFlushConfig()
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = d.WriteTimeout
-	}
-	if cfg.MaxBufferedRows <= 0 {
-		cfg.MaxBufferedRows = d.MaxBufferedRows
-	}
-	if cfg.BreakerThreshold <= 0 {
-		cfg.BreakerThreshold = d.BreakerThreshold
-	}
-	if cfg.BreakerCooldown <= 0 {
-		cfg.BreakerCooldown = d.BreakerCooldown
-	}
-	if cfg.BreakerMaxCooldown <= 0 {
-		cfg.BreakerMaxCooldown = d.BreakerMaxCooldown
-	}
+func newFlusher(d flusherDeps, cfg FlushConfig, interval time.Duration) *flusher {
 	return &flusher{
-		n: n, cfg: cfg,
+		d: d, cfg: cfg, interval: interval,
 		br:     newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, cfg.BreakerMaxCooldown),
 		byCode: make(map[string]uint64),
 		quit:   make(chan struct{}),
 	}
 }
 
-func (f *flusher) start() {
-	f.wg.Add(1)
-	go f.run()
-}
+func (f *flusher) start() { f.r.start(f.run) }
 
 func (f *flusher) run() {
-	defer f.wg.Done()
-	t := time.NewTicker(f.n.cfg.FlushInterval)
+	t := time.NewTicker(f.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -113,20 +88,9 @@ func (f *flusher) run() {
 // while that one has never been attempted, which bounds memory during an
 // outage).
 func (f *flusher) collect(ctx context.Context) {
-	var rows []storage.VisitCount
-	for i := range f.n.shards {
-		res, err := f.n.ask(ctx, i, &drainMsg{})
-		if err != nil {
-			// The shard keeps its aggregates; the next tick gets them.
-			f.n.log.Warn("drain shard", "shard", i, "err", err)
-			continue
-		}
-		rows = append(rows, res.(*drainReply).rows...)
+	if rows := f.d.collect(ctx); len(rows) > 0 {
+		f.enqueue(rows)
 	}
-	if len(rows) == 0 {
-		return
-	}
-	f.enqueue(rows)
 }
 
 func (f *flusher) enqueue(rows []storage.VisitCount) {
@@ -146,7 +110,7 @@ func (f *flusher) enqueue(rows []storage.VisitCount) {
 	} else {
 		f.seq++
 		f.queue = append(f.queue, &pendingBatch{
-			b:      storage.VisitBatch{NodeID: f.n.nodeID, Seq: f.seq, Rows: rows},
+			b:      storage.VisitBatch{NodeID: f.d.nodeID, Seq: f.seq, Rows: rows},
 			visits: visits,
 		})
 		f.rows += len(rows)
@@ -154,7 +118,7 @@ func (f *flusher) enqueue(rows []storage.VisitCount) {
 	for f.rows > f.cfg.MaxBufferedRows && len(f.queue) > 1 {
 		f.dropOldestLocked()
 	}
-	f.n.m.bufferedVisits.Set(float64(f.visitsLocked()))
+	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
 }
 
 // mergeRows adds rows into dst, summing equal keys.
@@ -178,8 +142,8 @@ func (f *flusher) dropOldestLocked() {
 	p := f.queue[0]
 	f.queue = f.queue[1:]
 	f.forgetLocked(p)
-	f.n.m.visitsDropped.Add(float64(p.visits))
-	f.n.log.Error("visit buffer full: dropped the oldest batch",
+	f.d.m.visitsDropped.Add(float64(p.visits))
+	f.d.log.Error("visit buffer full: dropped the oldest batch",
 		"visits", p.visits, "rows", len(p.b.Rows), "seq", p.b.Seq, "max_buffered_rows", f.cfg.MaxBufferedRows)
 }
 
@@ -203,8 +167,8 @@ func (f *flusher) visitsLocked() uint64 {
 }
 
 // deliver writes queued batches in order until one fails or the breaker is
-// open. With force the breaker is ignored (shutdown). It returns the error
-// of the failed write.
+// open. With force the breaker is ignored (shutdown, flushNow). It returns
+// the error of the failed write.
 func (f *flusher) deliver(ctx context.Context, force bool) error {
 	for {
 		f.mu.Lock()
@@ -212,7 +176,7 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 			f.mu.Unlock()
 			return nil
 		}
-		if !force && !f.br.allow(time.Now()) {
+		if !force && !f.br.allow(f.d.now()) {
 			f.mu.Unlock()
 			return errBreakerOpen
 		}
@@ -221,28 +185,28 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 		f.mu.Unlock()
 
 		wctx, cancel := context.WithTimeout(ctx, f.cfg.WriteTimeout)
-		start := time.Now()
-		err := f.n.d.Sink.WriteVisits(wctx, p.b)
+		start := f.d.now()
+		err := f.d.sink.WriteVisits(wctx, p.b)
 		cancel()
-		f.n.m.flushDuration.Observe(time.Since(start).Seconds())
+		f.d.m.duration.Observe(f.d.now().Sub(start).Seconds())
 		if err != nil {
-			f.br.failure(time.Now())
-			f.n.m.flushFailures.Inc()
-			f.n.m.breakerOpen.Set(boolFloat(f.br.state == breakerOpen))
-			f.n.log.Warn("visit flush failed; will retry", "seq", p.b.Seq, "rows", len(p.b.Rows), "err", err)
+			f.br.failure(f.d.now())
+			f.d.m.failures.Inc()
+			f.d.m.breakerOpen.Set(boolFloat(f.br.state == breakerOpen))
+			f.d.log.Warn("visit flush failed; will retry", "seq", p.b.Seq, "rows", len(p.b.Rows), "err", err)
 			return err
 		}
 		f.br.success()
-		f.n.m.breakerOpen.Set(0)
-		f.n.m.flushBatches.Inc()
-		f.n.m.flushRows.Add(float64(len(p.b.Rows)))
-		f.n.m.visitsFlushed.Add(float64(p.visits))
+		f.d.m.breakerOpen.Set(0)
+		f.d.m.batches.Inc()
+		f.d.m.rows.Add(float64(len(p.b.Rows)))
+		f.d.m.visitsFlushed.Add(float64(p.visits))
 		f.mu.Lock()
 		if len(f.queue) > 0 && f.queue[0] == p {
 			f.queue = f.queue[1:]
 			f.forgetLocked(p)
 		}
-		f.n.m.bufferedVisits.Set(float64(f.visitsLocked()))
+		f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
 		f.mu.Unlock()
 	}
 }
@@ -263,42 +227,48 @@ func (f *flusher) buffered(code string) uint64 {
 	return f.byCode[code]
 }
 
-// flushNow moves everything recorded so far to the sink (tests, shutdown).
+// flushNow collects and delivers at once, ignoring the breaker (tests).
 func (f *flusher) flushNow(ctx context.Context) error {
-	f.n.batcher.flush()
 	f.opMu.Lock()
 	defer f.opMu.Unlock()
 	f.collect(ctx)
 	return f.deliver(ctx, true)
 }
 
-// stop collects the shards one last time and retries delivery until every
-// batch is written or ctx ends; it reports how many visits were not written.
+// stop ends the ticker goroutine, collects the shards one last time and
+// retries delivery until every batch is written or ctx ends; it reports
+// how many visits were not written. Later calls return the same error.
 func (f *flusher) stop(ctx context.Context) error {
-	var err error
 	f.stopOnce.Do(func() {
+		f.r.close()
 		close(f.quit)
-		f.wg.Wait()
-		f.collect(ctx)
-		backoff := 100 * time.Millisecond
-		for {
-			if err = f.deliver(ctx, true); err == nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				f.mu.Lock()
-				lost := f.visitsLocked()
-				f.mu.Unlock()
-				f.n.m.visitsDropped.Add(float64(lost))
-				err = fmt.Errorf("shutdown: %d visits not written to the sink: %w", lost, err)
-				return
-			case <-time.After(backoff):
-			}
-			if backoff < 2*time.Second {
-				backoff *= 2
-			}
-		}
+		f.r.wait()
+		f.opMu.Lock()
+		defer f.opMu.Unlock()
+		f.stopErr = f.drainOnStop(ctx)
 	})
-	return err
+	return f.stopErr
+}
+
+func (f *flusher) drainOnStop(ctx context.Context) error {
+	f.collect(ctx)
+	backoff := 100 * time.Millisecond
+	for {
+		err := f.deliver(ctx, true)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			f.mu.Lock()
+			lost := f.visitsLocked()
+			f.mu.Unlock()
+			f.d.m.visitsDropped.Add(float64(lost))
+			return fmt.Errorf("shutdown: %d visits not written to the sink: %w", lost, err)
+		case <-time.After(backoff):
+		}
+		if backoff < 2*time.Second {
+			backoff *= 2
+		}
+	}
 }

@@ -1,16 +1,11 @@
 package actors
 
 import (
-	"context"
-	"errors"
+	"log/slog"
 	"sync"
-	"time"
 
-	"github.com/asynkron/protoactor-go/remote"
 	"github.com/minibitly/minibitly/cluster"
 )
-
-var errorsIs = errors.Is
 
 // ownershipMsg tells a shard the placement changed: it drops the links it
 // no longer owns (their counters stay and are flushed as usual).
@@ -20,145 +15,107 @@ type ownershipMsg struct {
 	reset     bool // drop every cached link, owned or not
 }
 
-// watchMembership reacts to membership changes: shards drop links they no
-// longer own, and visits acknowledged by a member that died since its last
-// flush are reported as at risk.
-func (n *Node) watchMembership() {
-	defer n.watch.Done()
-	known := map[string]cluster.Member{}
-	seen := map[string]bool{} // every member ever alive
-	for _, m := range n.d.Cluster.Placement().Members() {
-		known[m.Name] = m
-		seen[m.Name] = true
+// watcherDeps are what the membership watcher needs.
+type watcherDeps struct {
+	cluster Membership
+	// toShards sends msg to every local shard.
+	toShards func(msg any)
+	// clearNearCache forgets every near-cached link.
+	clearNearCache func()
+	// dropEndpoint closes the remote connection to addr (the next message
+	// dials afresh).
+	dropEndpoint func(addr string)
+	// atRisk returns (and forgets) the visits member acknowledged since
+	// its last flush could have completed.
+	atRisk func(member string) uint64
+	log    *slog.Logger
+	m      watchMetrics
+}
+
+// membershipWatcher reacts to membership changes: shards drop links they
+// no longer own, a healed partition clears the link caches, the remote
+// connection of a member that left is dropped, and visits acknowledged by
+// a member that died since its last flush are reported as at risk. Its
+// maps are touched by its own goroutine only (or a test calling react).
+type membershipWatcher struct {
+	d     watcherDeps
+	known map[string]cluster.Member // alive at the last change
+	seen  map[string]bool           // every member ever alive
+	quit  chan struct{}
+	once  sync.Once
+	r     routines
+}
+
+func newMembershipWatcher(d watcherDeps) *membershipWatcher {
+	w := &membershipWatcher{d: d, known: map[string]cluster.Member{}, seen: map[string]bool{}, quit: make(chan struct{})}
+	for _, m := range d.cluster.Placement().Members() {
+		w.known[m.Name] = m
+		w.seen[m.Name] = true
 	}
+	return w
+}
+
+func (w *membershipWatcher) start() { w.r.start(w.run) }
+
+func (w *membershipWatcher) run() {
 	for {
 		select {
-		case <-n.quit:
+		case <-w.quit:
 			return
-		case <-n.d.Cluster.Changes():
+		case <-w.d.cluster.Changes():
 		}
-		p := n.d.Cluster.Placement()
-		self := n.d.Cluster.Self().Name
-		for i := range n.shards {
-			n.sendTo(i, &ownershipMsg{placement: p, self: self})
+		w.react()
+	}
+}
+
+// react handles one membership change.
+func (w *membershipWatcher) react() {
+	p := w.d.cluster.Placement()
+	self := w.d.cluster.Self().Name
+	w.d.toShards(&ownershipMsg{placement: p, self: self})
+	alive := map[string]cluster.Member{}
+	merged := false
+	for _, m := range p.Members() {
+		alive[m.Name] = m
+		if _, ok := w.known[m.Name]; !ok && w.seen[m.Name] {
+			merged = true // back after being dead: a healed partition
 		}
-		alive := map[string]cluster.Member{}
-		merged := false
-		for _, m := range p.Members() {
-			alive[m.Name] = m
-			if _, ok := known[m.Name]; !ok && seen[m.Name] {
-				merged = true // back after being dead: a healed partition
+		w.seen[m.Name] = true
+	}
+	if merged {
+		// Invalidations sent while the sides could not reach each other
+		// are lost: forget every cached link (counters stay) and resolve
+		// afresh from the owners and the link store.
+		w.d.clearNearCache()
+		w.d.toShards(&ownershipMsg{placement: p, self: self, reset: true})
+		w.d.log.Info("cluster re-merged: link caches cleared", "members", len(alive))
+	}
+	for name, m := range w.known {
+		if _, ok := alive[name]; ok || m.RemoteAddr == "" {
+			continue
+		}
+		// Drop the remote connection to a member that left the alive set:
+		// after a partition heals, a connection kept through the cut is
+		// stale and loses messages (acks) until TCP resets it.
+		w.d.dropEndpoint(m.RemoteAddr)
+	}
+	for _, m := range w.d.cluster.Members() {
+		if _, wasKnown := w.known[m.Name]; wasKnown && alive[m.Name].Name == "" && m.Status == cluster.StatusDead {
+			// Visits it acknowledged after its last completed flush may
+			// not have reached the visit store.
+			lost := w.d.atRisk(m.Name)
+			w.d.m.visitsAtRisk.Add(float64(lost))
+			if lost > 0 {
+				w.d.log.Warn("member died: visits it acknowledged may be lost", "member", m.Name, "visits_at_risk", lost)
 			}
-			seen[m.Name] = true
 		}
-		if merged {
-			// Invalidations sent while the sides could not reach each other
-			// are lost: forget every cached link (counters stay) and resolve
-			// afresh from the owners and the link store.
-			n.d.Cache.Clear()
-			for i := range n.shards {
-				n.sendTo(i, &ownershipMsg{placement: p, self: self, reset: true})
-			}
-			n.log.Info("cluster re-merged: link caches cleared", "members", len(alive))
-		}
-		for name, m := range known {
-			if _, ok := alive[name]; ok || m.RemoteAddr == "" {
-				continue
-			}
-			// Drop the remote connection to a member that left the alive set:
-			// after a partition heals, a connection kept through the cut is
-			// stale and loses messages (acks) until TCP resets it; the next
-			// message dials afresh.
-			n.system.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: m.RemoteAddr})
-		}
-		for _, m := range n.d.Cluster.Members() {
-			if _, wasKnown := known[m.Name]; wasKnown && alive[m.Name].Name == "" && m.Status == cluster.StatusDead {
-				// Visits it acknowledged after its last completed flush may
-				// not have reached the visit store: those within two flush
-				// intervals (and a batch interval) of its last acknowledgement.
-				lost := n.acks.recent(m.Name, 2*n.cfg.FlushInterval+n.cfg.BatchInterval)
-				n.m.visitsAtRisk.Add(float64(lost))
-				if lost > 0 {
-					n.log.Warn("member died: visits it acknowledged may be lost", "member", m.Name, "visits_at_risk", lost)
-				}
-			}
-		}
-		known = alive
 	}
+	w.known = alive
 }
 
-// isAlive reports whether member name is in the current placement.
-func (n *Node) isAlive(name string) bool {
-	for _, m := range n.d.Cluster.Placement().Members() {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// ackLog remembers, per member, how many visits it acknowledged when, for
-// the last couple of flush intervals.
-type ackLog struct {
-	mu sync.Mutex
-	m  map[string][]ackRecord
-}
-
-type ackRecord struct {
-	at     time.Time
-	visits uint64
-}
-
-func (a *ackLog) add(member string, visits uint64, now time.Time, keep time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[string][]ackRecord{}
-	}
-	rs := append(a.m[member], ackRecord{at: now, visits: visits})
-	for len(rs) > 0 && now.Sub(rs[0].at) > keep {
-		rs = rs[1:]
-	}
-	a.m[member] = rs
-}
-
-// recent is the visits member acknowledged within window of its last
-// acknowledgement; it forgets member.
-func (a *ackLog) recent(member string, window time.Duration) uint64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	rs := a.m[member]
-	delete(a.m, member)
-	if len(rs) == 0 {
-		return 0
-	}
-	since := rs[len(rs)-1].at.Add(-window)
-	var v uint64
-	for _, r := range rs {
-		if !r.at.Before(since) {
-			v += r.visits
-		}
-	}
-	return v
-}
-
-// Quiesce waits, after this node left the cluster, until no visit batch
-// from another node has arrived for three batch intervals (their senders
-// have moved to the new owners), or ctx ends.
-func (n *Node) Quiesce(ctx context.Context) {
-	quiet := 3 * n.cfg.BatchInterval
-	t := time.NewTicker(n.cfg.BatchInterval / 2)
-	defer t.Stop()
-	start := time.Now()
-	for {
-		last := time.Unix(0, n.lastRemoteBatch.Load())
-		if last.Before(start) && time.Since(start) >= quiet || time.Since(last) >= quiet && time.Since(start) >= quiet {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// stop ends the goroutine and waits for it. Safe to call more than once.
+func (w *membershipWatcher) stop() {
+	w.r.close()
+	w.once.Do(func() { close(w.quit) })
+	w.r.wait()
 }

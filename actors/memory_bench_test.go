@@ -10,11 +10,11 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-// BenchmarkNode_CachedLinkMemory reports the Go heap one resolved link costs
+// BenchmarkSystem_CachedLinkMemory reports the Go heap one resolved link costs
 // (near-cache entry + shard state), the figure behind "RSS with 1M links
 // cached" minus the embedded store's mmap. Run:
 // go test -run '^$' -bench CachedLinkMemory -benchtime 1x ./actors/
-func BenchmarkNode_CachedLinkMemory(b *testing.B) {
+func BenchmarkSystem_CachedLinkMemory(b *testing.B) {
 	const n = 200_000
 	f := newFixture(b, nil)
 	ctx := context.Background()
@@ -33,7 +33,7 @@ func BenchmarkNode_CachedLinkMemory(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := 0; i < n; i++ {
-		if _, err := f.node.Resolve(ctx, fmt.Sprintf("c%07d", i)); err != nil {
+		if _, err := f.sys.Resolve(ctx, fmt.Sprintf("c%07d", i)); err != nil {
 			b.Fatal(err)
 		}
 	}

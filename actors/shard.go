@@ -1,8 +1,6 @@
 package actors
 
 import (
-	"errors"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/minibitly/minibitly/storage"
@@ -11,39 +9,41 @@ import (
 // shardActor adapts a shardState to protoactor. The state lives outside the
 // actor value so a supervisor restart keeps it.
 type shardActor struct {
-	n  *Node
 	st *shardState
+	// load starts a store read of code that reports back to self.
+	load func(self *actor.PID, code string)
+	// dequeued counts a message taken from the mailbox.
+	dequeued func()
 }
 
 func (a *shardActor) Receive(ctx actor.Context) {
-	msg := ctx.Message()
-	switch m := msg.(type) {
+	switch m := ctx.Message().(type) {
 	case *resolveMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.resolve(ctx, m, false)
 	case *loadedMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.loaded(ctx, m)
 	case *visitsMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.st.addVisits(m.rows)
 	case *drainMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		ctx.Respond(&drainReply{rows: a.st.drain()})
 	case *pendingMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		ctx.Respond(a.st.pendingVisits(m.code))
 	case *invalidateMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.st.invalidate(m.code)
 	case *ownershipMsg:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.st.dropNotOwned(func(code string) bool { return !m.reset && m.placement.Owner(code).Name == m.self })
 	case *clusterpb.ResolveRequest:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		a.resolve(ctx, &resolveMsg{code: m.Code, admit: m.Admit}, true)
 	case *clusterpb.PendingRequest:
-		a.n.mailboxDepth.Add(-1)
+		a.dequeued()
 		ctx.Respond(&clusterpb.PendingResponse{Visits: a.st.pendingVisits(m.Code)})
 	}
 }
@@ -58,7 +58,7 @@ func (a *shardActor) resolve(ctx actor.Context, m *resolveMsg, remote bool) {
 		return
 	}
 	if a.st.park(m.code, waiter{to: ctx.Sender(), admit: m.admit, remote: remote}) {
-		a.n.startLoad(ctx.Self(), m.code)
+		a.load(ctx.Self(), m.code)
 	}
 }
 
@@ -99,5 +99,3 @@ func respond(ctx actor.Context, to *actor.PID, r *resolveReply, remote bool) {
 	}
 	ctx.Send(to, r)
 }
-
-var errShuttingDown = errors.New("node is shutting down")

@@ -52,7 +52,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err := store.RevokeAPIKey(ctx, "k2"); err != nil {
 		t.Fatal(err)
 	}
-	cache := nearcache.New(nearcache.DefaultConfig())
+	cache, _ := nearcache.New(nearcache.DefaultConfig())
 	clk := clock.New()
 	t.Cleanup(clk.Close)
 	res := &fakeResolver{store: store, cache: cache, unflushed: map[string]uint64{}}
@@ -63,7 +63,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	cfg.SelfHosts = []string{"127.0.0.1:8080"}
 	srv, err := New(cfg, Deps{
 		Links: store, Keys: store, Stats: store, Resolver: res,
-		Cache: cache, Visits: visitlog.New(1, 1024), Clock: clk, Registry: reg,
+		Cache: cache.Reader(), Visits: visitlog.New(1, 1024), Clock: clk, Registry: reg,
 		ExtraAPI: fakeClusterAPI,
 	})
 	if err != nil {

@@ -54,7 +54,7 @@ func newMetrics(reg prometheus.Registerer, d Deps) (*metrics, error) {
 	m.redirect410 = m.redirects.WithLabelValues("410")
 	m.redirect5xx = m.redirects.WithLabelValues("5xx")
 	cs := []prometheus.Collector{m.redirects, m.latency, m.cacheHits, m.cacheMisses, m.api}
-	if d.Cache != nil {
+	if d.Cache.Valid() {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "minibitly_gateway_nearcache_entries",
 			Help: "Links held in the near-cache.",

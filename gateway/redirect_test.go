@@ -46,13 +46,13 @@ func newRedirectServer(t testing.TB, entries ...*nearcache.Entry) (*Server, *map
 	t.Helper()
 	clk := clock.New()
 	t.Cleanup(clk.Close)
-	cache := nearcache.New(nearcache.DefaultConfig())
+	cache, _ := nearcache.New(nearcache.DefaultConfig())
 	r := &mapResolver{links: map[string]*nearcache.Entry{}, cache: cache, clk: clk, max: 2}
 	for _, e := range entries {
 		r.links[e.Code] = e
 	}
 	vl := visitlog.New(1, 1<<20)
-	s, err := New(DefaultConfig(), Deps{Resolver: r, Cache: cache, Visits: vl, Clock: clk})
+	s, err := New(DefaultConfig(), Deps{Resolver: r, Cache: cache.Reader(), Visits: vl, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,9 @@ func DefaultConfig() Config {
 type Resolver interface {
 	// Resolve returns the link for code, loading it through its owner on a
 	// near-cache miss, and fills the near-cache. storage.ErrNotFound when
-	// there is no such link.
+	// there is no such link. The entry belongs to the actor layer and is
+	// shared with the near-cache and every other request for the code:
+	// the gateway reads it and never modifies it (nor needs to copy it).
 	Resolve(ctx context.Context, code string) (*nearcache.Entry, error)
 	// Admit asks the owner of a limited link (max_visits) whether one more
 	// visit is allowed, counting it if so.
@@ -81,9 +83,12 @@ type Deps struct {
 	Keys     storage.KeyStore
 	Stats    storage.StatsReader
 	Resolver Resolver
-	Cache    *nearcache.Cache
-	Visits   *visitlog.Log
-	Clock    *clock.Clock
+	// Cache is the read side of the actor layer's near-cache (which the
+	// actor layer creates, fills and invalidates); entries it returns are
+	// shared and immutable.
+	Cache  nearcache.Reader
+	Visits *visitlog.Log
+	Clock  *clock.Clock
 	// Ready reports each dependency's health by name (nil error = up).
 	Ready    func(ctx context.Context) map[string]error
 	Registry *prometheus.Registry

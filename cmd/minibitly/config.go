@@ -11,7 +11,6 @@ import (
 	"github.com/minibitly/minibitly/actors"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
-	"github.com/minibitly/minibitly/internal/nearcache"
 )
 
 // config is everything main reads from flags and the environment.
@@ -44,12 +43,8 @@ type config struct {
 	gossipInterval   time.Duration
 	rejoinInterval   time.Duration
 
-	Gateway        gateway.Config
-	Actors         actors.Config
-	NearCache      nearcache.Config
-	nearTTL        time.Duration
-	ownerCacheSize int
-	negTTL         time.Duration
+	Gateway gateway.Config
+	Actors  actors.Config
 }
 
 func hostname() string {
@@ -75,7 +70,6 @@ func storeFlags(fs *flag.FlagSet, c *config) {
 func serveFlags(fs *flag.FlagSet, c *config) {
 	c.Gateway = gateway.DefaultConfig()
 	c.Actors = actors.DefaultConfig()
-	c.NearCache = nearcache.DefaultConfig()
 	storeFlags(fs, c)
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "HTTP listen address for redirects, API, health and metrics")
 	fs.StringVar(&c.Gateway.BaseURL, "base-url", "", "public base URL used in short_url (default http://localhost:<http port>)")
@@ -92,10 +86,10 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	durationFlag(fs, &c.Actors.FlushInterval, "flush-interval", time.Second, "how often shards flush visit aggregates to the visit store")
 	durationFlag(fs, &c.Actors.BatchInterval, "batch-interval", 100*time.Millisecond, "how often the gateway ships counted visits to the shards")
 	fs.IntVar(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", 1_000_000, "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
-	fs.IntVar(&c.NearCache.MaxEntries, "near-cache-size", 1_000_000, "links kept in the gateway near-cache (about 250 B of heap each)")
-	fs.IntVar(&c.ownerCacheSize, "owner-cache-size", 1_000_000, "links the shard actors keep for the codes this node owns (about 200 B of heap each)")
-	durationFlag(fs, &c.nearTTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
-	durationFlag(fs, &c.negTTL, "near-cache-negative-ttl", 10*time.Second, "how long an unknown code is remembered as 404 (creating it clears this at once)")
+	fs.IntVar(&c.Actors.NearCache.MaxEntries, "near-cache-size", 1_000_000, "links kept in the gateway near-cache (about 250 B of heap each)")
+	fs.IntVar(&c.Actors.OwnerCacheSize, "owner-cache-size", 1_000_000, "links the shard actors keep for the codes this node owns (about 200 B of heap each)")
+	durationFlag(fs, &c.Actors.NearCache.TTL, "near-cache-ttl", 5*time.Minute, "how long a near-cached link is served before it is re-resolved")
+	durationFlag(fs, &c.Actors.NearCache.NegativeTTL, "near-cache-negative-ttl", 10*time.Second, "how long an unknown code is remembered as 404 (creating it clears this at once)")
 	durationFlag(fs, &c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long SIGTERM may take to drain requests and flush visits")
 
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "", "gossip (memberlist) bind host:port, e.g. 0.0.0.0:7946; setting it makes this node part of a cluster")
@@ -131,18 +125,15 @@ func (c *config) finish() error {
 	if host != "" {
 		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPAddr)
 	}
-	if c.nearTTL < time.Second {
+	if c.Actors.NearCache.TTL < time.Second {
 		return fmt.Errorf("--near-cache-ttl must be at least 1s")
 	}
-	c.NearCache.TTLSeconds = int64(c.nearTTL / time.Second)
-	if c.ownerCacheSize < c.Actors.Shards {
+	if c.Actors.OwnerCacheSize < c.Actors.Shards {
 		return fmt.Errorf("--owner-cache-size must be at least --shards")
 	}
-	c.Actors.MaxLinksPerShard = c.ownerCacheSize / c.Actors.Shards
-	if c.negTTL < time.Second {
+	if c.Actors.NearCache.NegativeTTL < time.Second {
 		return fmt.Errorf("--near-cache-negative-ttl must be at least 1s")
 	}
-	c.NearCache.NegativeTTLSeconds = int64(c.negTTL / time.Second)
 	if c.Actors.FlushInterval < 10*time.Millisecond {
 		return fmt.Errorf("--flush-interval must be at least 10ms")
 	}
@@ -206,11 +197,11 @@ func (c *config) finishCluster() error {
 		return fmt.Errorf("--remote-addr %q listens on every interface: set --remote-advertise to the host other nodes reach", c.RemoteAddr)
 	}
 	c.Actors.RemoteAddr = c.RemoteAddr
-	c.Actors.RemoteAdvertise = advertised(c.RemoteAddr, c.RemoteAdvertise)
-	c.Cluster.RemoteAddr = c.Actors.RemoteAdvertise
+	c.Actors.RemoteAdvertiseAddr = advertised(c.RemoteAddr, c.RemoteAdvertise)
+	c.Cluster.RemoteAddr = c.Actors.RemoteAdvertiseAddr
 	// Members show each other's HTTP address: an unspecified listen host
 	// (":8080") is shown with the host the remote is reached at.
-	remoteHost, _, _ := net.SplitHostPort(c.Actors.RemoteAdvertise)
+	remoteHost, _, _ := net.SplitHostPort(c.Actors.RemoteAdvertiseAddr)
 	c.Cluster.HTTPAddr = advertised(c.HTTPAddr, remoteHost)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parseServe(t *testing.T, args ...string) (*config, error) {
@@ -47,7 +48,7 @@ func TestConfig_Cluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cluster.RemoteAddr != "10.0.0.5:8090" || c.Actors.RemoteAdvertise != "10.0.0.5:8090" || c.Cluster.HTTPAddr != "10.0.0.5:8080" {
+	if c.Cluster.RemoteAddr != "10.0.0.5:8090" || c.Actors.RemoteAdvertiseAddr != "10.0.0.5:8090" || c.Cluster.HTTPAddr != "10.0.0.5:8080" {
 		t.Fatalf("advertised addresses: remote %q http %q", c.Cluster.RemoteAddr, c.Cluster.HTTPAddr)
 	}
 	if len(c.Cluster.Join) != 2 || c.Cluster.Join[1] != "seed-b:7000" {
@@ -63,7 +64,7 @@ func TestConfig_SingleNodeDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Gateway.BaseURL != "http://localhost:8080" || c.GossipAddr != "" || c.NearCache.TTLSeconds != 300 {
-		t.Fatalf("defaults: base %q gossip %q ttl %d", c.Gateway.BaseURL, c.GossipAddr, c.NearCache.TTLSeconds)
+	if c.Gateway.BaseURL != "http://localhost:8080" || c.GossipAddr != "" || c.Actors.NearCache.TTL != 5*time.Minute {
+		t.Fatalf("defaults: base %q gossip %q ttl %s", c.Gateway.BaseURL, c.GossipAddr, c.Actors.NearCache.TTL)
 	}
 }

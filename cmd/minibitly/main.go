@@ -17,7 +17,6 @@ import (
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/clock"
-	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -117,7 +116,6 @@ func serve(args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clk := clock.New()
 	defer clk.Close()
-	cache := nearcache.New(c.NearCache)
 	vlog := visitlog.New(8, 1<<12) // 8 rings × 4096 slots (2.8 MB): the batcher drains every 5 ms
 
 	var cn *cluster.Node
@@ -131,7 +129,7 @@ func serve(args []string) error {
 	}
 	node, err := actors.New(c.Actors, actors.Deps{
 		Links: st.links, Sink: st.sink, Stats: st.stats,
-		Cache: cache, Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
+		Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
 	})
 	if err != nil {
 		return err
@@ -146,7 +144,7 @@ func serve(args []string) error {
 	}
 	srv, err := gateway.New(c.Gateway, gateway.Deps{
 		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
-		Cache: cache, Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
+		Cache: node.NearCache(), Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
 		ExtraAPI: clusterAPI(cn, memberJSON{Name: c.Actors.NodeName, Status: "alive", HTTPAddr: c.HTTPAddr}),
 	})
 	if err != nil {

@@ -1,59 +1,88 @@
 package nearcache
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const shardCount = 256
 
-// Config sizes the cache.
+// Config sizes the cache. Start from DefaultConfig; New refuses values that
+// make no sense instead of reinterpreting them.
 type Config struct {
 	// MaxEntries bounds the number of cached codes (spread over 256 shards).
 	MaxEntries int
-	// TTLSeconds is how long an entry is served before it is re-resolved.
-	TTLSeconds int64
-	// NegativeTTLSeconds is how long "no such link" is remembered, so a flood
-	// of unknown codes costs one store read per code per interval.
-	NegativeTTLSeconds int64
+	// TTL is how long an entry is served before it is re-resolved; whole
+	// seconds (the redirect path reads a coarse unix-seconds clock), ≥ 1 s.
+	TTL time.Duration
+	// NegativeTTL is how long "no such link" is remembered, so a flood of
+	// unknown codes costs one store read per code per interval; ≥ 1 s.
+	NegativeTTL time.Duration
 }
 
 // DefaultConfig caches up to 1M links for 5 minutes, unknown codes for 10 s.
 func DefaultConfig() Config {
-	return Config{MaxEntries: 1_000_000, TTLSeconds: 300, NegativeTTLSeconds: 10}
+	return Config{MaxEntries: 1_000_000, TTL: 5 * time.Minute, NegativeTTL: 10 * time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxEntries <= 0:
+		return fmt.Errorf("near-cache size must be positive, got %d", c.MaxEntries)
+	case c.TTL < time.Second:
+		return fmt.Errorf("near-cache TTL must be at least 1s, got %s", c.TTL)
+	case c.NegativeTTL < time.Second:
+		return fmt.Errorf("near-cache negative TTL must be at least 1s, got %s", c.NegativeTTL)
+	}
+	return nil
 }
 
 // Cache is a bounded map of code to *Entry, sharded by a hash of the code.
+//
+// Published entries are shared by every reader and never written again:
+// the deadline an entry is served until lives beside the pointer, in the
+// shard's map, so re-publishing the same *Entry (a hot code re-resolved
+// after its TTL) writes only the cache's own slot.
 type Cache struct {
-	cfg      Config
 	perShard int
+	ttl      int64 // seconds
+	negTTL   int64 // seconds
 	shards   [shardCount]shard
 	size     atomic.Int64
 }
 
+// slot is one cached code: the immutable entry and the unix second from
+// which it must be re-resolved. Slots are stored by value and written only
+// under the shard's write lock.
+type slot struct {
+	e        *Entry
+	deadline int64
+}
+
 type shard struct {
 	mu  sync.RWMutex
-	m   map[string]*Entry
+	m   map[string]slot
 	gen atomic.Uint64 // bumped by every Delete/Clear: see PutIfGen
 	_   [32]byte      // keep shards on separate cache lines
 }
 
-// New returns an empty cache.
-func New(cfg Config) *Cache {
-	if cfg.MaxEntries <= 0 {
-		cfg.MaxEntries = DefaultConfig().MaxEntries
+// New validates cfg and returns an empty cache.
+func New(cfg Config) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.TTLSeconds <= 0 {
-		cfg.TTLSeconds = DefaultConfig().TTLSeconds
+	c := &Cache{
+		perShard: (cfg.MaxEntries + shardCount - 1) / shardCount,
+		ttl:      int64(cfg.TTL / time.Second),
+		negTTL:   int64(cfg.NegativeTTL / time.Second),
 	}
-	if cfg.NegativeTTLSeconds <= 0 {
-		cfg.NegativeTTLSeconds = DefaultConfig().NegativeTTLSeconds
-	}
-	c := &Cache{cfg: cfg, perShard: (cfg.MaxEntries + shardCount - 1) / shardCount}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*Entry)
+		c.shards[i].m = make(map[string]slot)
 	}
-	return c
+	return c, nil
 }
 
 // Hash is FNV-1a over the code: cheap, no allocation, good enough to spread
@@ -76,20 +105,21 @@ func hashString(code string) uint32 {
 	return h
 }
 
-// Get returns the live entry for code at unix time now, or nil.
+// Get returns the live entry for code at unix time now, or nil. The entry
+// is shared: the caller must not modify it.
 func (c *Cache) Get(code []byte, now int64) *Entry {
 	s := &c.shards[Hash(code)%shardCount]
 	s.mu.RLock()
-	e := s.m[string(code)]
+	sl := s.m[string(code)]
 	s.mu.RUnlock()
-	if e == nil || now >= e.deadline {
+	if sl.e == nil || now >= sl.deadline {
 		return nil
 	}
-	return e
+	return sl.e
 }
 
 // Put publishes e, replacing any entry for the same code. When the shard is
-// full an arbitrary entry is evicted.
+// full an arbitrary entry is evicted. e must not be modified afterwards.
 func (c *Cache) Put(e *Entry, now int64) {
 	s := &c.shards[hashString(e.Code)%shardCount]
 	s.mu.Lock()
@@ -105,8 +135,8 @@ func (c *Cache) Gen(code string) uint64 {
 
 // PutIfGen publishes e unless an invalidation (Delete, Clear) hit its shard
 // since gen was read: a lookup that raced with an edit must not put the old
-// link back. Negative entries (Gone) live NegativeTTLSeconds. It reports
-// whether e was published.
+// link back. Negative entries (Gone) live NegativeTTL. It reports whether e
+// was published. e must not be modified afterwards.
 func (c *Cache) PutIfGen(e *Entry, now int64, gen uint64) bool {
 	s := &c.shards[hashString(e.Code)%shardCount]
 	s.mu.Lock()
@@ -119,9 +149,9 @@ func (c *Cache) PutIfGen(e *Entry, now int64, gen uint64) bool {
 }
 
 func (c *Cache) putLocked(s *shard, e *Entry, now int64) {
-	e.deadline = now + c.cfg.TTLSeconds
+	sl := slot{e: e, deadline: now + c.ttl}
 	if e.Gone {
-		e.deadline = now + c.cfg.NegativeTTLSeconds
+		sl.deadline = now + c.negTTL
 	}
 	if _, ok := s.m[e.Code]; !ok {
 		if len(s.m) >= c.perShard {
@@ -133,7 +163,7 @@ func (c *Cache) putLocked(s *shard, e *Entry, now int64) {
 		}
 		c.size.Add(1)
 	}
-	s.m[e.Code] = e
+	s.m[e.Code] = sl
 }
 
 // Delete removes code.
@@ -155,10 +185,28 @@ func (c *Cache) Clear() {
 		s.mu.Lock()
 		s.gen.Add(1)
 		c.size.Add(-int64(len(s.m)))
-		s.m = make(map[string]*Entry)
+		s.m = make(map[string]slot)
 		s.mu.Unlock()
 	}
 }
 
 // Len is the number of cached entries.
 func (c *Cache) Len() int { return int(c.size.Load()) }
+
+// Reader is the read side of a Cache, for packages that serve from the
+// cache but do not own it (the gateway). It is a value: copying it copies
+// the pointer, and its methods inline to the Cache's.
+type Reader struct{ c *Cache }
+
+// Reader returns the read side of c.
+func (c *Cache) Reader() Reader { return Reader{c} }
+
+// Get is Cache.Get: the live entry for code at unix time now, or nil; the
+// entry is shared and must not be modified.
+func (r Reader) Get(code []byte, now int64) *Entry { return r.c.Get(code, now) }
+
+// Len is Cache.Len.
+func (r Reader) Len() int { return r.c.Len() }
+
+// Valid reports whether r reads a cache (the zero Reader does not).
+func (r Reader) Valid() bool { return r.c != nil }

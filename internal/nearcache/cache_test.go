@@ -2,11 +2,22 @@ package nearcache
 
 import (
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
+func newCache(t testing.TB, cfg Config) *Cache {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestCache_GetPutDeleteTTL(t *testing.T) {
-	c := New(Config{MaxEntries: 1000, TTLSeconds: 10})
+	c := newCache(t, Config{MaxEntries: 1000, TTL: 10 * time.Second, NegativeTTL: 10 * time.Second})
 	e := &Entry{Code: "abc", Location: []byte("https://example.com"), Version: 1}
 	c.Put(e, 100)
 	if got := c.Get([]byte("abc"), 100); got != e {
@@ -28,7 +39,7 @@ func TestCache_GetPutDeleteTTL(t *testing.T) {
 	}
 	c.Put(&Entry{Code: "nope", Gone: true}, 100)
 	if c.Get([]byte("nope"), 109) == nil || c.Get([]byte("nope"), 110) != nil {
-		t.Fatal("a negative entry must live NegativeTTLSeconds (default 10)")
+		t.Fatal("a negative entry must live NegativeTTL (10 s)")
 	}
 	c.Delete("nope")
 	c.Delete("abc")
@@ -38,7 +49,7 @@ func TestCache_GetPutDeleteTTL(t *testing.T) {
 }
 
 func TestCache_Bounded(t *testing.T) {
-	c := New(Config{MaxEntries: 512, TTLSeconds: 10})
+	c := newCache(t, Config{MaxEntries: 512, TTL: 10 * time.Second, NegativeTTL: time.Second})
 	for i := 0; i < 10_000; i++ {
 		c.Put(&Entry{Code: "c" + strconv.Itoa(i)}, 1)
 	}
@@ -55,7 +66,7 @@ func TestCache_Bounded(t *testing.T) {
 }
 
 func TestCache_GetAllocatesNothing(t *testing.T) {
-	c := New(DefaultConfig())
+	c := newCache(t, DefaultConfig())
 	c.Put(&Entry{Code: "abc"}, 1)
 	key := []byte("abc")
 	if n := testing.AllocsPerRun(1000, func() { c.Get(key, 1) }); n != 0 {
@@ -73,7 +84,7 @@ func TestCacheControlValue(t *testing.T) {
 }
 
 func BenchmarkCache_Get(b *testing.B) {
-	c := New(DefaultConfig())
+	c := newCache(b, DefaultConfig())
 	for i := 0; i < 100_000; i++ {
 		c.Put(&Entry{Code: "c" + strconv.Itoa(i)}, 1)
 	}
@@ -84,4 +95,53 @@ func BenchmarkCache_Get(b *testing.B) {
 			c.Get(key, 1)
 		}
 	})
+}
+
+// TestCache_RepublishWhileReading: the actor layer hands the same *Entry to
+// every resolver of a code, so a re-publish (TTL ran out) must not write to
+// the entry other goroutines are reading (run with -race).
+func TestCache_RepublishWhileReading(t *testing.T) {
+	c := newCache(t, DefaultConfig())
+	e := &Entry{Code: "hot", Location: []byte("https://example.com")}
+	c.Put(e, 1)
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(0); i < 2000; i++ {
+				c.PutIfGen(e, 1+i, c.Gen("hot"))
+			}
+		}()
+	}
+	key := []byte("hot")
+	for i := 0; i < 20_000; i++ {
+		if got := c.Get(key, 1); got != nil && got != e {
+			t.Fatal("wrong entry")
+		}
+	}
+	wg.Wait()
+	if c.Get(key, 2000) != e || c.Get(key, 2000+300) != nil {
+		t.Fatal("the newest publication's deadline must apply")
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"size 0":         func(c *Config) { c.MaxEntries = 0 },
+		"ttl 0":          func(c *Config) { c.TTL = 0 },
+		"ttl 500ms":      func(c *Config) { c.TTL = 500 * time.Millisecond },
+		"negative ttl 0": func(c *Config) { c.NegativeTTL = 0 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			mod(&cfg)
+			if _, err := New(cfg); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	if _, err := New(DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
 }

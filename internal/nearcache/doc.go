@@ -2,10 +2,14 @@
 // links (code → *Entry). Lookups take a shard's read lock, never a global
 // one, and allocate nothing: the map is indexed with the request's bytes.
 //
-// Entries are immutable once published; an update replaces the pointer. The
-// actor layer fills the cache on a miss and removes entries on update and
-// delete; a TTL bounds how long a stale entry can live when an invalidation
-// is lost (across nodes).
+// Entries are immutable once published and shared by every reader; an
+// update replaces the pointer, and the TTL deadline of a publication lives
+// in the cache's slot beside the pointer, never in the entry.
+//
+// One owner: the actor layer (actors.System) creates the cache, fills it on
+// a miss and removes entries on update and delete; the gateway only reads
+// it, through the narrow gateway.NearCache interface. A TTL bounds how long
+// a stale entry can live when an invalidation is lost (across nodes).
 //
 // It imports nothing local.
 package nearcache

@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// Entry is a resolved link, ready to be written as a redirect. Never modify
-// an Entry after it is published; build a new one.
+// Entry is a resolved link, ready to be written as a redirect. Once handed
+// to the cache (or to anyone else) it is shared by every goroutine serving
+// the code and must never be modified: build a new one. What changes per
+// publication (the TTL deadline) lives in the cache, not here.
 type Entry struct {
 	Code         string
 	Location     []byte // the long URL
@@ -20,8 +22,6 @@ type Entry struct {
 	Version      int64
 	// Gone marks a cached "no such link" (negative entry): 404.
 	Gone bool
-
-	deadline int64 // unix seconds after which the entry must be re-resolved
 }
 
 // CacheControlValue renders the Cache-Control header for a max-age.

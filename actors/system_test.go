@@ -43,11 +43,11 @@ func (f *faultySink) WriteVisits(ctx context.Context, b storage.VisitBatch) erro
 }
 
 type fixture struct {
-	node  *Node
+	sys   *System
 	store *embedded.Store
 	sink  *faultySink
 	log   *visitlog.Log
-	cache *nearcache.Cache
+	cache *nearcache.Cache // the System's own (tests look inside)
 	reg   *prometheus.Registry
 }
 
@@ -60,8 +60,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Cleanup(func() { st.Close() })
 	clk := clock.New()
 	t.Cleanup(clk.Close)
-	f := &fixture{store: st, sink: &faultySink{VisitSink: st}, log: visitlog.New(2, 1024),
-		cache: nearcache.New(nearcache.DefaultConfig()), reg: prometheus.NewRegistry()}
+	f := &fixture{store: st, sink: &faultySink{VisitSink: st}, log: visitlog.New(2, 1024), reg: prometheus.NewRegistry()}
 	cfg := DefaultConfig()
 	cfg.Shards = 8
 	cfg.FlushInterval = time.Hour // tests flush explicitly
@@ -69,7 +68,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	n, err := New(cfg, Deps{Links: st, Sink: f.sink, Stats: st, Cache: f.cache, Visits: f.log, Clock: clk, Registry: f.reg})
+	n, err := New(cfg, Deps{Links: st, Sink: f.sink, Stats: st, Visits: f.log, Clock: clk, Registry: f.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 		defer cancel()
 		n.Shutdown(ctx)
 	})
-	f.node = n
+	f.sys, f.cache = n, n.cache
 	return f
 }
 
@@ -114,11 +113,11 @@ func total(t *testing.T, f *fixture, code string) uint64 {
 	return n
 }
 
-func TestNode_VisitsReachSinkExactly(t *testing.T) {
+func TestSystem_VisitsReachSinkExactly(t *testing.T) {
 	f := newFixture(t, nil)
 	f.visit("abc", 1500)
 	f.visit("xyz", 7)
-	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+	if err := f.sys.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(t, f, "abc"); got != 1500 {
@@ -137,28 +136,28 @@ func TestNode_VisitsReachSinkExactly(t *testing.T) {
 	}
 }
 
-func TestNode_LiveVisitsCountUnflushed(t *testing.T) {
+func TestSystem_LiveVisitsCountUnflushed(t *testing.T) {
 	f := newFixture(t, nil)
 	f.visit("abc", 40)
-	f.node.batcher.flush()
-	got, err := f.node.Visits(context.Background(), "abc")
+	f.sys.batcher.flush()
+	got, err := f.sys.Visits(context.Background(), "abc")
 	if err != nil || got != 40 {
 		t.Fatalf("Visits = %d, %v; want 40 before any flush", got, err)
 	}
 	f.sink.down.Store(true)
-	f.node.flusher.flushNow(context.Background())
-	got, _ = f.node.Visits(context.Background(), "abc")
+	f.sys.flush(context.Background())
+	got, _ = f.sys.Visits(context.Background(), "abc")
 	if got != 40 {
 		t.Fatalf("Visits = %d while buffered in the flusher, want 40", got)
 	}
 }
 
-func TestNode_SinkOutageDeliversEverythingOnce(t *testing.T) {
+func TestSystem_SinkOutageDeliversEverythingOnce(t *testing.T) {
 	f := newFixture(t, nil)
 	f.sink.down.Store(true)
 	for round := 0; round < 5; round++ {
 		f.visit("abc", 100)
-		if err := f.node.flusher.flushNow(context.Background()); err == nil {
+		if err := f.sys.flush(context.Background()); err == nil {
 			t.Fatal("flush succeeded while the sink was down")
 		}
 	}
@@ -167,36 +166,36 @@ func TestNode_SinkOutageDeliversEverythingOnce(t *testing.T) {
 	}
 	f.sink.down.Store(false)
 	f.sink.lostAck.Store(true) // the first retry lands but looks failed
-	if err := f.node.flusher.flushNow(context.Background()); err == nil {
+	if err := f.sys.flush(context.Background()); err == nil {
 		t.Fatal("lost ack not reported")
 	}
-	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+	if err := f.sys.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(t, f, "abc"); got != 500 {
 		t.Fatalf("stored %d after recovery, want exactly 500", got)
 	}
-	if v := testutil.ToFloat64(f.node.m.flushFailures); v < 6 {
+	if v := testutil.ToFloat64(f.sys.m.flush.failures); v < 6 {
 		t.Fatalf("flush failures metric = %v, want >= 6", v)
 	}
 }
 
-// TestNode_BufferOverflowIsCounted: beyond MaxBufferedRows the oldest
+// TestSystem_BufferOverflowIsCounted: beyond MaxBufferedRows the oldest
 // batches are dropped and counted; the newest batch is always kept (it
 // holds the latest interval, merged while the sink is down).
-func TestNode_BufferOverflowIsCounted(t *testing.T) {
+func TestSystem_BufferOverflowIsCounted(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Flush.MaxBufferedRows = 2 })
 	f.sink.down.Store(true)
 	f.visit("a", 10)
-	f.node.flusher.flushNow(context.Background()) // batch 1 (a) attempted, fails
+	f.sys.flush(context.Background()) // batch 1 (a) attempted, fails
 	f.visit("b", 10)
 	f.visit("c", 10)
-	f.node.flusher.flushNow(context.Background()) // batch 2 (b, c): 3 rows > 2, batch 1 dropped
-	if dropped := testutil.ToFloat64(f.node.m.visitsDropped); dropped != 10 {
+	f.sys.flush(context.Background()) // batch 2 (b, c): 3 rows > 2, batch 1 dropped
+	if dropped := testutil.ToFloat64(f.sys.m.flush.visitsDropped); dropped != 10 {
 		t.Fatalf("dropped metric = %v, want 10 (the oldest batch)", dropped)
 	}
 	f.sink.down.Store(false)
-	if err := f.node.flusher.flushNow(context.Background()); err != nil {
+	if err := f.sys.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if total(t, f, "a") != 0 || total(t, f, "b") != 10 || total(t, f, "c") != 10 {
@@ -204,10 +203,10 @@ func TestNode_BufferOverflowIsCounted(t *testing.T) {
 	}
 }
 
-func TestNode_ShutdownFlushes(t *testing.T) {
+func TestSystem_ShutdownFlushes(t *testing.T) {
 	f := newFixture(t, nil)
 	f.visit("abc", 321)
-	if err := f.node.Shutdown(context.Background()); err != nil {
+	if err := f.sys.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(t, f, "abc"); got != 321 {
@@ -215,37 +214,37 @@ func TestNode_ShutdownFlushes(t *testing.T) {
 	}
 }
 
-func TestNode_ShutdownReportsUndelivered(t *testing.T) {
+func TestSystem_ShutdownReportsUndelivered(t *testing.T) {
 	f := newFixture(t, nil)
 	f.sink.down.Store(true)
 	f.visit("abc", 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err := f.node.Shutdown(ctx)
+	err := f.sys.Shutdown(ctx)
 	if err == nil {
 		t.Fatal("shutdown with the sink down reported success")
 	}
-	if v := testutil.ToFloat64(f.node.m.visitsDropped); v != 5 {
+	if v := testutil.ToFloat64(f.sys.m.flush.visitsDropped); v != 5 {
 		t.Fatalf("dropped = %v, want 5", v)
 	}
 }
 
-func TestNode_ResolveAdmitInvalidate(t *testing.T) {
+func TestSystem_ResolveAdmitInvalidate(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	if _, err := f.node.Resolve(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := f.sys.Resolve(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("unknown code: %v", err)
 	}
 	if e := f.cache.Get([]byte("nope"), time.Now().Unix()); e == nil || !e.Gone {
 		t.Fatal("unknown code not remembered as gone")
 	}
 	f.createLink(t, storage.Link{Code: "nope", URL: "https://example.com/n"})
-	f.node.LinkChanged(ctx, "nope") // what the API does after a create
-	if e, err := f.node.Resolve(ctx, "nope"); err != nil || e.Gone {
+	f.sys.LinkChanged(ctx, "nope") // what the API does after a create
+	if e, err := f.sys.Resolve(ctx, "nope"); err != nil || e.Gone {
 		t.Fatalf("created code still gone: %+v, %v", e, err)
 	}
 	f.createLink(t, storage.Link{Code: "abc", URL: "https://example.com/a"})
-	e, err := f.node.Resolve(ctx, "abc")
+	e, err := f.sys.Resolve(ctx, "abc")
 	if err != nil || string(e.Location) != "https://example.com/a" || e.Status != 302 {
 		t.Fatalf("Resolve = %+v, %v", e, err)
 	}
@@ -256,11 +255,11 @@ func TestNode_ResolveAdmitInvalidate(t *testing.T) {
 	if _, err := f.store.UpdateLink(ctx, "abc", storage.LinkPatch{URL: &u}); err != nil {
 		t.Fatal(err)
 	}
-	f.node.LinkChanged(ctx, "abc")
+	f.sys.LinkChanged(ctx, "abc")
 	if f.cache.Get([]byte("abc"), time.Now().Unix()) != nil {
 		t.Fatal("LinkChanged left the near-cache entry")
 	}
-	e, err = f.node.Resolve(ctx, "abc")
+	e, err = f.sys.Resolve(ctx, "abc")
 	if err != nil || string(e.Location) != u {
 		t.Fatalf("after update Resolve = %+v, %v", e, err)
 	}
@@ -268,7 +267,7 @@ func TestNode_ResolveAdmitInvalidate(t *testing.T) {
 	f.createLink(t, storage.Link{Code: "lim", URL: "https://example.com/l", MaxVisits: 3})
 	var admitted int
 	for i := 0; i < 5; i++ {
-		ok, err := f.node.Admit(ctx, "lim")
+		ok, err := f.sys.Admit(ctx, "lim")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,12 +280,54 @@ func TestNode_ResolveAdmitInvalidate(t *testing.T) {
 	}
 }
 
-func TestNode_StoreDownGives503NotPanic(t *testing.T) {
+func TestSystem_StoreDownGives503NotPanic(t *testing.T) {
 	f := newFixture(t, nil)
 	f.createLink(t, storage.Link{Code: "abc", URL: "https://example.com/a"})
 	f.store.Close()
-	_, err := f.node.Resolve(context.Background(), "abc")
+	_, err := f.sys.Resolve(context.Background(), "abc")
 	if !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("Resolve with the store closed: %v, want ErrUnavailable", err)
 	}
+}
+
+// TestSystem_ReResolveWhileServingIsRaceFree: a hot code whose near-cache TTL
+// ran out is re-resolved by concurrent misses while other requests read the
+// cached entry. The shard hands every resolver the same entry, so publishing
+// it must not write to it (run with -race).
+func TestSystem_ReResolveWhileServingIsRaceFree(t *testing.T) {
+	f := newFixture(t, nil)
+	f.createLink(t, storage.Link{Code: "hot", URL: "https://example.com/hot"})
+	ctx := context.Background()
+	if _, err := f.sys.Resolve(ctx, "hot"); err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("hot")
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for g := 0; g < 2; g++ {
+		go func() {
+			for i := 0; i < 300; i++ {
+				if _, err := f.sys.Resolve(ctx, "hot"); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		defer close(done)
+		now := time.Now().Unix()
+		for i := 0; i < 20_000; i++ {
+			if e := f.cache.Get(key, now); e != nil && e.Code != "hot" {
+				panic("wrong entry")
+			}
+		}
+	}()
+	for g := 0; g < 2; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
 }

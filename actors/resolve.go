@@ -1,0 +1,175 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/minibitly/minibitly/cluster"
+	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/proto/clusterpb"
+	"github.com/minibitly/minibitly/storage"
+)
+
+// The System's side of gateway.Resolver: lookups on a near-cache miss,
+// admission of limited links, invalidation after edits, live totals.
+
+// Resolve implements gateway.Resolver: it asks code's owner (a local shard
+// or another node) and fills the near-cache. The returned entry is shared
+// with the near-cache and every other caller: it must not be modified.
+func (s *System) Resolve(ctx context.Context, code string) (*nearcache.Entry, error) {
+	gen := s.cache.Gen(code) // an edit from here on wins over this lookup
+	r, err := s.resolve(ctx, code, false)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.cache.PutIfGen(&nearcache.Entry{Code: code, Gone: true}, s.d.Clock.Unix(), gen)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cache.PutIfGen(r.entry, s.d.Clock.Unix(), gen)
+	return r.entry, nil
+}
+
+// Admit implements gateway.Resolver: the shard that owns a limited link
+// decides every visit.
+func (s *System) Admit(ctx context.Context, code string) (bool, error) {
+	r, err := s.resolve(ctx, code, true)
+	if err != nil {
+		return false, err
+	}
+	return r.admitted, nil
+}
+
+func (s *System) resolve(ctx context.Context, code string, admit bool) (*resolveReply, error) {
+	if s.closing.Load() {
+		return nil, unavailable(errShuttingDown)
+	}
+	owner, local := s.owner(code)
+	if local {
+		return s.resolveLocal(ctx, code, admit)
+	}
+	r, err := s.resolveRemote(ctx, owner, code, admit)
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		return r, err
+	}
+	// The owner did not answer: ask the new owner if gossip has moved the
+	// code meanwhile, else read the link from the store ourselves.
+	s.m.resolve.remoteFailovers.Inc()
+	if owner2, local2 := s.owner(code); owner2.Name != owner.Name {
+		if local2 {
+			return s.resolveLocal(ctx, code, admit)
+		}
+		if r, err2 := s.resolveRemote(ctx, owner2, code, admit); err2 == nil || errors.Is(err2, storage.ErrNotFound) {
+			return r, err2
+		}
+	}
+	if admit {
+		// Only the owner may count visits of a limited link.
+		return nil, err
+	}
+	return s.loadDirect(ctx, code)
+}
+
+func (s *System) resolveLocal(ctx context.Context, code string, admit bool) (*resolveReply, error) {
+	res, err := s.ask(ctx, s.ShardOf(code), &resolveMsg{code: code, admit: admit})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	r := res.(*resolveReply)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r, nil
+}
+
+func (s *System) resolveRemote(ctx context.Context, owner cluster.Member, code string, admit bool) (*resolveReply, error) {
+	s.m.resolve.remoteLookups.Inc()
+	res, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.ResolveRequest{Code: code, Admit: admit})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	p, ok := res.(*clusterpb.ResolveResponse)
+	if !ok {
+		return nil, fmt.Errorf("%w: unexpected answer %T from %s", storage.ErrUnavailable, res, owner.Name)
+	}
+	return replyFromProto(p)
+}
+
+// loadDirect reads a link from the store without its owner (failover).
+func (s *System) loadDirect(ctx context.Context, code string) (*resolveReply, error) {
+	l, err := s.d.Links.GetLink(ctx, code)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return &resolveReply{entry: EntryOf(&l)}, nil
+}
+
+// LinkChanged implements gateway.Resolver: it drops code from the
+// near-cache and its shard here, then from the owner (waiting for it, up
+// to the remote timeout or ctx's deadline) and every other member. Once
+// ctx is done it stops: the members not yet told keep their copy until
+// their near-cache TTL, as when an invalidation is lost.
+func (s *System) LinkChanged(ctx context.Context, code string) {
+	s.cache.Delete(code)
+	s.send(code, &invalidateMsg{code: code})
+	if s.d.Cluster == nil {
+		return
+	}
+	// The owner first, and wait for it: a node that drops the code and
+	// re-resolves it at once must not get the owner's old copy back.
+	owner, local := s.owner(code)
+	if !local {
+		if _, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.Invalidate{Code: code}); err != nil {
+			s.log.Warn("invalidate at the owner failed; its copy lives until its near-cache TTL", "code", code, "owner", owner.Name, "err", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		s.log.Warn("invalidation not broadcast; other members keep their copy until their near-cache TTL", "code", code, "err", err)
+		return
+	}
+	self := s.d.Cluster.Self().Name
+	for _, m := range s.d.Cluster.Placement().Members() {
+		if m.Name != self && m.Name != owner.Name {
+			s.actors.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code})
+		}
+	}
+}
+
+// Visits implements gateway.Resolver: stored visits plus those buffered in
+// the flusher and pending in the owner's shard (here or on another node).
+func (s *System) Visits(ctx context.Context, code string) (uint64, error) {
+	pending, err := s.pendingAtOwner(ctx, code)
+	if err != nil {
+		return 0, err
+	}
+	pending += s.flusher.buffered(code)
+	stored, err := s.d.Stats.VisitTotal(ctx, code)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return stored + pending, nil
+}
+
+func (s *System) pendingAtOwner(ctx context.Context, code string) (uint64, error) {
+	owner, local := s.owner(code)
+	if local {
+		res, err := s.ask(ctx, s.ShardOf(code), &pendingMsg{code: code})
+		if err != nil {
+			return 0, unavailable(err)
+		}
+		return res.(uint64), nil
+	}
+	res, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.PendingRequest{Code: code})
+	if err != nil {
+		return 0, unavailable(fmt.Errorf("pending visits of %q at %s: %w", code, owner.Name, err))
+	}
+	p, ok := res.(*clusterpb.PendingResponse)
+	if !ok {
+		return 0, fmt.Errorf("%w: unexpected answer %T from %s", storage.ErrUnavailable, res, owner.Name)
+	}
+	return p.Visits, nil
+}
