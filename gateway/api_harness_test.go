@@ -26,14 +26,14 @@ const (
 	testMaxBody = 512 << 10
 )
 
-// apiEnv is a gateway serving on a real loopback listener, with real
-// in-memory stores behind it, and an HTTP client that does not follow
-// redirects.
+// apiEnv is a gateway serving on a real loopback listener, with the real
+// embedded store behind it (faultStore), and an HTTP client that does not
+// follow redirects.
 type apiEnv struct {
 	t      *testing.T
 	base   string
 	client *http.Client
-	store  *memStore
+	store  *faultStore
 	res    *fakeResolver
 	srv    *Server
 	reg    *prometheus.Registry
@@ -41,7 +41,7 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
-	store := newMemStore()
+	store := newFaultStore(t)
 	ctx := context.Background()
 	if err := store.CreateAPIKey(ctx, storage.APIKey{ID: "k1", Name: "test", Hash: HashAPIKey([]byte(testKey)), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)

@@ -204,6 +204,9 @@ func TestAPI_CreateLink_GeneratedConflictRetries(t *testing.T) {
 func TestAPI_CreateLink_NegativeCacheDropped(t *testing.T) {
 	e := newAPIEnv(t)
 	e.do("GET", "/later", nil, noAuth()).wantStatus(t, 404) // caches "no such link"
+	if ce := e.srv.d.Cache.Get([]byte("later"), time.Now().Unix()); ce == nil || !ce.Gone {
+		t.Fatalf("the 404 was not near-cached: %+v", ce)
+	}
 	e.createLink(map[string]any{"url": "https://example.com/later", "code": "later"})
 	r := e.do("GET", "/later", nil, noAuth()).wantStatus(t, 302)
 	if r.header.Get("Location") != "https://example.com/later" {
