@@ -446,10 +446,10 @@ func TestAPI_Bulk(t *testing.T) {
 	var out struct {
 		Created, Failed int
 		Results         []struct {
-			Index  int      `json:"index"`
-			Status int      `json:"status"`
-			Link   *linkOut `json:"link"`
-			Error  *errBody `json:"error"`
+			Index  int          `json:"index"`
+			Status int          `json:"status"`
+			Link   *linkOut     `json:"link"`
+			Error  *errorDetail `json:"error"`
 		}
 	}
 	if err := json.Unmarshal(r.body, &out); err != nil {

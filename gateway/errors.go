@@ -18,6 +18,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+func (e *Error) detail() errorDetail { return errorDetail{Code: e.Code, Message: e.Message} }
+
 // errorf builds an *Error.
 func errorf(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}
@@ -43,11 +45,16 @@ func toAPIError(err error) *Error {
 	return errorf(http.StatusInternalServerError, "internal", "internal error")
 }
 
+// errorDetail is the "error" object of a JSON error answer, and of a failed
+// bulk item.
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// errorBody is a JSON error answer: {"error":{"code","message"}}.
 type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error errorDetail `json:"error"`
 }
 
 // writeError answers with err as a JSON error. Internal errors are logged
@@ -57,12 +64,10 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	if ae.Status >= 500 && ae.Code == "internal" {
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
-	var b errorBody
-	b.Error.Code, b.Error.Message = ae.Code, ae.Message
 	if ae.Status == http.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
-	s.writeJSON(ctx, ae.Status, &b)
+	s.writeJSON(ctx, ae.Status, &errorBody{Error: ae.detail()})
 }
 
 // writeJSON answers with v as JSON.
