@@ -50,7 +50,7 @@ func TestAPI_Auth(t *testing.T) {
 		})
 	}
 	t.Run("every api route needs a key", func(t *testing.T) {
-		for _, p := range []string{"/api/v1/links", "/api/v1/links/abc", "/api/v1/links/abc/stats", "/api/v1/openapi.json", "/api/v1/cluster", "/api/v1/nope", "/api/v1"} {
+		for _, p := range []string{"/api/v1/links", "/api/v1/links/abc", "/api/v1/links/abc/stats", "/api/v1/openapi.json", "/api/v1/cluster", "/api/v1/cluster/owner/abc", "/api/v1/nope", "/api/v1"} {
 			e.do("GET", p, nil, noAuth()).wantError(t, 401, "unauthorized", "API key")
 		}
 		e.do("POST", "/api/v1/links", map[string]any{"url": "https://example.com"}, noAuth()).wantError(t, 401, "unauthorized", "API key")

@@ -88,9 +88,9 @@ type Deps struct {
 	Ready    func(ctx context.Context) map[string]error
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
-	// Extra API routes (cluster endpoints), matched after the built-in ones
-	// under /api/v1; they return false when the path is not theirs.
-	ExtraAPI func(ctx *fasthttp.RequestCtx) bool
+	// Cluster is the membership view served under /api/v1/cluster; a node
+	// without a cluster passes SingleNode. nil: those routes answer 404.
+	Cluster Cluster
 }
 
 // Server is the HTTP front of a node.
