@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 
 	"github.com/minibitly/minibitly/storage"
@@ -25,9 +26,24 @@ func errorf(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}
 }
 
-// toAPIError is the one place that maps errors to HTTP statuses and codes.
+// requestError is an error fasthttp met reading a request, before any
+// handler ran (its Server.ErrorHandler).
+type requestError struct{ err error }
+
+func (e *requestError) Error() string { return "read request: " + e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
+// toAPIError is the one place that maps errors to HTTP statuses and codes:
+// every JSON error the gateway writes (API, cluster routes, redirects, bulk
+// items, fasthttp's request errors) is its answer.
 func toAPIError(err error) *Error {
-	var ae *Error
+	var (
+		ae     *Error
+		re     *requestError
+		small  *fasthttp.ErrSmallBuffer
+		netErr net.Error
+	)
+	isRequest := errors.As(err, &re)
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -41,6 +57,12 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the store is unavailable; try again shortly")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is too large")
+	case isRequest && errors.As(err, &small):
+		return errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers are too large")
+	case isRequest && errors.As(err, &netErr) && netErr.Timeout():
+		return errorf(http.StatusRequestTimeout, "request_timeout", "the request was not received in time")
+	case isRequest:
+		return errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
 	}
 	return errorf(http.StatusInternalServerError, "internal", "internal error")
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -146,18 +145,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			var small *fasthttp.ErrSmallBuffer
-			var netErr net.Error
-			ae := toAPIError(err)
-			switch {
-			case errors.As(err, &small):
-				ae = errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers are too large")
-			case errors.As(err, &netErr) && netErr.Timeout():
-				ae = errorf(http.StatusRequestTimeout, "request_timeout", "the request was not received in time")
-			case ae.Code == "internal":
-				ae = errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
-			}
-			s.writeError(ctx, ae)
+			s.writeError(ctx, &requestError{err: err})
 		},
 		Logger: fasthttpLogger{s.log},
 	}
