@@ -338,9 +338,10 @@ func TestAPI_Stats(t *testing.T) {
 		"bad from":       {"from=yesterday", 400, "invalid_from", `"from"`},
 		"bad to":         {"to=2030-01-02", 400, "invalid_to", `"to"`},
 		"bad interval":   {"interval=week", 400, "invalid_interval", "minute, hour or day"},
-		"from after to":  {"from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", 400, "invalid_range", "before"},
-		"from equals to": {"from=2030-01-02T00:00:00Z&to=2030-01-02T00:00:00Z", 400, "invalid_range", "before"},
-		"too many":       {"from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&interval=minute", 422, "too_many_points", "10000"},
+		"from after to":  {"from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", 422, "invalid_range", "before"},
+		"from equals to": {"from=2030-01-02T00:00:00Z&to=2030-01-02T00:00:00Z", 422, "invalid_range", "is empty"},
+		"same second":    {"from=2030-01-02T00:00:00.2Z&to=2030-01-02T00:00:00.7Z", 422, "invalid_range", "is empty"},
+		"too many":       {"from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&interval=minute", 422, "invalid_range", "at most 10000"},
 		"unknown param":  {"form=2030-01-01T00:00:00Z", 400, "invalid_query", `"form"`},
 	}
 	for name, tc := range bad {
@@ -352,6 +353,18 @@ func TestAPI_Stats(t *testing.T) {
 		e.do("GET", "/api/v1/links/nope/stats", nil).wantError(t, 404, "not_found", `"nope"`)
 		e.do("GET", "/api/v1/links/other/stats", nil).wantError(t, 404, "not_found", `"other"`)
 	})
+}
+
+// TestAPI_Stats_StoreRefusesQuery: a query the stats store refuses with
+// storage.ErrInvalidQuery is the client's error (422 and a JSON error, with
+// the store's reason), not a 500.
+func TestAPI_Stats_StoreRefusesQuery(t *testing.T) {
+	e := newAPIEnv(t)
+	e.createLink(map[string]any{"url": "https://example.com/s", "code": "st"})
+	e.store.refuseStats.Store(true) // e.g. a backend with a smaller limit
+	e.do("GET", "/api/v1/links/st/stats?interval=day", nil).wantError(t, 422, "invalid_range", "refused by this store")
+	e.store.refuseStats.Store(false)
+	e.do("GET", "/api/v1/links/st/stats?interval=day", nil).wantStatus(t, 200)
 }
 
 func TestAPI_Routing(t *testing.T) {

@@ -28,6 +28,7 @@ type faultStore struct {
 	down         atomic.Bool  // every call fails with storage.ErrUnavailable
 	linksDown    atomic.Bool  // every LinkStore and StatsReader call fails with storage.ErrUnavailable
 	conflictNext atomic.Int64 // the next n links offered to CreateLink(s) get storage.ErrConflict, not stored
+	refuseStats  atomic.Bool  // Stats refuses every query with storage.ErrInvalidQuery
 	creates      atomic.Int64 // links offered to CreateLink(s), injected conflicts included
 	visitSeq     atomic.Uint64
 }
@@ -192,6 +193,9 @@ func (s *faultStore) WriteVisits(ctx context.Context, b storage.VisitBatch) erro
 func (s *faultStore) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats, error) {
 	if err := s.fail(true); err != nil {
 		return storage.Stats{}, err
+	}
+	if s.refuseStats.Load() {
+		return storage.Stats{}, fmt.Errorf("stats of %q: injected: %w: refused by this store", q.Code, storage.ErrInvalidQuery)
 	}
 	return s.db.Stats(ctx, q)
 }

@@ -3,8 +3,10 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -53,6 +55,8 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusConflict, "code_taken", "that code is already taken")
 	case errors.Is(err, storage.ErrInvalidCursor):
 		return errorf(http.StatusBadRequest, "invalid_cursor", "the cursor is not one this service produced")
+	case errors.Is(err, storage.ErrInvalidQuery):
+		return errorf(http.StatusUnprocessableEntity, "invalid_range", statsRefusal(err))
 	case errors.Is(err, storage.ErrUnavailable):
 		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the store is unavailable; try again shortly")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -77,6 +81,18 @@ type errorDetail struct {
 // errorBody is a JSON error answer: {"error":{"code","message"}}.
 type errorBody struct {
 	Error errorDetail `json:"error"`
+}
+
+// statsRefusal is the message of a stats query the store refused: its
+// reason (from the sentinel's text on, without the context wrapped around
+// it) and what a valid query looks like.
+func statsRefusal(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, storage.ErrInvalidQuery.Error()); i >= 0 {
+		msg = msg[i:]
+	}
+	return fmt.Sprintf("%s: \"from\" must be before \"to\" (whole seconds) and the range may hold at most %d buckets of the interval; narrow the range or use a wider interval",
+		msg, storage.MaxSeriesPoints)
 }
 
 // writeError answers with err as a JSON error. Internal errors are logged
