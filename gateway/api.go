@@ -21,9 +21,12 @@ type apiHandler func(s *Server, c context.Context, ctx *fasthttp.RequestCtx, cod
 
 // apiRoute is one path of the API with its methods. Pattern is written as
 // in the OpenAPI document, relative to /api/v1; "{code}" matches one
-// non-empty path segment.
+// non-empty path segment, or with tail set (the last segment must then be
+// {code}) the rest of the path, empty or with slashes, for the handler to
+// refuse.
 type apiRoute struct {
 	pattern  string
+	tail     bool
 	segments []string
 	methods  map[string]apiHandler
 	allow    string // the Allow header of a 405
@@ -49,6 +52,12 @@ var apiRoutes = newRoutes([]apiRoute{
 	}},
 	{pattern: "/openapi.json", methods: map[string]apiHandler{
 		http.MethodGet: (*Server).serveOpenAPI,
+	}},
+	{pattern: "/cluster", methods: map[string]apiHandler{
+		http.MethodGet: (*Server).clusterView,
+	}},
+	{pattern: "/cluster/owner/{code}", tail: true, methods: map[string]apiHandler{
+		http.MethodGet: (*Server).clusterOwner,
 	}},
 })
 
@@ -76,12 +85,15 @@ func matchRoute(rest string) (*apiRoute, string) {
 next:
 	for i := range apiRoutes {
 		r := &apiRoutes[i]
-		if len(r.segments) != len(segs) {
+		last := len(r.segments) - 1
+		if len(segs) != len(r.segments) && !(r.tail && len(segs) > len(r.segments)) {
 			continue
 		}
 		code := ""
 		for j, p := range r.segments {
 			switch {
+			case r.tail && j == last:
+				code = strings.Join(segs[j:], "/")
 			case p == "{code}" && segs[j] != "":
 				code = segs[j]
 			case p != segs[j]:
@@ -94,7 +106,7 @@ next:
 }
 
 // serveAPI answers everything under /api/v1: every route needs an API key,
-// including the OpenAPI document and the extra (cluster) routes.
+// including the OpenAPI document and the cluster routes.
 func (s *Server) serveAPI(ctx *fasthttp.RequestCtx) {
 	c, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
@@ -111,10 +123,7 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	path := string(ctx.Path())
 	r, code := matchRoute(strings.TrimPrefix(path, string(apiRoot)))
 	if r == nil {
-		if s.d.ExtraAPI != nil && s.d.ExtraAPI(ctx) {
-			return nil
-		}
-		return errorf(http.StatusNotFound, "not_found", "no such route: "+path)
+		return errNoRoute(path)
 	}
 	method := string(ctx.Method())
 	h, ok := r.methods[method]
@@ -124,6 +133,11 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 			"method "+method+" is not allowed on /api/v1"+r.pattern+"; allowed: "+r.allow)
 	}
 	return h(s, c, ctx, code)
+}
+
+// errNoRoute is the 404 of a path under /api/v1 that is no route.
+func errNoRoute(path string) *Error {
+	return errorf(http.StatusNotFound, "not_found", "no such route: "+path)
 }
 
 // jsonBody returns the request body after checking its media type: a

@@ -17,15 +17,10 @@ type bulkIn struct {
 }
 
 type bulkResult struct {
-	Index  int      `json:"index"`
-	Status int      `json:"status"`
-	Link   *linkOut `json:"link,omitempty"`
-	Error  *errBody `json:"error,omitempty"`
-}
-
-type errBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Index  int          `json:"index"`
+	Status int          `json:"status"`
+	Link   *linkOut     `json:"link,omitempty"`
+	Error  *errorDetail `json:"error,omitempty"`
 }
 
 type bulkOut struct {
@@ -131,6 +126,6 @@ func (s *Server) createLinksBulk(c context.Context, ctx *fasthttp.RequestCtx, _ 
 
 func (r *bulkResult) fail(err error) {
 	ae := toAPIError(err)
-	r.Status = ae.Status
-	r.Error = &errBody{Code: ae.Code, Message: ae.Message}
+	d := ae.detail()
+	r.Status, r.Error = ae.Status, &d
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/valyala/fasthttp"
 )
 
 const (
@@ -26,22 +25,26 @@ const (
 	testMaxBody = 512 << 10
 )
 
-// apiEnv is a gateway serving on a real loopback listener, with real
-// in-memory stores behind it, and an HTTP client that does not follow
-// redirects.
+// apiEnv is a gateway serving on a real loopback listener, with the real
+// embedded store behind it (faultStore), and an HTTP client that does not
+// follow redirects.
 type apiEnv struct {
 	t      *testing.T
 	base   string
 	client *http.Client
-	store  *memStore
+	store  *faultStore
 	res    *fakeResolver
 	srv    *Server
 	reg    *prometheus.Registry
 }
 
-func newAPIEnv(t *testing.T) *apiEnv {
+// envOpt changes the configuration or the collaborators of an apiEnv's
+// server before it is built.
+type envOpt func(*Config, *Deps)
+
+func newAPIEnv(t *testing.T, opts ...envOpt) *apiEnv {
 	t.Helper()
-	store := newMemStore()
+	store := newFaultStore(t)
 	ctx := context.Background()
 	if err := store.CreateAPIKey(ctx, storage.APIKey{ID: "k1", Name: "test", Hash: HashAPIKey([]byte(testKey)), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -61,11 +64,15 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	cfg.BaseURL = testBaseURL
 	cfg.MaxBodyBytes = testMaxBody
 	cfg.SelfHosts = []string{"127.0.0.1:8080"}
-	srv, err := New(cfg, Deps{
+	d := Deps{
 		Links: store, Keys: store, Stats: store, Resolver: res,
 		Cache: cache.Reader(), Visits: visitlog.New(1, 1024), Clock: clk, Registry: reg,
-		ExtraAPI: fakeClusterAPI,
-	})
+		Cluster: newTestCluster(),
+	}
+	for _, o := range opts {
+		o(&cfg, &d)
+	}
+	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,28 +102,6 @@ func newAPIEnv(t *testing.T) *apiEnv {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-}
-
-// fakeClusterAPI stands in for the cluster routes another package adds
-// through Deps.ExtraAPI.
-func fakeClusterAPI(ctx *fasthttp.RequestCtx) bool {
-	p := string(ctx.Path())
-	switch {
-	case p == "/api/v1/cluster":
-	case strings.HasPrefix(p, "/api/v1/cluster/owner/") && len(p) > len("/api/v1/cluster/owner/"):
-	default:
-		return false
-	}
-	if !ctx.IsGet() {
-		ctx.SetStatusCode(http.StatusMethodNotAllowed)
-		ctx.Response.Header.Set("Allow", "GET")
-		ctx.SetContentType("application/json")
-		ctx.SetBodyString(`{"error":{"code":"method_not_allowed","message":"GET only"}}`)
-		return true
-	}
-	ctx.SetContentType("application/json")
-	ctx.SetBodyString(`{"members":[]}`)
-	return true
 }
 
 // apiResponse is a finished HTTP exchange.

@@ -317,7 +317,7 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 
 // linkCode checks the {code} segment's syntax: anything else is no link.
 func linkCode(code string) error {
-	if !validCodeBytes([]byte(code)) {
+	if !shortcode.WellFormedString(code) {
 		return errorf(http.StatusNotFound, "not_found", fmt.Sprintf("no such link: %q", code))
 	}
 	return nil

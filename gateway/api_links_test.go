@@ -50,7 +50,7 @@ func TestAPI_Auth(t *testing.T) {
 		})
 	}
 	t.Run("every api route needs a key", func(t *testing.T) {
-		for _, p := range []string{"/api/v1/links", "/api/v1/links/abc", "/api/v1/links/abc/stats", "/api/v1/openapi.json", "/api/v1/cluster", "/api/v1/nope", "/api/v1"} {
+		for _, p := range []string{"/api/v1/links", "/api/v1/links/abc", "/api/v1/links/abc/stats", "/api/v1/openapi.json", "/api/v1/cluster", "/api/v1/cluster/owner/abc", "/api/v1/nope", "/api/v1"} {
 			e.do("GET", p, nil, noAuth()).wantError(t, 401, "unauthorized", "API key")
 		}
 		e.do("POST", "/api/v1/links", map[string]any{"url": "https://example.com"}, noAuth()).wantError(t, 401, "unauthorized", "API key")
@@ -204,6 +204,9 @@ func TestAPI_CreateLink_GeneratedConflictRetries(t *testing.T) {
 func TestAPI_CreateLink_NegativeCacheDropped(t *testing.T) {
 	e := newAPIEnv(t)
 	e.do("GET", "/later", nil, noAuth()).wantStatus(t, 404) // caches "no such link"
+	if ce := e.srv.d.Cache.Get([]byte("later"), time.Now().Unix()); ce == nil || !ce.Gone {
+		t.Fatalf("the 404 was not near-cached: %+v", ce)
+	}
 	e.createLink(map[string]any{"url": "https://example.com/later", "code": "later"})
 	r := e.do("GET", "/later", nil, noAuth()).wantStatus(t, 302)
 	if r.header.Get("Location") != "https://example.com/later" {

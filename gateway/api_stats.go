@@ -61,7 +61,10 @@ func queryTime(name, v string) (time.Time, error) {
 }
 
 // statsQuery reads from, to and interval: to defaults to now, from to a
-// week before to, interval to hour.
+// week before to, interval to hour. Whether the range can be answered
+// (from before to, at most storage.MaxSeriesPoints buckets) is the store's
+// call (storage.ValidateStatsQuery): its storage.ErrInvalidQuery is mapped
+// by toAPIError.
 func statsQuery(ctx *fasthttp.RequestCtx, code string) (storage.StatsQuery, error) {
 	q := storage.StatsQuery{Code: code, Interval: storage.Hour, To: time.Now().UTC()}
 	args, err := queryArgs(ctx, "from", "to", "interval")
@@ -84,12 +87,6 @@ func statsQuery(ctx *fasthttp.RequestCtx, code string) (storage.StatsQuery, erro
 		if q.Interval.Seconds() == 0 {
 			return q, errorf(http.StatusBadRequest, "invalid_interval", fmt.Sprintf("query parameter \"interval\" must be minute, hour or day, got %q", v))
 		}
-	}
-	if !q.From.Before(q.To) {
-		return q, errorf(http.StatusBadRequest, "invalid_range", fmt.Sprintf("\"from\" (%s) must be before \"to\" (%s)", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339)))
-	}
-	if _, n := storage.SeriesBounds(q); n > storage.MaxSeriesPoints {
-		return q, errorf(http.StatusUnprocessableEntity, "too_many_points", fmt.Sprintf("the range holds %d %s buckets; the maximum is %d: narrow the range or use a wider interval", n, q.Interval, storage.MaxSeriesPoints))
 	}
 	return q, nil
 }

@@ -2,269 +2,258 @@ package gateway
 
 import (
 	"context"
-	"sort"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/storage"
+	"github.com/minibitly/minibitly/storage/embedded"
+	"github.com/minibitly/minibitly/storage/storagetest"
 )
 
-// memStore is a real in-memory LinkStore, KeyStore and StatsReader for
-// the gateway's tests: it keeps what it is given and answers like a backend
-// (ErrConflict for a taken or retired code, cursors, stats from rows).
-type memStore struct {
-	mu      sync.Mutex
-	links   map[string]storage.Link
-	retired map[string]bool // deleted codes stay taken
-	keys    map[string]storage.APIKey
-	rows    []storage.VisitCount
+// faultStore is the gateway tests' LinkStore, KeyStore, VisitSink and
+// StatsReader: the real embedded store (bbolt in t.TempDir(), a backend that
+// passes storage/storagetest) behind a thin wrapper whose switches inject
+// faults. With every switch off each call is the embedded store's
+// (TestFaultStore_Conformance).
+type faultStore struct {
+	t  testing.TB
+	db *embedded.Store
 
-	down         atomic.Bool  // every call fails with ErrUnavailable
-	linksDown    atomic.Bool  // every LinkStore and StatsReader call fails
-	conflictNext atomic.Int64 // the next n stored links conflict
-	creates      atomic.Int64 // CreateLink/CreateLinks attempts per link
+	down         atomic.Bool  // every call fails with storage.ErrUnavailable
+	linksDown    atomic.Bool  // every LinkStore and StatsReader call fails with storage.ErrUnavailable
+	conflictNext atomic.Int64 // the next n links offered to CreateLink(s) get storage.ErrConflict, not stored
+	refuseStats  atomic.Bool  // Stats refuses every query with storage.ErrInvalidQuery
+	creates      atomic.Int64 // links offered to CreateLink(s), injected conflicts included
+	visitSeq     atomic.Uint64
 }
 
-func newMemStore() *memStore {
-	return &memStore{links: map[string]storage.Link{}, retired: map[string]bool{}, keys: map[string]storage.APIKey{}}
+var (
+	_ storage.LinkStore   = (*faultStore)(nil)
+	_ storage.KeyStore    = (*faultStore)(nil)
+	_ storage.VisitSink   = (*faultStore)(nil)
+	_ storage.StatsReader = (*faultStore)(nil)
+	_ storage.Pinger      = (*faultStore)(nil)
+)
+
+// newFaultStore opens an empty embedded store in t's temporary directory,
+// closed when t ends.
+func newFaultStore(t testing.TB) *faultStore {
+	t.Helper()
+	cfg := embedded.DefaultConfig()
+	cfg.Path = filepath.Join(t.TempDir(), "gateway.db")
+	db, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &faultStore{t: t, db: db}
 }
 
-func (m *memStore) err() error {
-	if m.down.Load() {
-		return storage.ErrUnavailable
+// fail is the injected error, if any; links says whether the call is a
+// LinkStore or StatsReader one.
+func (s *faultStore) fail(links bool) error {
+	if s.down.Load() || links && s.linksDown.Load() {
+		return fmt.Errorf("injected: %w", storage.ErrUnavailable)
 	}
 	return nil
 }
 
-func (m *memStore) linkErr() error {
-	if m.linksDown.Load() {
-		return storage.ErrUnavailable
+// takeConflict consumes one injected conflict, if any is left.
+func (s *faultStore) takeConflict() bool {
+	for {
+		n := s.conflictNext.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.conflictNext.CompareAndSwap(n, n-1) {
+			return true
+		}
 	}
-	return m.err()
 }
 
-func cloneLink(l storage.Link) storage.Link {
-	l.Tags = append([]string{}, l.Tags...)
-	return l
-}
-
-func (m *memStore) createLocked(l storage.Link) error {
-	m.creates.Add(1)
-	if m.conflictNext.Load() > 0 {
-		m.conflictNext.Add(-1)
-		return storage.ErrConflict
-	}
-	if _, ok := m.links[l.Code]; ok || m.retired[l.Code] {
-		return storage.ErrConflict
-	}
-	m.links[l.Code] = cloneLink(l)
-	return nil
-}
-
-func (m *memStore) CreateLink(_ context.Context, l storage.Link) error {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) Ping(ctx context.Context) error {
+	if err := s.fail(false); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.createLocked(l)
+	return s.db.Ping(ctx)
 }
 
-func (m *memStore) CreateLinks(_ context.Context, ls []storage.Link) ([]error, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) CreateLink(ctx context.Context, l storage.Link) error {
+	if err := s.fail(true); err != nil {
+		return err
+	}
+	s.creates.Add(1)
+	if s.takeConflict() {
+		return fmt.Errorf("create link %q: injected: %w", l.Code, storage.ErrConflict)
+	}
+	return s.db.CreateLink(ctx, l)
+}
+
+func (s *faultStore) CreateLinks(ctx context.Context, ls []storage.Link) ([]error, error) {
+	if err := s.fail(true); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	s.creates.Add(int64(len(ls)))
 	errs := make([]error, len(ls))
+	var pass []storage.Link
+	var at []int // index in ls of pass[j]
 	for i, l := range ls {
-		errs[i] = m.createLocked(l)
+		if s.takeConflict() {
+			errs[i] = fmt.Errorf("create link %q: injected: %w", l.Code, storage.ErrConflict)
+			continue
+		}
+		pass, at = append(pass, l), append(at, i)
+	}
+	if len(pass) == 0 {
+		return errs, nil
+	}
+	got, err := s.db.CreateLinks(ctx, pass)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		errs[i] = got[j]
 	}
 	return errs, nil
 }
 
-func (m *memStore) GetLink(_ context.Context, code string) (storage.Link, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) GetLink(ctx context.Context, code string) (storage.Link, error) {
+	if err := s.fail(true); err != nil {
 		return storage.Link{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.links[code]
-	if !ok {
-		return storage.Link{}, storage.ErrNotFound
-	}
-	return cloneLink(l), nil
+	return s.db.GetLink(ctx, code)
 }
 
-func (m *memStore) UpdateLink(_ context.Context, code string, p storage.LinkPatch) (storage.Link, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) UpdateLink(ctx context.Context, code string, p storage.LinkPatch) (storage.Link, error) {
+	if err := s.fail(true); err != nil {
 		return storage.Link{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.links[code]
-	if !ok {
-		return storage.Link{}, storage.ErrNotFound
-	}
-	p.Apply(&l, time.Now())
-	m.links[code] = cloneLink(l)
-	return cloneLink(l), nil
+	return s.db.UpdateLink(ctx, code, p)
 }
 
-func (m *memStore) DeleteLink(_ context.Context, code string) error {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) DeleteLink(ctx context.Context, code string) error {
+	if err := s.fail(true); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.links[code]; !ok {
-		return storage.ErrNotFound
-	}
-	delete(m.links, code)
-	m.retired[code] = true
-	return nil
+	return s.db.DeleteLink(ctx, code)
 }
 
-func (m *memStore) ListLinks(_ context.Context, q storage.ListQuery) ([]storage.Link, string, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) ListLinks(ctx context.Context, q storage.ListQuery) ([]storage.Link, string, error) {
+	if err := s.fail(true); err != nil {
 		return nil, "", err
 	}
-	var cur *storage.Cursor
-	if q.Cursor != "" {
-		c, err := storage.DecodeCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		cur = &c
-	}
-	m.mu.Lock()
-	all := make([]storage.Link, 0, len(m.links))
-	for _, l := range m.links {
-		if (q.Tag == "" || l.HasTag(q.Tag)) && (cur == nil || cur.Before(&l)) {
-			all = append(all, cloneLink(l))
-		}
-	}
-	m.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i].CreatedAt, all[j].CreatedAt
-		if !a.Equal(b) {
-			return a.After(b)
-		}
-		return all[i].Code > all[j].Code
-	})
-	if len(all) <= q.Limit {
-		return all, "", nil
-	}
-	page := all[:q.Limit]
-	last := page[len(page)-1]
-	return page, storage.Cursor{CreatedAt: last.CreatedAt, Code: last.Code}.Encode(), nil
+	return s.db.ListLinks(ctx, q)
 }
 
-func (m *memStore) CreateAPIKey(_ context.Context, k storage.APIKey) error {
-	if err := m.err(); err != nil {
+func (s *faultStore) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
+	if err := s.fail(false); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, x := range m.keys {
-		if x.ID == k.ID || x.Hash == k.Hash {
-			return storage.ErrConflict
-		}
-	}
-	m.keys[k.Hash] = k
-	return nil
+	return s.db.CreateAPIKey(ctx, k)
 }
 
-func (m *memStore) APIKeyByHash(_ context.Context, hash string) (storage.APIKey, error) {
-	if err := m.err(); err != nil {
+func (s *faultStore) APIKeyByHash(ctx context.Context, hash string) (storage.APIKey, error) {
+	if err := s.fail(false); err != nil {
 		return storage.APIKey{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[hash]
-	if !ok {
-		return storage.APIKey{}, storage.ErrNotFound
-	}
-	return k, nil
+	return s.db.APIKeyByHash(ctx, hash)
 }
 
-func (m *memStore) ListAPIKeys(_ context.Context) ([]storage.APIKey, error) {
-	if err := m.err(); err != nil {
+func (s *faultStore) ListAPIKeys(ctx context.Context) ([]storage.APIKey, error) {
+	if err := s.fail(false); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []storage.APIKey
-	for _, k := range m.keys {
-		out = append(out, k)
-	}
-	return out, nil
+	return s.db.ListAPIKeys(ctx)
 }
 
-func (m *memStore) RevokeAPIKey(_ context.Context, id string) error {
-	if err := m.err(); err != nil {
+func (s *faultStore) RevokeAPIKey(ctx context.Context, id string) error {
+	if err := s.fail(false); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for h, k := range m.keys {
-		if k.ID == id {
-			k.RevokedAt = time.Now()
-			m.keys[h] = k
-			return nil
-		}
+	return s.db.RevokeAPIKey(ctx, id)
+}
+
+func (s *faultStore) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
+	if err := s.fail(false); err != nil {
+		return err
 	}
-	return storage.ErrNotFound
+	return s.db.WriteVisits(ctx, b)
 }
 
-func (m *memStore) addVisits(rows ...storage.VisitCount) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rows = append(m.rows, rows...)
-}
-
-func (m *memStore) Stats(_ context.Context, q storage.StatsQuery) (storage.Stats, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats, error) {
+	if err := s.fail(true); err != nil {
 		return storage.Stats{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := storage.NewAggregator(q)
-	for _, r := range m.rows {
-		if r.Code == q.Code {
-			a.Add(r)
-		}
+	if s.refuseStats.Load() {
+		return storage.Stats{}, fmt.Errorf("stats of %q: injected: %w: refused by this store", q.Code, storage.ErrInvalidQuery)
 	}
-	return a.Stats(), nil
+	return s.db.Stats(ctx, q)
 }
 
-func (m *memStore) VisitTotal(_ context.Context, code string) (uint64, error) {
-	if err := m.linkErr(); err != nil {
+func (s *faultStore) VisitTotal(ctx context.Context, code string) (uint64, error) {
+	if err := s.fail(true); err != nil {
 		return 0, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var n uint64
-	for _, r := range m.rows {
-		if r.Code == code {
-			n += r.Visits
-		}
+	return s.db.VisitTotal(ctx, code)
+}
+
+// addVisits writes rows as one visit batch, as a flush would.
+func (s *faultStore) addVisits(rows ...storage.VisitCount) {
+	s.t.Helper()
+	b := storage.VisitBatch{NodeID: "gateway-test", Seq: s.visitSeq.Add(1), Rows: rows}
+	if err := s.db.WriteVisits(context.Background(), b); err != nil {
+		s.t.Fatalf("write visits: %v", err)
 	}
-	return n, nil
 }
 
-func (m *memStore) linkCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.links)
+// linkCount is the number of live links.
+func (s *faultStore) linkCount() int {
+	s.t.Helper()
+	n, cursor := 0, ""
+	for {
+		page, next, err := s.db.ListLinks(context.Background(), storage.ListQuery{Limit: 1000, Cursor: cursor})
+		if err != nil {
+			s.t.Fatalf("list links: %v", err)
+		}
+		n += len(page)
+		if next == "" {
+			return n
+		}
+		cursor = next
+	}
 }
 
-// fakeResolver resolves from the memStore into the near-cache, as the actor
+// TestFaultStore_Conformance runs the storage conformance suite on the
+// wrapper with every switch off: the gateway's tests run on a real store.
+func TestFaultStore_Conformance(t *testing.T) {
+	t.Run("LinkStore", func(t *testing.T) {
+		storagetest.RunLinkStore(t, func(t *testing.T) storage.LinkStore { return newFaultStore(t) })
+	})
+	t.Run("KeyStore", func(t *testing.T) {
+		storagetest.RunKeyStore(t, func(t *testing.T) storage.KeyStore { return newFaultStore(t) })
+	})
+	t.Run("Visits", func(t *testing.T) {
+		storagetest.RunVisits(t, func(t *testing.T) (storage.VisitSink, storage.StatsReader) {
+			s := newFaultStore(t)
+			return s, s
+		})
+	})
+}
+
+// fakeResolver resolves from the store into the near-cache, as the actor
 // layer does, and drops cache entries on LinkChanged.
 type fakeResolver struct {
-	store *memStore
+	store *faultStore
 	cache *nearcache.Cache
 
 	mu        sync.Mutex
@@ -277,7 +266,7 @@ func (r *fakeResolver) Resolve(ctx context.Context, code string) (*nearcache.Ent
 	now := time.Now().Unix()
 	l, err := r.store.GetLink(ctx, code)
 	if err != nil {
-		if err == storage.ErrNotFound {
+		if errors.Is(err, storage.ErrNotFound) {
 			r.cache.Put(&nearcache.Entry{Code: code, Gone: true}, now)
 		}
 		return nil, err

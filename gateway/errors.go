@@ -3,7 +3,10 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -18,14 +21,31 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+func (e *Error) detail() errorDetail { return errorDetail{Code: e.Code, Message: e.Message} }
+
 // errorf builds an *Error.
 func errorf(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}
 }
 
-// toAPIError is the one place that maps errors to HTTP statuses and codes.
+// requestError is an error fasthttp met reading a request, before any
+// handler ran (its Server.ErrorHandler).
+type requestError struct{ err error }
+
+func (e *requestError) Error() string { return "read request: " + e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
+// toAPIError is the one place that maps errors to HTTP statuses and codes:
+// every JSON error the gateway writes (API, cluster routes, redirects, bulk
+// items, fasthttp's request errors) is its answer.
 func toAPIError(err error) *Error {
-	var ae *Error
+	var (
+		ae     *Error
+		re     *requestError
+		small  *fasthttp.ErrSmallBuffer
+		netErr net.Error
+	)
+	isRequest := errors.As(err, &re)
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -35,19 +55,44 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusConflict, "code_taken", "that code is already taken")
 	case errors.Is(err, storage.ErrInvalidCursor):
 		return errorf(http.StatusBadRequest, "invalid_cursor", "the cursor is not one this service produced")
+	case errors.Is(err, storage.ErrInvalidQuery):
+		return errorf(http.StatusUnprocessableEntity, "invalid_range", statsRefusal(err))
 	case errors.Is(err, storage.ErrUnavailable):
 		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the store is unavailable; try again shortly")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is too large")
+	case isRequest && errors.As(err, &small):
+		return errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers are too large")
+	case isRequest && errors.As(err, &netErr) && netErr.Timeout():
+		return errorf(http.StatusRequestTimeout, "request_timeout", "the request was not received in time")
+	case isRequest:
+		return errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
 	}
 	return errorf(http.StatusInternalServerError, "internal", "internal error")
 }
 
+// errorDetail is the "error" object of a JSON error answer, and of a failed
+// bulk item.
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// errorBody is a JSON error answer: {"error":{"code","message"}}.
 type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error errorDetail `json:"error"`
+}
+
+// statsRefusal is the message of a stats query the store refused: its
+// reason (from the sentinel's text on, without the context wrapped around
+// it) and what a valid query looks like.
+func statsRefusal(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, storage.ErrInvalidQuery.Error()); i >= 0 {
+		msg = msg[i:]
+	}
+	return fmt.Sprintf("%s: \"from\" must be before \"to\" (whole seconds) and the range may hold at most %d buckets of the interval; narrow the range or use a wider interval",
+		msg, storage.MaxSeriesPoints)
 }
 
 // writeError answers with err as a JSON error. Internal errors are logged
@@ -57,12 +102,10 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	if ae.Status >= 500 && ae.Code == "internal" {
 		s.log.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 	}
-	var b errorBody
-	b.Error.Code, b.Error.Message = ae.Code, ae.Message
 	if ae.Status == http.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
-	s.writeJSON(ctx, ae.Status, &b)
+	s.writeJSON(ctx, ae.Status, &errorBody{Error: ae.detail()})
 }
 
 // writeJSON answers with v as JSON.

@@ -103,9 +103,6 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 		"/health":  {"GET"},
 		"/ready":   {"GET"},
 		"/metrics": {"GET"},
-		// Added through Deps.ExtraAPI by the cluster layer.
-		"/api/v1/cluster":              {"GET"},
-		"/api/v1/cluster/owner/{code}": {"GET"},
 	}
 	for _, rt := range apiRoutes {
 		for m := range rt.methods {

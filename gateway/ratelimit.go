@@ -23,10 +23,9 @@ type bucket struct {
 	last   time.Time
 }
 
+// newKeyLimiter allows rate requests per second per key, in bursts of up
+// to burst (at least 1: Config.validate).
 func newKeyLimiter(rate float64, burst int) *keyLimiter {
-	if burst < 1 {
-		burst = 1
-	}
 	return &keyLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
 }
 

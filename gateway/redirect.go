@@ -7,23 +7,11 @@ import (
 	"net/http"
 
 	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/shortcode"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
-
-// validCodeBytes reports whether b is a syntactically valid short code.
-func validCodeBytes(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
 
 var (
 	hdrLocation     = []byte("Location")
@@ -41,7 +29,7 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		s.writeError(ctx, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "redirects answer GET and HEAD only"))
 		return
 	}
-	if !validCodeBytes(code) {
+	if !shortcode.WellFormed(code) {
 		s.m.redirect404.Inc()
 		s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return

@@ -3,8 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -20,14 +21,17 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
-// Config is the gateway's configuration.
+// Config is the gateway's configuration. Start from DefaultConfig: New
+// refuses invalid values, and no zero value stands for a default.
 type Config struct {
-	// BaseURL prefixes short_url in API answers, e.g. "https://mb.example".
+	// BaseURL prefixes short_url in API answers, e.g. "https://mb.example";
+	// "" makes short_url a path ("/code").
 	BaseURL string
-	// MaxBodyBytes caps request bodies (413 beyond).
+	// MaxBodyBytes caps request bodies (413 beyond); positive.
 	MaxBodyBytes int
 	// DefaultCacheMaxAge is the redirect's Cache-Control max-age in seconds
-	// for links that do not set their own; 0 = "private, max-age=0".
+	// for links that do not set their own; 0 = "private, max-age=0";
+	// not negative.
 	DefaultCacheMaxAge int
 	// CountryHeader, when set, names a request header with the visitor's
 	// ISO country code set by a trusted proxy or CDN (e.g. CF-IPCountry).
@@ -35,15 +39,40 @@ type Config struct {
 	// SelfHosts are host names (and host:port) that are this service: long
 	// URLs pointing at them are refused. BaseURL's host is added.
 	SelfHosts []string
-	// ReadTimeout, WriteTimeout and IdleTimeout bound connections.
+	// ReadTimeout, WriteTimeout and IdleTimeout bound connections (not
+	// negative). As in fasthttp, 0 is no read or write deadline, and an
+	// IdleTimeout of 0 is ReadTimeout.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// ResolveTimeout bounds a near-cache miss.
+	// ResolveTimeout bounds a near-cache miss and an Admit; positive.
 	ResolveTimeout time.Duration
 	// APIRate is the sustained request rate allowed per API key (requests
-	// per second) with bursts of APIBurst; 0 disables the limit. Redirects
-	// are not limited here (see docs/architecture.md).
+	// per second) with bursts of APIBurst (at least 1 when APIRate is set);
+	// 0 disables the limit. Redirects are not limited here (see
+	// docs/architecture.md).
 	APIRate  float64
 	APIBurst int
+}
+
+// validate reports the first invalid field of c.
+func (c *Config) validate() error {
+	var problem string
+	switch {
+	case c.MaxBodyBytes <= 0:
+		problem = fmt.Sprintf("MaxBodyBytes must be positive, got %d", c.MaxBodyBytes)
+	case c.DefaultCacheMaxAge < 0:
+		problem = fmt.Sprintf("DefaultCacheMaxAge must not be negative, got %d", c.DefaultCacheMaxAge)
+	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
+		problem = fmt.Sprintf("ReadTimeout, WriteTimeout and IdleTimeout must not be negative, got %s, %s, %s", c.ReadTimeout, c.WriteTimeout, c.IdleTimeout)
+	case c.ResolveTimeout <= 0:
+		problem = fmt.Sprintf("ResolveTimeout must be positive, got %s", c.ResolveTimeout)
+	case c.APIRate < 0 || math.IsNaN(c.APIRate) || math.IsInf(c.APIRate, 0):
+		problem = fmt.Sprintf("APIRate must be a finite number of requests per second, 0 for no limit, got %v", c.APIRate)
+	case c.APIRate > 0 && c.APIBurst < 1:
+		problem = fmt.Sprintf("APIBurst must be at least 1 when APIRate is set, got %d", c.APIBurst)
+	default:
+		return nil
+	}
+	return fmt.Errorf("gateway config: %s", problem)
 }
 
 // DefaultConfig is a single node on :8080.
@@ -93,9 +122,9 @@ type Deps struct {
 	Ready    func(ctx context.Context) map[string]error
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
-	// Extra API routes (cluster endpoints), matched after the built-in ones
-	// under /api/v1; they return false when the path is not theirs.
-	ExtraAPI func(ctx *fasthttp.RequestCtx) bool
+	// Cluster is the membership view served under /api/v1/cluster; a node
+	// without a cluster passes SingleNode. nil: those routes answer 404.
+	Cluster Cluster
 }
 
 // Server is the HTTP front of a node.
@@ -115,11 +144,8 @@ type Server struct {
 
 // New validates the configuration and builds a server; it starts nothing.
 func New(cfg Config, d Deps) (*Server, error) {
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultConfig().MaxBodyBytes
-	}
-	if cfg.ResolveTimeout <= 0 {
-		cfg.ResolveTimeout = DefaultConfig().ResolveTimeout
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -151,18 +177,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			var small *fasthttp.ErrSmallBuffer
-			var netErr net.Error
-			ae := toAPIError(err)
-			switch {
-			case errors.As(err, &small):
-				ae = errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers are too large")
-			case errors.As(err, &netErr) && netErr.Timeout():
-				ae = errorf(http.StatusRequestTimeout, "request_timeout", "the request was not received in time")
-			case ae.Code == "internal":
-				ae = errorf(http.StatusBadRequest, "bad_request", "malformed HTTP request")
-			}
-			s.writeError(ctx, ae)
+			s.writeError(ctx, &requestError{err: err})
 		},
 		Logger: fasthttpLogger{s.log},
 	}

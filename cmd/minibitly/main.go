@@ -145,7 +145,7 @@ func serve(args []string) error {
 	srv, err := gateway.New(c.Gateway, gateway.Deps{
 		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
 		Cache: node.NearCache(), Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
-		ExtraAPI: clusterAPI(cn, memberJSON{Name: c.Actors.NodeName, Status: "alive", HTTPAddr: c.HTTPAddr}),
+		Cluster: clusterView(cn, c.Actors.NodeName, c.HTTPAddr),
 	})
 	if err != nil {
 		return err

@@ -60,10 +60,46 @@ func generate(r io.Reader) (string, error) {
 	return string(out[:]), nil
 }
 
+// codeChar[c] reports whether byte c may appear in a code: A-Z, a-z, 0-9,
+// '_' and '-'.
+var codeChar = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
+
+// badChar returns the index of the first byte of s that may not appear in a
+// code, or -1.
+func badChar[T string | []byte](s T) int {
+	for i := 0; i < len(s); i++ {
+		if !codeChar[s[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
+// WellFormed reports whether b is a well-formed code: 1 to MaxLength bytes
+// of A-Z, a-z, 0-9, '_' and '-'. Every code that can exist is well-formed,
+// generated or custom (Valid), reserved words included: it is the check of
+// a lookup (the redirect, the API's routes of an existing code). It does
+// not allocate; the redirect hot path calls it with the request's bytes.
+func WellFormed(b []byte) bool {
+	return len(b) > 0 && len(b) <= MaxLength && badChar(b) < 0
+}
+
+// WellFormedString is WellFormed for a string.
+func WellFormedString(s string) bool {
+	return len(s) > 0 && len(s) <= MaxLength && badChar(s) < 0
+}
+
 // ErrInvalid is wrapped by every error Valid returns.
 var ErrInvalid = errors.New("invalid code")
 
-// Valid checks a custom code; the error says what is wrong.
+// Valid checks a custom code, the code a client asks for when it creates a
+// link: well-formed (WellFormedString) and not a reserved word. The error
+// says what is wrong.
 func Valid(code string) error {
 	if code == "" {
 		return fmt.Errorf("%w: the code is empty; use 1 to %d characters of A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, MaxLength)
@@ -71,11 +107,8 @@ func Valid(code string) error {
 	if len(code) > MaxLength {
 		return fmt.Errorf("%w: the code is %d characters long; the maximum is %d", ErrInvalid, len(code), MaxLength)
 	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: character %q at position %d is not allowed; use A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, rune(c), i+1)
-		}
+	if i := badChar(code); i >= 0 {
+		return fmt.Errorf("%w: character %q at position %d is not allowed; use A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, rune(code[i]), i+1)
 	}
 	if Reserved(code) {
 		return fmt.Errorf("%w: %q is a reserved word", ErrInvalid, code)

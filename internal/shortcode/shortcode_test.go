@@ -3,6 +3,7 @@ package shortcode
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -118,5 +119,92 @@ func BenchmarkGenerate(b *testing.B) {
 		if _, err := Generate(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestWellFormed(t *testing.T) {
+	tests := map[string]struct {
+		code string
+		want bool
+	}{
+		"generated":       {code: "Xa91kQz", want: true},
+		"all classes":     {code: "aZ09_-", want: true},
+		"one char":        {code: "x", want: true},
+		"max length":      {code: strings.Repeat("a", MaxLength), want: true},
+		"reserved word":   {code: "api", want: true}, // a lookup, not a create: no reserved-word check
+		"reserved symbol": {code: "-", want: true},
+		"empty":           {code: "", want: false},
+		"too long":        {code: strings.Repeat("a", MaxLength+1), want: false},
+		"slash":           {code: "a/b", want: false},
+		"dot":             {code: "favicon.ico", want: false},
+		"space":           {code: "a b", want: false},
+		"percent":         {code: "a%20", want: false},
+		"non-ascii":       {code: "café", want: false},
+		"nul":             {code: "a\x00", want: false},
+		"high byte":       {code: "a\xff", want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := WellFormed([]byte(tc.code)); got != tc.want {
+				t.Errorf("WellFormed(%q) = %v, want %v", tc.code, got, tc.want)
+			}
+			if got := WellFormedString(tc.code); got != tc.want {
+				t.Errorf("WellFormedString(%q) = %v, want %v", tc.code, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWellFormed_EveryByte checks the character set byte by byte against
+// its definition.
+func TestWellFormed_EveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+		if got := WellFormed([]byte{byte(c)}); got != want {
+			t.Errorf("WellFormed([%#x]) = %v, want %v", c, got, want)
+		}
+	}
+}
+
+// FuzzValid_WellFormed: every code Valid accepts is well-formed (so a
+// created code always redirects), and a well-formed code is valid unless it
+// is a reserved word; the []byte and string forms agree.
+func FuzzValid_WellFormed(f *testing.F) {
+	for _, s := range []string{"abc", "API", "a/b", "", strings.Repeat("z", 65), "Xa91kQz", "well-known", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		wf := WellFormedString(s)
+		if wf != WellFormed([]byte(s)) {
+			t.Fatalf("WellFormed and WellFormedString disagree on %q", s)
+		}
+		if valid := Valid(s) == nil; valid != (wf && !Reserved(s)) {
+			t.Fatalf("%q: Valid %v, WellFormed %v, Reserved %v", s, valid, wf, Reserved(s))
+		}
+	})
+}
+
+func TestWellFormed_AllocatesNothing(t *testing.T) {
+	b := []byte("Xa91kQz")
+	if n := testing.AllocsPerRun(100, func() {
+		if !WellFormed(b) {
+			t.Fatal("not well-formed")
+		}
+	}); n != 0 {
+		t.Fatalf("WellFormed allocates %v times", n)
+	}
+}
+
+func BenchmarkWellFormed(b *testing.B) {
+	for _, n := range []int{Length, MaxLength} {
+		code := bytes.Repeat([]byte("aZ9_-"), MaxLength)[:n]
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if !WellFormed(code) {
+					b.Fatal("not well-formed")
+				}
+			}
+		})
 	}
 }
