@@ -338,10 +338,10 @@ func TestAPI_Stats(t *testing.T) {
 		"bad from":       {"from=yesterday", 400, "invalid_from", `"from"`},
 		"bad to":         {"to=2030-01-02", 400, "invalid_to", `"to"`},
 		"bad interval":   {"interval=week", 400, "invalid_interval", "minute, hour or day"},
-		"from after to":  {"from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", 422, "invalid_range", "before"},
-		"from equals to": {"from=2030-01-02T00:00:00Z&to=2030-01-02T00:00:00Z", 422, "invalid_range", "is empty"},
-		"same second":    {"from=2030-01-02T00:00:00.2Z&to=2030-01-02T00:00:00.7Z", 422, "invalid_range", "is empty"},
-		"too many":       {"from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&interval=minute", 422, "invalid_range", "at most 10000"},
+		"from after to":  {"from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", 400, "invalid_range", "before"},
+		"from equals to": {"from=2030-01-02T00:00:00Z&to=2030-01-02T00:00:00Z", 400, "invalid_range", "is empty"},
+		"same second":    {"from=2030-01-02T00:00:00.2Z&to=2030-01-02T00:00:00.7Z", 400, "invalid_range", "is empty"},
+		"too many":       {"from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&interval=minute", 422, "too_many_points", "the maximum is 10000"},
 		"unknown param":  {"form=2030-01-01T00:00:00Z", 400, "invalid_query", `"form"`},
 	}
 	for name, tc := range bad {
@@ -351,6 +351,8 @@ func TestAPI_Stats(t *testing.T) {
 	}
 	t.Run("unknown link", func(t *testing.T) {
 		e.do("GET", "/api/v1/links/nope/stats", nil).wantError(t, 404, "not_found", `"nope"`)
+		// The range is checked first, as it always was.
+		e.do("GET", "/api/v1/links/nope/stats?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", nil).wantError(t, 400, "invalid_range", "before")
 		e.do("GET", "/api/v1/links/other/stats", nil).wantError(t, 404, "not_found", `"other"`)
 	})
 }

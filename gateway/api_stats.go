@@ -62,9 +62,10 @@ func queryTime(name, v string) (time.Time, error) {
 
 // statsQuery reads from, to and interval: to defaults to now, from to a
 // week before to, interval to hour. Whether the range can be answered
-// (from before to, at most storage.MaxSeriesPoints buckets) is the store's
-// call (storage.ValidateStatsQuery): its storage.ErrInvalidQuery is mapped
-// by toAPIError.
+// (from before to, at most storage.MaxSeriesPoints buckets) is decided by
+// storage.ValidateStatsQuery, the rule every store applies too, checked
+// here before the link lookup so a bad range is the answer even for an
+// unknown code; its errors are mapped by toAPIError.
 func statsQuery(ctx *fasthttp.RequestCtx, code string) (storage.StatsQuery, error) {
 	q := storage.StatsQuery{Code: code, Interval: storage.Hour, To: time.Now().UTC()}
 	args, err := queryArgs(ctx, "from", "to", "interval")
@@ -88,7 +89,7 @@ func statsQuery(ctx *fasthttp.RequestCtx, code string) (storage.StatsQuery, erro
 			return q, errorf(http.StatusBadRequest, "invalid_interval", fmt.Sprintf("query parameter \"interval\" must be minute, hour or day, got %q", v))
 		}
 	}
-	return q, nil
+	return q, storage.ValidateStatsQuery(q)
 }
 
 func (s *Server) linkStats(c context.Context, ctx *fasthttp.RequestCtx, code string) error {

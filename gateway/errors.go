@@ -55,6 +55,11 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusConflict, "code_taken", "that code is already taken")
 	case errors.Is(err, storage.ErrInvalidCursor):
 		return errorf(http.StatusBadRequest, "invalid_cursor", "the cursor is not one this service produced")
+	case errors.Is(err, storage.ErrEmptyRange):
+		return errorf(http.StatusBadRequest, "invalid_range", storageReason(err, storage.ErrEmptyRange)+`: "from" must be before "to" (whole seconds)`)
+	case errors.Is(err, storage.ErrTooManyPoints):
+		return errorf(http.StatusUnprocessableEntity, "too_many_points", fmt.Sprintf("%s: the maximum is %d; narrow the range or use a wider interval",
+			storageReason(err, storage.ErrTooManyPoints), storage.MaxSeriesPoints))
 	case errors.Is(err, storage.ErrInvalidQuery):
 		return errorf(http.StatusUnprocessableEntity, "invalid_range", statsRefusal(err))
 	case errors.Is(err, storage.ErrUnavailable):
@@ -83,14 +88,21 @@ type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
+// storageReason is err's text from sentinel's on, without the context
+// wrapped around it.
+func storageReason(err, sentinel error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, sentinel.Error()); i >= 0 {
+		msg = msg[i:]
+	}
+	return msg
+}
+
 // statsRefusal is the message of a stats query the store refused: its
 // reason (from the sentinel's text on, without the context wrapped around
 // it) and what a valid query looks like.
 func statsRefusal(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, storage.ErrInvalidQuery.Error()); i >= 0 {
-		msg = msg[i:]
-	}
+	msg := storageReason(err, storage.ErrInvalidQuery)
 	return fmt.Sprintf("%s: \"from\" must be before \"to\" (whole seconds) and the range may hold at most %d buckets of the interval; narrow the range or use a wider interval",
 		msg, storage.MaxSeriesPoints)
 }

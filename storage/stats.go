@@ -10,9 +10,18 @@ import (
 // MaxSeriesPoints bounds a stats series; a wider query is refused.
 const MaxSeriesPoints = 10000
 
-// ErrInvalidQuery: a StatsQuery that ValidateStatsQuery refuses (unknown
-// interval, empty or reversed range, more than MaxSeriesPoints buckets).
+// ErrInvalidQuery: a StatsQuery that ValidateStatsQuery (or a backend)
+// refuses: unknown interval, empty or reversed range, more than
+// MaxSeriesPoints buckets. ErrEmptyRange and ErrTooManyPoints wrap it for
+// the two reasons a client fixes by changing the range or the interval.
 var ErrInvalidQuery = errors.New("invalid stats query")
+
+var (
+	// ErrEmptyRange: To is not after From (in whole seconds).
+	ErrEmptyRange = fmt.Errorf("%w: the range is empty", ErrInvalidQuery)
+	// ErrTooManyPoints: the series would hold more than MaxSeriesPoints.
+	ErrTooManyPoints = fmt.Errorf("%w: too many points", ErrInvalidQuery)
+)
 
 // ValidateStatsQuery reports why q cannot be answered, wrapping
 // ErrInvalidQuery, or nil. Every StatsReader calls it first.
@@ -21,11 +30,11 @@ func ValidateStatsQuery(q StatsQuery) error {
 		return fmt.Errorf("%w: unknown interval %q", ErrInvalidQuery, q.Interval)
 	}
 	if q.To.Unix() <= q.From.Unix() {
-		return fmt.Errorf("%w: range [%s, %s) is empty", ErrInvalidQuery,
+		return fmt.Errorf("%w: [%s, %s)", ErrEmptyRange,
 			q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	}
 	if _, n := SeriesBounds(q); n > MaxSeriesPoints {
-		return fmt.Errorf("%w: %d %s buckets, at most %d", ErrInvalidQuery, n, q.Interval, MaxSeriesPoints)
+		return fmt.Errorf("%w: %d %s buckets, at most %d", ErrTooManyPoints, n, q.Interval, MaxSeriesPoints)
 	}
 	if q.TopN < 0 {
 		return fmt.Errorf("%w: negative top-n %d", ErrInvalidQuery, q.TopN)
