@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/internal/proctest"
 )
 
@@ -20,10 +21,13 @@ func BenchmarkCluster_RedirectOwnedElsewhere(b *testing.B) {
 	c := newTestCluster(b)
 	n1 := c.startWith("n1", []string{"--near-cache-size", "256"})
 	n2 := c.start("n2", n1.gossip)
-	proctest.Eventually(b, 30*time.Second, "2 members", func() bool {
+	poll.Eventually(b, 30*time.Second, func() error {
 		var v clusterJSON
 		proctest.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
-		return v.Alive == 2
+		if v.Alive != 2 {
+			return fmt.Errorf("n1 sees %d alive members, want 2", v.Alive)
+		}
+		return nil
 	})
 	var remote []string
 	for i := 0; len(remote) < 2000; i++ {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/internal/proctest"
 )
 
@@ -93,13 +94,13 @@ func (n *clusterNode) view(t *testing.T) clusterJSON {
 func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	t.Helper()
 	start := time.Now()
-	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("%d alive members on every node", want), func() bool {
+	poll.Eventually(t, 30*time.Second, func() error {
 		for _, n := range ns {
-			if n.view(t).Alive != want {
-				return false
+			if got := n.view(t).Alive; got != want {
+				return fmt.Errorf("%s sees %d alive members, want %d", n.name, got, want)
 			}
 		}
-		return true
+		return nil
 	})
 	return time.Since(start)
 }
@@ -202,7 +203,12 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	hits(t, 600, codes, n1, n3, n4)
 	want := redirected.Load()
 	start := time.Now()
-	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("sum(visits) = %d", want), func() bool { return c.sum(t) >= want })
+	poll.Eventually(t, 30*time.Second, func() error {
+		if got := c.sum(t); got < want {
+			return fmt.Errorf("sum(visits) = %d, want %d", got, want)
+		}
+		return nil
+	})
 	t.Logf("sum(visits) reached %d %s after the last redirect", want, time.Since(start).Round(time.Millisecond))
 	if got := c.sum(t); got != want {
 		t.Fatalf("sum(visits) = %d, want exactly %d", got, want)
@@ -214,18 +220,22 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		t.Fatalf("patch: %d", st)
 	}
 	start = time.Now()
-	proctest.Eventually(t, 5*time.Second, "the edit on n3", func() bool {
-		_, loc := location(t, n3.base, code)
-		return loc == "https://example.org/new"
+	poll.Eventually(t, 5*time.Second, func() error {
+		if _, loc := location(t, n3.base, code); loc != "https://example.org/new" {
+			return fmt.Errorf("n3 redirects /%s to %q, want the edited URL", code, loc)
+		}
+		return nil
 	})
 	t.Logf("edit visible on another node after %s", time.Since(start).Round(time.Millisecond))
 	if st := proctest.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}
 	start = time.Now()
-	proctest.Eventually(t, 5*time.Second, "the delete on n4", func() bool {
-		st, _ := location(t, n4.base, codes[1])
-		return st == 404
+	poll.Eventually(t, 5*time.Second, func() error {
+		if st, _ := location(t, n4.base, codes[1]); st != 404 {
+			return fmt.Errorf("n4 answers %d for the deleted /%s, want 404", st, codes[1])
+		}
+		return nil
 	})
 	t.Logf("delete visible on another node after %s", time.Since(start).Round(time.Millisecond))
 	live := append([]string{codes[0]}, codes[2:]...)
@@ -236,36 +246,55 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	hits(t, 300, live, n1, n3)
 	n4.Kill()
 	start = time.Now()
-	proctest.Eventually(t, 30*time.Second, "every link served by the survivors", func() bool {
+	poll.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n3} {
-			if n.view(t).Alive != 2 {
-				return false
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
 			}
 			for _, code := range live {
 				if st, _ := location(t, n.base, code); st != 302 {
-					return false
+					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
 		}
-		return true
+		return nil
 	})
 	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
 	want = redirected.Load()
 	var atRisk uint64
-	proctest.Eventually(t, 30*time.Second, "sum + visits at risk to cover every redirect", func() bool {
+	poll.Eventually(t, 30*time.Second, func() error {
 		atRisk = metric(t, n1, "minibitly_actors_visits_at_risk_total") + metric(t, n3, "minibitly_actors_visits_at_risk_total")
-		return c.sum(t)+atRisk >= want
+		if got := c.sum(t); got+atRisk < want {
+			return fmt.Errorf("sum(visits) %d + %d at risk < %d redirects", got, atRisk, want)
+		}
+		return nil
 	})
-	proctest.Eventually(t, 10*time.Second, "the survivors' flushes to settle", func() bool {
-		a := c.sum(t)
-		time.Sleep(500 * time.Millisecond) // two flush intervals without change
-		return c.sum(t) == a
-	})
-	got := c.sum(t)
+	// The survivors' flushes have settled once the sum stays put for two
+	// flush intervals.
+	got := settle(t, 10*time.Second, 500*time.Millisecond, "sum(visits)", func() uint64 { return c.sum(t) })
 	if got > want {
 		t.Fatalf("sum(visits) = %d after SIGKILL, more than the %d redirects made", got, want)
 	}
 	t.Logf("SIGKILL lost %d of %d visits; survivors reported %d at risk", want-got, want, atRisk)
+}
+
+// settle polls read until it has returned the same value for quiet, and
+// returns that value: a sum that flushes no longer change.
+func settle(t *testing.T, timeout, quiet time.Duration, what string, read func() uint64) uint64 {
+	t.Helper()
+	var last uint64
+	var since time.Time
+	poll.Eventually(t, timeout, func() error {
+		v := read()
+		if since.IsZero() || v != last {
+			last, since = v, time.Now()
+		}
+		if d := time.Since(since); d < quiet {
+			return fmt.Errorf("%s = %d, changed %s ago; want it unchanged for %s", what, v, d.Round(time.Millisecond), quiet)
+		}
+		return nil
+	})
+	return last
 }
 
 // metric reads one counter from a node's /metrics.
@@ -340,9 +369,11 @@ func TestCluster_FailoverTime(t *testing.T) {
 				t.Fatalf("plain link owned by the dead node, never cached on n2: %d after %s", st, time.Since(start))
 			}
 			t.Logf("uncached plain link of the dead owner redirected after %s (failover to PostgreSQL)", time.Since(start).Round(time.Millisecond))
-			proctest.Eventually(t, 30*time.Second, "the limited link served by a survivor", func() bool {
-				st, _ := location(t, n1.base, limited)
-				return st == 302
+			poll.Eventually(t, 30*time.Second, func() error {
+				if st, _ := location(t, n1.base, limited); st != 302 {
+					return fmt.Errorf("limited link /%s of the SIGKILLed owner on n1: %d, want 302", limited, st)
+				}
+				return nil
 			})
 			t.Logf("profile %s: limited link of the SIGKILLed owner served again after %s", profile, time.Since(start).Round(time.Millisecond))
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/minibitly/minibitly/internal/harness"
+	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/internal/proctest"
 )
 
@@ -147,6 +148,15 @@ type readyJSON struct {
 	Checks map[string]string `json:"checks"`
 }
 
+// isReady is a condition: /ready answers 200.
+func (e *extNode) isReady() error {
+	st, body, err := get(proctest.Client, "GET", e.base+"/ready", "", nil)
+	if err == nil && st != http.StatusOK {
+		err = fmt.Errorf("/ready: %d %s", st, body)
+	}
+	return err
+}
+
 func (e *extNode) ready(t *testing.T) (int, readyJSON) {
 	t.Helper()
 	var r readyJSON
@@ -237,13 +247,15 @@ GROUP BY code`, e.chDB)
 func (e *extNode) waitSum(t *testing.T, want uint64, d time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var got uint64
-	proctest.Eventually(t, d, fmt.Sprintf("sum(visits) = %d", want), func() bool {
-		got, _ = e.sqlSum(t)
+	poll.Eventually(t, d, func() error {
+		got, _ := e.sqlSum(t)
 		if got > want {
 			t.Fatalf("sum(visits) = %d > %d sent: visits counted twice", got, want)
 		}
-		return got == want
+		if got != want {
+			return fmt.Errorf("sum(visits) = %d, want %d", got, want)
+		}
+		return nil
 	})
 	return time.Since(start)
 }
@@ -361,6 +373,26 @@ func (l *load) count(ph int32) int {
 	return len(l.lat[ph])
 }
 
+// atLeast is a condition: at least n 302s recorded in phase ph.
+func (l *load) atLeast(ph int32, n int) func() error {
+	return func() error {
+		if got := l.count(ph); got < n {
+			return fmt.Errorf("%d redirects in phase %d, want %d", got, ph, n)
+		}
+		return nil
+	}
+}
+
+// failures is nil while every redirect so far was a 302.
+func (l *load) failures() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.bad) > 0 {
+		return fmt.Errorf("%d redirects were not 302 (first: %s)", len(l.bad), l.bad[0])
+	}
+	return nil
+}
+
 func (l *load) finish() {
 	close(l.stop)
 	<-l.done
@@ -399,29 +431,35 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 			l.finish()
 		}
 	}()
-	proctest.Eventually(t, 30*time.Second, "200 redirects before the outage", func() bool { return l.count(before) >= 200 })
+	poll.Eventually(t, 30*time.Second, l.atLeast(before, 200))
 
 	l.phase.Store(outage)
 	stopped := time.Now()
 	extCH.Stop(t)
-	proctest.Eventually(t, 10*time.Second, "/ready 503 naming clickhouse", func() bool {
-		st, r := e.ready(t)
-		return st == http.StatusServiceUnavailable && r.Status != "ready" &&
-			r.Checks["clickhouse"] != "" && r.Checks["clickhouse"] != "ok" && r.Checks["postgres"] == "ok"
-	})
+	clickhouseDown := func() error {
+		if st, r := e.ready(t); st != http.StatusServiceUnavailable || r.Status == "ready" ||
+			r.Checks["clickhouse"] == "" || r.Checks["clickhouse"] == "ok" || r.Checks["postgres"] != "ok" {
+			return fmt.Errorf("/ready: %d %+v, want 503 naming clickhouse only", st, r)
+		}
+		return nil
+	}
+	poll.Eventually(t, 10*time.Second, clickhouseDown)
 	t.Logf("/ready reported clickhouse down %s after the stop began", time.Since(stopped).Round(time.Millisecond))
-	// The outage is a duration of the scenario, not a condition to wait for.
-	time.Sleep(time.Until(stopped.Add(20 * time.Second)))
+	// The outage is a duration of the scenario, not a condition to wait for:
+	// all along, /ready says so and every redirect is a 302.
+	poll.Consistently(t, time.Until(stopped.Add(20*time.Second)), func() error {
+		if err := l.failures(); err != nil {
+			return err
+		}
+		return clickhouseDown()
+	})
 	extCH.Start(t)
 	l.phase.Store(after)
 	restarted := time.Now()
 	t.Logf("clickhouse down for %s", restarted.Sub(stopped).Round(time.Millisecond))
 
-	proctest.Eventually(t, 30*time.Second, "/ready 200 again", func() bool {
-		st, _ := e.ready(t)
-		return st == http.StatusOK
-	})
-	proctest.Eventually(t, 30*time.Second, "200 redirects after the outage", func() bool { return l.count(after) >= 200 })
+	poll.Eventually(t, 30*time.Second, e.isReady)
+	poll.Eventually(t, 30*time.Second, l.atLeast(after, 200))
 	l.finish()
 
 	l.mu.Lock()
@@ -501,19 +539,18 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	extPG.Start(t)
 	restarted := time.Now()
 	var after string
-	proctest.Eventually(t, 30*time.Second, "a create to succeed after postgres returned", func() bool {
+	poll.Eventually(t, 30*time.Second, func() error {
 		var l struct {
 			Code string `json:"code"`
 		}
 		st := proctest.Do(t, "POST", e.base+"/api/v1/links", extKey, map[string]any{"url": "https://example.com/after"}, &l)
-		after = l.Code
-		return st == http.StatusCreated
+		if after = l.Code; st != http.StatusCreated {
+			return fmt.Errorf("create after postgres returned: %d", st)
+		}
+		return nil
 	})
 	t.Logf("creates succeed %s after postgres was back", time.Since(restarted).Round(time.Millisecond))
-	proctest.Eventually(t, 30*time.Second, "/ready 200 again", func() bool {
-		st, _ := e.ready(t)
-		return st == http.StatusOK
-	})
+	poll.Eventually(t, 30*time.Second, e.isReady)
 	e.hit(t, after)
 	e.hit(t, kept)
 

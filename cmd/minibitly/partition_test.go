@@ -17,6 +17,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/minibitly/minibitly/internal/harness"
+	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/internal/proctest"
 )
 
@@ -164,9 +165,12 @@ func newNodeNetns(t *testing.T) nodeNetns {
 		t.Fatal(err)
 	}
 	ns := nodeNetns{pid: strconv.Itoa(cmd.Process.Pid)}
-	proctest.Eventually(t, 5*time.Second, "the sleep's own network namespace", func() bool {
+	poll.Eventually(t, 5*time.Second, func() error {
 		l, err := os.Readlink("/proc/" + ns.pid + "/ns/net")
-		return err == nil && l != self
+		if err == nil && l == self {
+			err = fmt.Errorf("the sleep %s is still in this network namespace (%s)", ns.pid, l)
+		}
+		return err
 	})
 	return ns
 }
@@ -384,8 +388,11 @@ func partitionScenario(t *testing.T) {
 		}
 		return sum
 	}
-	proctest.Eventually(t, 10*time.Second, "every visit shipped and acknowledged", func() bool {
-		return batched(n1, n2, n3) == redirected.Load()
+	poll.Eventually(t, 10*time.Second, func() error {
+		if b, r := batched(n1, n2, n3), redirected.Load(); b != r {
+			return fmt.Errorf("%d visits batched of %d redirects", b, r)
+		}
+		return nil
 	})
 	cut := time.Now()
 	pnet.cut(3)
@@ -399,20 +406,20 @@ func partitionScenario(t *testing.T) {
 	}()
 
 	// (a) The majority serves every link.
-	proctest.Eventually(t, 30*time.Second, "n1 and n2 to see 2 members and serve every link", func() bool {
+	poll.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n2} {
-			if n.view(t).Alive != 2 {
-				return false
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
 			}
 		}
 		for _, n := range []*clusterNode{n1, n2} {
 			for _, code := range codes {
 				if st, _ := location(t, n.base, code); st != 302 {
-					return false
+					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
 		}
-		return true
+		return nil
 	})
 	majority := time.Since(cut)
 	t.Logf("after the cut the majority (n1, n2) serves every link in %s", majority.Round(time.Millisecond))
@@ -420,9 +427,12 @@ func partitionScenario(t *testing.T) {
 	// The isolated node, probed from inside its namespace, owns every code
 	// in its view and serves them too (stores are reachable from it).
 	var isolated time.Duration
-	proctest.Eventually(t, 30*time.Second, "n3 to see itself alone and serve every link", func() bool {
-		r := pnet.probe(3, codes, 1)
-		return r.alive == 1 && r.other == 0
+	poll.Eventually(t, 30*time.Second, func() error {
+		if r := pnet.probe(3, codes, 1); r.alive != 1 || r.other != 0 {
+			return fmt.Errorf("n3 sees %d alive members (want 1) and failed %d of %d redirects (first: %s)",
+				r.alive, r.other, r.found+r.other, r.first)
+		}
+		return nil
 	})
 	isolated = time.Since(cut)
 	t.Logf("after the cut the isolated node (n3) sees 1 member and serves every link in %s", isolated.Round(time.Millisecond))
@@ -433,8 +443,16 @@ func partitionScenario(t *testing.T) {
 	found3 := r.found
 
 	// The partition is a duration of the scenario: past GossipToTheDeadTime
-	// and past the near-cache TTL, so n3 reloads every link itself.
-	time.Sleep(time.Until(cut.Add(partitionFor)))
+	// and past the near-cache TTL, so n3 reloads every link itself. All
+	// along, the majority does not see n3 again.
+	poll.Consistently(t, time.Until(cut.Add(partitionFor)), func() error {
+		for _, n := range []*clusterNode{n1, n2} {
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members during the partition, want 2", n.name, got)
+			}
+		}
+		return nil
+	})
 	r = pnet.probe(3, codes, 2)
 	if r.other != 0 {
 		t.Fatalf("n3 late in the partition: %d of %d redirects failed (first: %s)", r.other, r.found+r.other, r.first)
@@ -451,13 +469,15 @@ func partitionScenario(t *testing.T) {
 	// visit has left the gateways (n3's metrics read from inside its
 	// namespace) and ClickHouse is stable, the sum is exact.
 	var n3batched uint64
-	proctest.Eventually(t, 15*time.Second, "every visit of both sides shipped", func() bool {
-		r := pnet.probe(3, codes, 0)
-		n3batched = r.batched
-		return batched(n1, n2)+n3batched == redirected.Load()
+	poll.Eventually(t, 15*time.Second, func() error {
+		n3batched = pnet.probe(3, codes, 0).batched
+		if b, r := batched(n1, n2)+n3batched, redirected.Load(); b != r {
+			return fmt.Errorf("%d visits batched on both sides of %d redirects", b, r)
+		}
+		return nil
 	})
 	beforeHeal := redirected.Load()
-	got := waitStableSum(t, ch.Addr(), chDB, beforeHeal)
+	got := waitStableSum(t, ch.Addr(), chDB)
 	reroutedBefore := metric(t, n1, "minibitly_actors_visits_rerouted_total") +
 		metric(t, n2, "minibitly_actors_visits_rerouted_total") + pnet.probe(3, codes, 0).rerouted
 	t.Logf("before healing: %d redirects, sum(visits) FINAL = %d; %d visits rerouted (counted by their gateway, owner unreachable)",
@@ -483,8 +503,13 @@ func partitionScenario(t *testing.T) {
 	// (c) No visit counted twice; the total is exact unless some are
 	// reported at risk.
 	want := redirected.Load()
-	proctest.Eventually(t, 15*time.Second, "every visit shipped", func() bool { return batched(nodes...) == want })
-	got = waitStableSum(t, ch.Addr(), chDB, want)
+	poll.Eventually(t, 15*time.Second, func() error {
+		if b := batched(nodes...); b != want {
+			return fmt.Errorf("%d visits batched of %d redirects", b, want)
+		}
+		return nil
+	})
+	got = waitStableSum(t, ch.Addr(), chDB)
 	settled := time.Since(healed)
 	var atRisk, rerouted, refused, dropped, rejoins uint64
 	for _, n := range nodes {
@@ -516,26 +541,11 @@ func partitionScenario(t *testing.T) {
 	}
 }
 
-// waitStableSum waits until sum(visits) FINAL is want, or has not changed
-// for 2 s (ten flush intervals), and returns it.
-func waitStableSum(t *testing.T, addr, db string, want uint64) uint64 {
+// waitStableSum waits until sum(visits) FINAL has not changed for 2 s (ten
+// flush intervals) and returns it.
+func waitStableSum(t *testing.T, addr, db string) uint64 {
 	t.Helper()
-	var got, last uint64
-	stableSince := time.Now()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got = partitionSum(t, addr, db)
-		if got != last {
-			last, stableSince = got, time.Now()
-		}
-		if got == want || time.Now().After(stableSince.Add(2*time.Second)) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sum(visits) FINAL = %d still changing 60 s later (want %d)", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return settle(t, 60*time.Second, 2*time.Second, "sum(visits) FINAL", func() uint64 { return partitionSum(t, addr, db) })
 }
 
 // partitionSum is sum(visits) FINAL of the test's ClickHouse database.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/internal/proctest"
 )
 
@@ -83,7 +84,12 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	proctest.Eventually(t, 10*time.Second, "100 visits in stats", func() bool { return statsTotal(t, base, l.Code) == 100 })
+	poll.Eventually(t, 10*time.Second, func() error {
+		if got := statsTotal(t, base, l.Code); got != 100 {
+			return fmt.Errorf("stats total = %d, want 100", got)
+		}
+		return nil
+	})
 	t.Logf("100 visits visible in stats after %s (flush interval 200ms)", time.Since(start).Round(time.Millisecond))
 
 	n.Stop()

@@ -241,15 +241,3 @@ func Do(t testing.TB, method, url, key string, body, out any) int {
 	}
 	return resp.StatusCode
 }
-
-// Eventually polls cond every 50 ms until it holds or d passes.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
