@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/poll"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // BenchmarkCluster_RedirectOwnedElsewhere measures redirects through node
@@ -23,7 +23,7 @@ func BenchmarkCluster_RedirectOwnedElsewhere(b *testing.B) {
 	n2 := c.start("n2", n1.gossip)
 	poll.Eventually(b, 30*time.Second, func() error {
 		var v clusterJSON
-		proctest.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
+		harness.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
 		if v.Alive != 2 {
 			return fmt.Errorf("n1 sees %d alive members, want 2", v.Alive)
 		}
@@ -32,13 +32,13 @@ func BenchmarkCluster_RedirectOwnedElsewhere(b *testing.B) {
 	var remote []string
 	for i := 0; len(remote) < 2000; i++ {
 		var l linkJSON
-		if st := proctest.Do(b, "POST", n2.base+"/api/v1/links", extKey, map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
+		if st := harness.Do(b, "POST", n2.base+"/api/v1/links", extKey, map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
 			b.Fatalf("create: %d", st)
 		}
 		var o struct {
 			Self bool `json:"self"`
 		}
-		proctest.Do(b, "GET", n2.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
+		harness.Do(b, "GET", n2.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
 		if o.Self {
 			remote = append(remote, l.Code)
 		}

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/poll"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // clusterNode is one minibitly process of a multi-process cluster on
 // 127.0.0.x.
 type clusterNode struct {
-	*proctest.Node
+	*harness.Node
 	name   string
 	base   string
 	gossip string
@@ -57,7 +57,7 @@ func (c *testCluster) startWith(name string, extra []string, seeds ...string) *c
 	t.Helper()
 	ip := fmt.Sprintf("127.0.0.%d", c.nextIP)
 	c.nextIP++
-	hp := func() string { return fmt.Sprintf("%s:%d", ip, proctest.FreePort(t, ip)) }
+	hp := func() string { return fmt.Sprintf("%s:%d", ip, harness.FreePort(t, ip)) }
 	httpAddr, gossip, remote := hp(), hp(), hp()
 	args := []string{
 		"--node-name", name, "--http-addr", httpAddr, "--data-dir", t.TempDir(),
@@ -71,7 +71,8 @@ func (c *testCluster) startWith(name string, extra []string, seeds ...string) *c
 	}
 	args = append(args, extra...)
 	n := &clusterNode{name: name, base: "http://" + httpAddr, gossip: gossip}
-	n.Node = proctest.Start(t, name, httpAddr, args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+	n.Node = harness.StartNode(t, harness.NodeConfig{Name: name, HTTPAddr: httpAddr, Args: args,
+		Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 	c.nodes[name] = n
 	return n
 }
@@ -84,7 +85,7 @@ type clusterJSON struct {
 
 func (n *clusterNode) view(t *testing.T) clusterJSON {
 	var v clusterJSON
-	if st := proctest.Do(t, "GET", n.base+"/api/v1/cluster", extKey, nil, &v); st != 200 {
+	if st := harness.Do(t, "GET", n.base+"/api/v1/cluster", extKey, nil, &v); st != 200 {
 		t.Fatalf("%s: GET /api/v1/cluster: %d", n.name, st)
 	}
 	return v
@@ -111,7 +112,7 @@ var redirected atomic.Uint64
 
 func location(t *testing.T, base, code string) (int, string) {
 	t.Helper()
-	resp, err := proctest.Client.Get(base + "/" + code)
+	resp, err := harness.Client.Get(base + "/" + code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	var codes []string
 	for i := 0; i < 30; i++ {
 		var l linkJSON
-		if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey,
+		if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey,
 			map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
 			t.Fatalf("create %d: %d", i, st)
 		}
@@ -185,7 +186,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		var o struct {
 			Owner memberJSON `json:"owner"`
 		}
-		proctest.Do(t, "GET", n2.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
+		harness.Do(t, "GET", n2.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
 		owners[o.Owner.Name] = true
 	}
 	if len(owners) != 3 {
@@ -195,7 +196,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	// Visits over all nodes, a graceful leave, a join, more visits: exact.
 	// Every 302 the test receives is a visit (redirected counts them).
 	hits(t, 600, codes, n1, n2, n3)
-	n2.Stop()
+	n2.Stop(t)
 	waitAlive(t, 2, n1, n3)
 	hits(t, 300, codes, n1, n3)
 	n4 := c.start("n4", n3.gossip)
@@ -216,7 +217,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 
 	// An edit on one node is seen on another within the documented bound.
 	code := codes[0]
-	if st := proctest.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"url": "https://example.org/new"}, nil); st != 200 {
+	if st := harness.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"url": "https://example.org/new"}, nil); st != 200 {
 		t.Fatalf("patch: %d", st)
 	}
 	start = time.Now()
@@ -227,7 +228,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("edit visible on another node after %s", time.Since(start).Round(time.Millisecond))
-	if st := proctest.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
+	if st := harness.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}
 	start = time.Now()
@@ -300,7 +301,7 @@ func settle(t *testing.T, timeout, quiet time.Duration, what string, read func()
 // metric reads one counter from a node's /metrics.
 func metric(t *testing.T, n *clusterNode, name string) uint64 {
 	t.Helper()
-	resp, err := proctest.Client.Get(n.base + "/metrics")
+	resp, err := harness.Client.Get(n.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,13 +345,13 @@ func TestCluster_FailoverTime(t *testing.T) {
 					body["max_visits"] = 1_000_000
 				}
 				var l linkJSON
-				if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey, body, &l); st != 201 {
+				if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey, body, &l); st != 201 {
 					t.Fatalf("create: %d", st)
 				}
 				var o struct {
 					Owner memberJSON `json:"owner"`
 				}
-				proctest.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
+				harness.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
 				if o.Owner.Name != "n3" {
 					continue
 				}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/poll"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // The tests in this file run the real binary against real PostgreSQL and
@@ -54,7 +53,7 @@ func extServers(t testing.TB) (*harness.Postgres, *harness.ClickHouse) {
 // extNode is one minibitly process on its own PostgreSQL and ClickHouse
 // databases.
 type extNode struct {
-	*proctest.Node
+	*harness.Node
 	base  string // http://host:port
 	pgURL string
 	chURL string
@@ -70,13 +69,13 @@ func startExternal(t *testing.T, flushInterval string) *extNode {
 		t.Fatal(err)
 	}
 	e.chDB = strings.TrimPrefix(u.Path, "/")
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t, "127.0.0.1"))
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 	e.base = "http://" + addr
-	e.Node = proctest.Start(t, "external", addr, []string{
+	e.Node = harness.StartNode(t, harness.NodeConfig{Name: "external", HTTPAddr: addr, Args: []string{
 		"--http-addr", addr, "--data-dir", t.TempDir(), "--shards", "8",
 		"--flush-interval", flushInterval,
 		"--postgres-url", e.pgURL, "--clickhouse-url", e.chURL,
-	}, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+	}, Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 	return e
 }
 
@@ -93,7 +92,7 @@ func (e *extNode) create(t *testing.T, code string) string {
 	var l struct {
 		Code string `json:"code"`
 	}
-	if st := proctest.Do(t, "POST", e.base+"/api/v1/links", extKey, body, &l); st != http.StatusCreated || l.Code == "" {
+	if st := harness.Do(t, "POST", e.base+"/api/v1/links", extKey, body, &l); st != http.StatusCreated || l.Code == "" {
 		t.Fatalf("create %q: status %d, code %q", code, st, l.Code)
 	}
 	return l.Code
@@ -124,7 +123,7 @@ func get(c *http.Client, method, u, key string, body io.Reader) (int, []byte, er
 // hit makes one redirect and fails t unless it is a 302.
 func (e *extNode) hit(t *testing.T, code string) {
 	t.Helper()
-	st, _, err := get(proctest.Client, "GET", e.base+"/"+code, "", nil)
+	st, _, err := get(harness.Client, "GET", e.base+"/"+code, "", nil)
 	if err != nil || st != http.StatusFound {
 		t.Fatalf("GET /%s: %d %v", code, st, err)
 	}
@@ -137,7 +136,7 @@ func (e *extNode) apiTotal(t *testing.T, code string) uint64 {
 		Total uint64 `json:"total"`
 	}
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-	if st := proctest.Do(t, "GET", e.base+"/api/v1/links/"+code+"/stats?interval=minute&from="+from, extKey, nil, &s); st != 200 {
+	if st := harness.Do(t, "GET", e.base+"/api/v1/links/"+code+"/stats?interval=minute&from="+from, extKey, nil, &s); st != 200 {
 		t.Fatalf("stats of %s: %d", code, st)
 	}
 	return s.Total
@@ -150,7 +149,7 @@ type readyJSON struct {
 
 // isReady is a condition: /ready answers 200.
 func (e *extNode) isReady() error {
-	st, body, err := get(proctest.Client, "GET", e.base+"/ready", "", nil)
+	st, body, err := get(harness.Client, "GET", e.base+"/ready", "", nil)
 	if err == nil && st != http.StatusOK {
 		err = fmt.Errorf("/ready: %d %s", st, body)
 	}
@@ -160,7 +159,7 @@ func (e *extNode) isReady() error {
 func (e *extNode) ready(t *testing.T) (int, readyJSON) {
 	t.Helper()
 	var r readyJSON
-	st, data, err := get(proctest.Client, "GET", e.base+"/ready", "", nil)
+	st, data, err := get(harness.Client, "GET", e.base+"/ready", "", nil)
 	if err != nil {
 		t.Fatalf("GET /ready: %v", err)
 	}
@@ -279,7 +278,7 @@ func TestExternal_VisitsExactInClickHouse(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < total; i += 4 {
 				code := codes[i%len(codes)]
-				st, _, err := get(proctest.Client, "GET", e.base+"/"+code, "", nil)
+				st, _, err := get(harness.Client, "GET", e.base+"/"+code, "", nil)
 				if err == nil && st != http.StatusFound {
 					err = fmt.Errorf("GET /%s: %d", code, st)
 				}
@@ -522,12 +521,12 @@ func TestExternal_PostgresOutage(t *testing.T) {
 			t.Fatalf("%s with postgres down: %d %q, want 503 with a JSON error", what, st, body)
 		}
 	}
-	st, body, err := get(proctest.Client, "GET", e.base+"/never-seen-code", "", nil)
+	st, body, err := get(harness.Client, "GET", e.base+"/never-seen-code", "", nil)
 	wantJSONError("GET of an uncached code", st, body, err)
 
 	outageCodes := []string{"during-outage-1", "during-outage-2", "during-outage-3"}
 	for _, c := range outageCodes {
-		st, body, err := get(proctest.Client, "POST", e.base+"/api/v1/links", extKey,
+		st, body, err := get(harness.Client, "POST", e.base+"/api/v1/links", extKey,
 			strings.NewReader(`{"url":"https://example.com/outage","code":"`+c+`"}`))
 		wantJSONError("POST /api/v1/links", st, body, err)
 	}
@@ -543,7 +542,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 		var l struct {
 			Code string `json:"code"`
 		}
-		st := proctest.Do(t, "POST", e.base+"/api/v1/links", extKey, map[string]any{"url": "https://example.com/after"}, &l)
+		st := harness.Do(t, "POST", e.base+"/api/v1/links", extKey, map[string]any{"url": "https://example.com/after"}, &l)
 		if after = l.Code; st != http.StatusCreated {
 			return fmt.Errorf("create after postgres returned: %d", st)
 		}
@@ -555,7 +554,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	e.hit(t, kept)
 
 	for _, c := range outageCodes {
-		if st := proctest.Do(t, "GET", e.base+"/api/v1/links/"+c, extKey, nil, nil); st != http.StatusNotFound {
+		if st := harness.Do(t, "GET", e.base+"/api/v1/links/"+c, extKey, nil, nil); st != http.StatusNotFound {
 			t.Errorf("GET /api/v1/links/%s (created during the outage) = %d, want 404", c, st)
 		}
 	}
@@ -603,7 +602,7 @@ func TestExternal_SIGTERMFlushesToClickHouse(t *testing.T) {
 			for i := 0; i < total; i++ {
 				e.hit(t, codes[i%len(codes)])
 			}
-			e.Stop() // SIGTERM right after the visits; fails t on a non-zero exit
+			e.Stop(t) // SIGTERM right after the visits; fails t on a non-zero exit
 			got, rows := e.sqlSum(t)
 			if got != total {
 				t.Fatalf("after SIGTERM sum(visits) = %d, want %d\n%s", got, total, e.Logs())

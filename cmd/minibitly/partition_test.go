@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/poll"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // TestCluster_Partition runs in its own network namespaces, one per node,
@@ -126,11 +126,11 @@ func partitionProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v clusterJSON
-	proctest.Do(t, "GET", base+"/api/v1/cluster", extKey, nil, &v)
+	harness.Do(t, "GET", base+"/api/v1/cluster", extKey, nil, &v)
 	found, other, first := 0, 0, ""
 	for r := 0; r < rounds; r++ {
 		for _, code := range codes {
-			st, _, err := get(proctest.Client, "GET", base+"/"+code, "", nil)
+			st, _, err := get(harness.Client, "GET", base+"/"+code, "", nil)
 			if err == nil && st == http.StatusFound {
 				found++
 				continue
@@ -151,20 +151,17 @@ type nodeNetns struct{ pid string }
 
 func newNodeNetns(t *testing.T) nodeNetns {
 	t.Helper()
-	cmd := exec.Command("unshare", "--net", "--", "sleep", "infinity")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	holder, err := harness.StartProcess(exec.Command("unshare", "--net", "--", "sleep", "infinity"),
+		filepath.Join(t.TempDir(), "netns.log"))
+	if err != nil {
+		t.Fatalf("harness: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(holder.Kill)
 	self, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := nodeNetns{pid: strconv.Itoa(cmd.Process.Pid)}
+	ns := nodeNetns{pid: strconv.Itoa(holder.Pid())}
 	poll.Eventually(t, 5*time.Second, func() error {
 		l, err := os.Readlink("/proc/" + ns.pid + "/ns/net")
 		if err == nil && l == self {
@@ -286,7 +283,7 @@ func startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNod
 				case <-tick.C:
 				}
 				code := codes[i%len(codes)]
-				st, _, err := get(proctest.Client, "GET", n.base+"/"+code, "", nil)
+				st, _, err := get(harness.Client, "GET", n.base+"/"+code, "", nil)
 				l.mu.Lock()
 				if err == nil && st == http.StatusFound {
 					redirected.Add(1)
@@ -347,7 +344,8 @@ func partitionScenario(t *testing.T) {
 			"--near-cache-ttl", "30s", "--api-rate", "0",
 		}
 		n := &clusterNode{name: fmt.Sprintf("n%d", i), base: "http://" + ip + ":8080", gossip: ip + ":7946"}
-		n.Node = proctest.StartPrefixed(t, n.name, ip+":8080", ns.enter(), args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+		n.Node = harness.StartNode(t, harness.NodeConfig{Name: n.name, HTTPAddr: ip + ":8080", Prefix: ns.enter(), Args: args,
+			Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 		nodes = append(nodes, n)
 	}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
@@ -358,7 +356,7 @@ func partitionScenario(t *testing.T) {
 	var codes []string
 	for i := 0; i < 40; i++ {
 		var l linkJSON
-		if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey,
+		if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey,
 			map[string]any{"url": fmt.Sprintf("https://example.com/p%d", i)}, &l); st != 201 {
 			t.Fatalf("create %d: %d", i, st)
 		}
@@ -370,7 +368,7 @@ func partitionScenario(t *testing.T) {
 		var o struct {
 			Owner memberJSON `json:"owner"`
 		}
-		proctest.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
+		harness.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
 		owned[o.Owner.Name]++
 	}
 	if owned["n3"] == 0 {
