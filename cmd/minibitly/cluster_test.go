@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,24 +24,30 @@ type clusterNode struct {
 	gossip string
 }
 
+// testCluster is one test's cluster: its databases, its nodes, and the 302s
+// it received.
 type testCluster struct {
 	t      testing.TB
 	pgURL  string
 	chURL  string
-	chDB   string
+	db     chDB
 	nextIP int
 	nodes  map[string]*clusterNode
+	// redirected counts every 302 this test received: each is a visit the
+	// cluster must store exactly once.
+	redirected atomic.Uint64
 }
 
+// newTestCluster is a cluster on fresh databases of the shared servers.
 func newTestCluster(t testing.TB) *testCluster {
-	redirected.Store(0) // the cluster tests run one at a time
 	pg, ch := extServers(t)
+	return newClusterOn(t, pg, ch)
+}
+
+// newClusterOn is a cluster on fresh databases of pg and ch.
+func newClusterOn(t testing.TB, pg *harness.Postgres, ch *harness.ClickHouse) *testCluster {
 	c := &testCluster{t: t, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t), nextIP: 1, nodes: map[string]*clusterNode{}}
-	u, err := url.Parse(c.chURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.chDB = strings.TrimPrefix(u.Path, "/")
+	c.db = newCHDB(t, ch, c.chURL)
 	return c
 }
 
@@ -106,30 +111,35 @@ func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	return time.Since(start)
 }
 
-// redirected counts every 302 the current cluster test received: each is a
-// visit. newTestCluster resets it.
-var redirected atomic.Uint64
-
-func location(t *testing.T, base, code string) (int, string) {
+// location GETs /code on base without following the redirect, and counts a
+// 302 in c.redirected. It fails t on a transport error.
+func (c *testCluster) location(t *testing.T, base, code string) (int, string) {
 	t.Helper()
-	resp, err := harness.Client.Get(base + "/" + code)
+	st, loc, err := c.redirect(base, code)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, loc
+}
+
+// redirect is location returning the transport error, for goroutines.
+func (c *testCluster) redirect(base, code string) (int, string, error) {
+	resp, err := harness.Client.Get(base + "/" + code)
+	if err != nil {
+		return 0, "", err
+	}
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusFound {
-		redirected.Add(1)
+		c.redirected.Add(1)
 	}
-	return resp.StatusCode, resp.Header.Get("Location")
+	return resp.StatusCode, resp.Header.Get("Location"), nil
 }
 
-func (c *testCluster) sum(t *testing.T) uint64 {
-	v, _ := (&extNode{chDB: c.chDB}).sqlSum(t)
-	return v
-}
+// sum is the exact total of the cluster's visits in ClickHouse.
+func (c *testCluster) sum(t *testing.T) uint64 { return c.db.sum(t) }
 
 // hits makes n redirects of codes round-robin over nodes.
-func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
+func (c *testCluster) hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
@@ -138,8 +148,8 @@ func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
 		go func(w int, node *clusterNode) {
 			defer wg.Done()
 			for i := w; i < n; i += len(nodes) {
-				if st, _ := location(t, node.base, codes[i%len(codes)]); st != 302 {
-					errs <- fmt.Sprintf("%s /%s: %d", node.name, codes[i%len(codes)], st)
+				if st, _, err := c.redirect(node.base, codes[i%len(codes)]); err != nil || st != 302 {
+					errs <- fmt.Sprintf("%s /%s: %d %v", node.name, codes[i%len(codes)], st, err)
 				}
 			}
 		}(w, node)
@@ -176,7 +186,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	}
 	for _, n := range []*clusterNode{n1, n2, n3} {
 		for i, code := range codes {
-			if st, loc := location(t, n.base, code); st != 302 || loc != fmt.Sprintf("https://example.com/%d", i) {
+			if st, loc := c.location(t, n.base, code); st != 302 || loc != fmt.Sprintf("https://example.com/%d", i) {
 				t.Fatalf("%s /%s: %d %q", n.name, code, st, loc)
 			}
 		}
@@ -195,14 +205,14 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 
 	// Visits over all nodes, a graceful leave, a join, more visits: exact.
 	// Every 302 the test receives is a visit (redirected counts them).
-	hits(t, 600, codes, n1, n2, n3)
+	c.hits(t, 600, codes, n1, n2, n3)
 	n2.Stop(t)
 	waitAlive(t, 2, n1, n3)
-	hits(t, 300, codes, n1, n3)
+	c.hits(t, 300, codes, n1, n3)
 	n4 := c.start("n4", n3.gossip)
 	waitAlive(t, 3, n1, n3, n4)
-	hits(t, 600, codes, n1, n3, n4)
-	want := redirected.Load()
+	c.hits(t, 600, codes, n1, n3, n4)
+	want := c.redirected.Load()
 	start := time.Now()
 	poll.Eventually(t, 30*time.Second, func() error {
 		if got := c.sum(t); got < want {
@@ -222,7 +232,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	}
 	start = time.Now()
 	poll.Eventually(t, 5*time.Second, func() error {
-		if _, loc := location(t, n3.base, code); loc != "https://example.org/new" {
+		if _, loc := c.location(t, n3.base, code); loc != "https://example.org/new" {
 			return fmt.Errorf("n3 redirects /%s to %q, want the edited URL", code, loc)
 		}
 		return nil
@@ -233,7 +243,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	}
 	start = time.Now()
 	poll.Eventually(t, 5*time.Second, func() error {
-		if st, _ := location(t, n4.base, codes[1]); st != 404 {
+		if st, _ := c.location(t, n4.base, codes[1]); st != 404 {
 			return fmt.Errorf("n4 answers %d for the deleted /%s, want 404", st, codes[1])
 		}
 		return nil
@@ -244,7 +254,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	// SIGKILL right after visits that n4 owns: the survivors serve every link
 	// again, and what n4 took with it is no more than the survivors report
 	// as at risk.
-	hits(t, 300, live, n1, n3)
+	c.hits(t, 300, live, n1, n3)
 	n4.Kill()
 	start = time.Now()
 	poll.Eventually(t, 30*time.Second, func() error {
@@ -253,7 +263,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
 			}
 			for _, code := range live {
-				if st, _ := location(t, n.base, code); st != 302 {
+				if st, _ := c.location(t, n.base, code); st != 302 {
 					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
@@ -261,7 +271,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
-	want = redirected.Load()
+	want = c.redirected.Load()
 	var atRisk uint64
 	poll.Eventually(t, 30*time.Second, func() error {
 		atRisk = metric(t, n1, "minibitly_actors_visits_at_risk_total") + metric(t, n3, "minibitly_actors_visits_at_risk_total")
@@ -361,17 +371,17 @@ func TestCluster_FailoverTime(t *testing.T) {
 					plain = l.Code
 				}
 			}
-			if st, _ := location(t, n1.base, limited); st != 302 {
+			if st, _ := c.location(t, n1.base, limited); st != 302 {
 				t.Fatalf("limited link before the kill: %d", st)
 			}
 			n3.Kill()
 			start := time.Now()
-			if st, _ := location(t, n2.base, plain); st != 302 {
+			if st, _ := c.location(t, n2.base, plain); st != 302 {
 				t.Fatalf("plain link owned by the dead node, never cached on n2: %d after %s", st, time.Since(start))
 			}
 			t.Logf("uncached plain link of the dead owner redirected after %s (failover to PostgreSQL)", time.Since(start).Round(time.Millisecond))
 			poll.Eventually(t, 30*time.Second, func() error {
-				if st, _ := location(t, n1.base, limited); st != 302 {
+				if st, _ := c.location(t, n1.base, limited); st != 302 {
 					return fmt.Errorf("limited link /%s of the SIGKILLed owner on n1: %d, want 302", limited, st)
 				}
 				return nil

@@ -28,8 +28,6 @@ import (
 var (
 	pgShared = harness.NewShared(harness.LaunchPostgres)
 	chShared = harness.NewShared(harness.LaunchClickHouse)
-	extPG    *harness.Postgres
-	extCH    *harness.ClickHouse
 )
 
 func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
@@ -39,36 +37,34 @@ func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
 // test does not take the next tests down with it.
 func extServers(t testing.TB) (*harness.Postgres, *harness.ClickHouse) {
 	t.Helper()
-	extPG, extCH = pgShared.Get(t), chShared.Get(t)
+	pg, ch := pgShared.Get(t), chShared.Get(t)
 	t.Cleanup(func() {
-		extPG.Start(t) // no-op when running
-		extCH.Start(t)
+		pg.Start(t) // no-op when running
+		ch.Start(t)
 		if t.Failed() {
-			t.Logf("postgres:\n%s\nclickhouse:\n%s", extPG.Logs(), extCH.Logs())
+			t.Logf("postgres:\n%s\nclickhouse:\n%s", pg.Logs(), ch.Logs())
 		}
 	})
-	return extPG, extCH
+	return pg, ch
 }
 
 // extNode is one minibitly process on its own PostgreSQL and ClickHouse
 // databases.
 type extNode struct {
 	*harness.Node
-	base  string // http://host:port
+	base  string              // http://host:port
+	pg    *harness.Postgres   // the shared servers: the outage tests stop them
+	ch    *harness.ClickHouse //
 	pgURL string
 	chURL string
-	chDB  string
+	db    chDB // the node's ClickHouse database
 }
 
 func startExternal(t *testing.T, flushInterval string) *extNode {
 	t.Helper()
 	pg, ch := extServers(t)
-	e := &extNode{pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t)}
-	u, err := url.Parse(e.chURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.chDB = strings.TrimPrefix(u.Path, "/")
+	e := &extNode{pg: pg, ch: ch, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t)}
+	e.db = newCHDB(t, ch, e.chURL)
 	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 	e.base = "http://" + addr
 	e.Node = harness.StartNode(t, harness.NodeConfig{Name: "external", HTTPAddr: addr, Args: []string{
@@ -169,13 +165,28 @@ func (e *extNode) ready(t *testing.T) (int, readyJSON) {
 	return st, r
 }
 
-// chQuery runs a query on the shared ClickHouse over a fresh native
-// connection (so a restarted server needs no reconnect logic here) and scans
-// every row with scan.
-func chQuery(t *testing.T, query string, scan func(rows interface{ Scan(...any) error }) error) error {
+// chDB is one test's database on a ClickHouse server. Each query opens a
+// fresh native connection, so a restarted server needs no reconnect logic
+// here.
+type chDB struct {
+	addr string // host:port of the native protocol, as the test dials it
+	name string
+}
+
+// newCHDB is the database of dbURL (from NewDatabase) on ch.
+func newCHDB(t testing.TB, ch *harness.ClickHouse, dbURL string) chDB {
 	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chDB{addr: ch.Addr(), name: strings.TrimPrefix(u.Path, "/")}
+}
+
+// query runs query and scans every row with scan.
+func (d chDB) query(query string, scan func(rows interface{ Scan(...any) error }) error) error {
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{extCH.Addr()},
+		Addr:        []string{d.addr},
 		Auth:        clickhouse.Auth{Database: "default", Username: "default"},
 		DialTimeout: 2 * time.Second,
 	})
@@ -198,47 +209,61 @@ func chQuery(t *testing.T, query string, scan func(rows interface{ Scan(...any) 
 	return rows.Err()
 }
 
-// sqlSum is the exact total of the node's visits table, in the form
-// docs/storage.md gives users (FINAL collapses retried batches not merged
-// yet), and the number of stored aggregate rows.
-func (e *extNode) sqlSum(t *testing.T) (visits, rows uint64) {
+// count runs a query answering one number.
+func (d chDB) count(t testing.TB, query string) uint64 {
 	t.Helper()
-	err := chQuery(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", e.chDB), func(r interface{ Scan(...any) error }) error {
-		return r.Scan(&visits)
-	})
-	if err == nil {
-		err = chQuery(t, fmt.Sprintf("SELECT count() FROM %s.visits", e.chDB), func(r interface{ Scan(...any) error }) error {
-			return r.Scan(&rows)
-		})
+	var n uint64
+	if err := d.query(query, func(r interface{ Scan(...any) error }) error { return r.Scan(&n) }); err != nil {
+		t.Fatalf("clickhouse: %s: %v", query, err)
 	}
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	return visits, rows
+	return n
 }
 
-// sqlByCode is the exact total per code, in the documented GROUP BY form
-// (no FINAL), so both user-facing forms are exercised.
-func (e *extNode) sqlByCode(t *testing.T) map[string]uint64 {
+// sum is the exact total of the visits table, in the form docs/storage.md
+// gives users (FINAL collapses retried batches not merged yet).
+func (d chDB) sum(t testing.TB) uint64 {
 	t.Helper()
-	out := map[string]uint64{}
-	q := fmt.Sprintf(`SELECT code, sum(visits) FROM (
+	return d.count(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", d.name))
+}
+
+// sumBy is sum(visits) FINAL grouped by a string column.
+func (d chDB) sumBy(t testing.TB, col string) map[string]uint64 {
+	t.Helper()
+	return d.totals(t, fmt.Sprintf("SELECT %s, sum(visits) FROM %s.visits FINAL GROUP BY %s", col, d.name, col))
+}
+
+// byCode is the exact total per code, in the documented GROUP BY form (no
+// FINAL), so both user-facing forms are exercised.
+func (d chDB) byCode(t testing.TB) map[string]uint64 {
+	t.Helper()
+	return d.totals(t, fmt.Sprintf(`SELECT code, sum(visits) FROM (
 	SELECT code, any(visits) AS visits FROM %s.visits
 	GROUP BY code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq)
-GROUP BY code`, e.chDB)
-	err := chQuery(t, q, func(r interface{ Scan(...any) error }) error {
-		var code string
+GROUP BY code`, d.name))
+}
+
+// totals runs a query answering (key, number) rows.
+func (d chDB) totals(t testing.TB, query string) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := d.query(query, func(r interface{ Scan(...any) error }) error {
+		var k string
 		var n uint64
-		if err := r.Scan(&code, &n); err != nil {
-			return err
-		}
-		out[code] = n
-		return nil
+		err := r.Scan(&k, &n)
+		out[k] = n
+		return err
 	})
 	if err != nil {
 		t.Fatalf("clickhouse: %v", err)
 	}
 	return out
+}
+
+// sqlSum is the node's exact total (chDB.sum) and the number of stored
+// aggregate rows.
+func (e *extNode) sqlSum(t *testing.T) (visits, rows uint64) {
+	t.Helper()
+	return e.db.sum(t), e.db.count(t, fmt.Sprintf("SELECT count() FROM %s.visits", e.db.name))
 }
 
 // waitSum polls until the SQL total is want and fails at once if it ever
@@ -301,7 +326,7 @@ func TestExternal_VisitsExactInClickHouse(t *testing.T) {
 		t.Fatalf("%d rows hold %d visits: want aggregates (at most %d rows)", rows, total, total/4)
 	}
 
-	byCode := e.sqlByCode(t)
+	byCode := e.db.byCode(t)
 	if len(byCode) != len(codes) {
 		t.Fatalf("SQL has %d codes, want %d: %v", len(byCode), len(codes), byCode)
 	}
@@ -434,7 +459,7 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 
 	l.phase.Store(outage)
 	stopped := time.Now()
-	extCH.Stop(t)
+	e.ch.Stop(t)
 	clickhouseDown := func() error {
 		if st, r := e.ready(t); st != http.StatusServiceUnavailable || r.Status == "ready" ||
 			r.Checks["clickhouse"] == "" || r.Checks["clickhouse"] == "ok" || r.Checks["postgres"] != "ok" {
@@ -452,7 +477,7 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 		}
 		return clickhouseDown()
 	})
-	extCH.Start(t)
+	e.ch.Start(t)
 	l.phase.Store(after)
 	restarted := time.Now()
 	t.Logf("clickhouse down for %s", restarted.Sub(stopped).Round(time.Millisecond))
@@ -481,7 +506,7 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 	took := e.waitSum(t, sent, 90*time.Second)
 	t.Logf("sum(visits) = %d exact %s after the last redirect, %s after clickhouse was back",
 		sent, took.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
-	byCode := e.sqlByCode(t)
+	byCode := e.db.byCode(t)
 	for _, c := range codes {
 		if byCode[c] != l.ok[c] {
 			t.Errorf("SQL total of %s = %d, sent %d", c, byCode[c], l.ok[c])
@@ -499,7 +524,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	e.hit(t, cached) // fills the near-cache
 	kept := e.create(t, "")
 
-	extPG.Stop(t)
+	e.pg.Stop(t)
 	hits := uint64(1)
 	for i := 0; i < 20; i++ {
 		e.hit(t, cached)
@@ -535,7 +560,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 		t.Fatalf("/ready with postgres down: %d %+v, want 503 naming postgres", rst, r)
 	}
 
-	extPG.Start(t)
+	e.pg.Start(t)
 	restarted := time.Now()
 	var after string
 	poll.Eventually(t, 30*time.Second, func() error {
@@ -582,7 +607,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	// Redirects served from the near-cache during the outage were counted
 	// (plus one each for after and kept).
 	e.waitSum(t, hits+2, 15*time.Second)
-	if got := e.sqlByCode(t)[cached]; got != hits {
+	if got := e.db.byCode(t)[cached]; got != hits {
 		t.Fatalf("SQL total of %s = %d, want %d", cached, got, hits)
 	}
 }
@@ -608,7 +633,7 @@ func TestExternal_SIGTERMFlushesToClickHouse(t *testing.T) {
 				t.Fatalf("after SIGTERM sum(visits) = %d, want %d\n%s", got, total, e.Logs())
 			}
 			t.Logf("sum(visits) = %d in %d rows right after the exit", got, rows)
-			for c, n := range e.sqlByCode(t) {
+			for c, n := range e.db.byCode(t) {
 				if n != total/uint64(len(codes)) {
 					t.Errorf("SQL total of %s = %d, want %d", c, n, total/len(codes))
 				}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,11 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/poll"
@@ -189,6 +187,9 @@ func nsRun(t *testing.T, args ...string) string {
 type partitionNet struct {
 	t  *testing.T
 	ns map[int]nodeNetns
+	// redirected is the test's count of 302s (testCluster.redirected),
+	// which probe adds to.
+	redirected *atomic.Uint64
 }
 
 func newPartitionNet(t *testing.T) *partitionNet {
@@ -249,7 +250,7 @@ func (p *partitionNet) probe(i int, codes []string, rounds int) (r probeResult) 
 				&r.alive, &r.found, &r.other, &r.batched, &r.rerouted, &r.first); err != nil {
 				t.Fatalf("probe line %q: %v", line, err)
 			}
-			redirected.Add(uint64(r.found))
+			p.redirected.Add(uint64(r.found))
 			return r
 		}
 	}
@@ -258,7 +259,7 @@ func (p *partitionNet) probe(i int, codes []string, rounds int) (r probeResult) 
 }
 
 // majorityLoad sends redirects to nodes at a steady pace until stopped,
-// counting every 302 in redirected.
+// counting every 302 in the cluster's redirected.
 type majorityLoad struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -268,7 +269,7 @@ type majorityLoad struct {
 	first string
 }
 
-func startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNode) *majorityLoad {
+func (c *testCluster) startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNode) *majorityLoad {
 	l := &majorityLoad{stop: make(chan struct{})}
 	for w, n := range nodes {
 		l.wg.Add(1)
@@ -283,10 +284,9 @@ func startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNod
 				case <-tick.C:
 				}
 				code := codes[i%len(codes)]
-				st, _, err := get(harness.Client, "GET", n.base+"/"+code, "", nil)
+				st, _, err := c.redirect(n.base, code)
 				l.mu.Lock()
 				if err == nil && st == http.StatusFound {
-					redirected.Add(1)
 					l.ok++
 				} else {
 					l.bad++
@@ -326,8 +326,8 @@ func partitionScenario(t *testing.T) {
 		pg.Close()
 		ch.Close()
 	})
-	pgURL, chURL := pg.NewDatabase(t), ch.NewDatabase(t)
-	chDB := chURL[strings.LastIndex(chURL, "/")+1:]
+	c := newClusterOn(t, pg, ch)
+	pnet.redirected = &c.redirected
 
 	seeds := "10.77.0.1:7946,10.77.0.2:7946,10.77.0.3:7946"
 	var nodes []*clusterNode
@@ -338,8 +338,8 @@ func partitionScenario(t *testing.T) {
 			"--node-name", fmt.Sprintf("n%d", i), "--http-addr", ip + ":8080", "--data-dir", t.TempDir(),
 			"--gossip-addr", ip + ":7946", "--remote-addr", ip + ":8090", "--join", seeds,
 			"--gossip-profile", "fast", "--gossip-rejoin-interval", "1s",
-			"--postgres-url", strings.Replace(pgURL, "127.0.0.1:", stores, 1),
-			"--clickhouse-url", strings.Replace(chURL, "127.0.0.1:", stores, 1),
+			"--postgres-url", strings.Replace(c.pgURL, "127.0.0.1:", stores, 1),
+			"--clickhouse-url", strings.Replace(c.chURL, "127.0.0.1:", stores, 1),
 			"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
 			"--near-cache-ttl", "30s", "--api-rate", "0",
 		}
@@ -375,7 +375,7 @@ func partitionScenario(t *testing.T) {
 		t.Fatalf("n3 owns none of the 40 codes: %v", owned)
 	}
 	t.Logf("owners of the 40 codes before the cut: %v", owned)
-	hits(t, 300, warm, n1, n2, n3)
+	c.hits(t, 300, warm, n1, n2, n3)
 
 	// Cut with nothing in flight, so no acknowledgement can be lost after
 	// its batch was applied (the one case that counts a visit twice):
@@ -387,14 +387,14 @@ func partitionScenario(t *testing.T) {
 		return sum
 	}
 	poll.Eventually(t, 10*time.Second, func() error {
-		if b, r := batched(n1, n2, n3), redirected.Load(); b != r {
+		if b, r := batched(n1, n2, n3), c.redirected.Load(); b != r {
 			return fmt.Errorf("%d visits batched of %d redirects", b, r)
 		}
 		return nil
 	})
 	cut := time.Now()
 	pnet.cut(3)
-	load := startMajorityLoad(codes, 5*time.Millisecond, n1, n2)
+	load := c.startMajorityLoad(codes, 5*time.Millisecond, n1, n2)
 	defer func() {
 		select {
 		case <-load.stop:
@@ -412,7 +412,7 @@ func partitionScenario(t *testing.T) {
 		}
 		for _, n := range []*clusterNode{n1, n2} {
 			for _, code := range codes {
-				if st, _ := location(t, n.base, code); st != 302 {
+				if st, _ := c.location(t, n.base, code); st != 302 {
 					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
@@ -469,13 +469,13 @@ func partitionScenario(t *testing.T) {
 	var n3batched uint64
 	poll.Eventually(t, 15*time.Second, func() error {
 		n3batched = pnet.probe(3, codes, 0).batched
-		if b, r := batched(n1, n2)+n3batched, redirected.Load(); b != r {
+		if b, r := batched(n1, n2)+n3batched, c.redirected.Load(); b != r {
 			return fmt.Errorf("%d visits batched on both sides of %d redirects", b, r)
 		}
 		return nil
 	})
-	beforeHeal := redirected.Load()
-	got := waitStableSum(t, ch.Addr(), chDB)
+	beforeHeal := c.redirected.Load()
+	got := waitStableSum(t, c)
 	reroutedBefore := metric(t, n1, "minibitly_actors_visits_rerouted_total") +
 		metric(t, n2, "minibitly_actors_visits_rerouted_total") + pnet.probe(3, codes, 0).rerouted
 	t.Logf("before healing: %d redirects, sum(visits) FINAL = %d; %d visits rerouted (counted by their gateway, owner unreachable)",
@@ -491,23 +491,23 @@ func partitionScenario(t *testing.T) {
 	t.Logf("after healing all three see 3 members in %s", merge.Round(time.Millisecond))
 	for _, n := range nodes {
 		for _, code := range codes {
-			if st, _ := location(t, n.base, code); st != 302 {
+			if st, _ := c.location(t, n.base, code); st != 302 {
 				t.Fatalf("%s /%s after healing: %d", n.name, code, st)
 			}
 		}
 	}
-	hits(t, 300, codes, n1, n2, n3)
+	c.hits(t, 300, codes, n1, n2, n3)
 
 	// (c) No visit counted twice; the total is exact unless some are
 	// reported at risk.
-	want := redirected.Load()
+	want := c.redirected.Load()
 	poll.Eventually(t, 15*time.Second, func() error {
 		if b := batched(nodes...); b != want {
 			return fmt.Errorf("%d visits batched of %d redirects", b, want)
 		}
 		return nil
 	})
-	got = waitStableSum(t, ch.Addr(), chDB)
+	got = waitStableSum(t, c)
 	settled := time.Since(healed)
 	var atRisk, rerouted, refused, dropped, rejoins uint64
 	for _, n := range nodes {
@@ -523,7 +523,7 @@ func partitionScenario(t *testing.T) {
 		dropped += m("minibitly_actors_visits_dropped_total")
 		rejoins += m("minibitly_cluster_rejoins_total")
 	}
-	t.Logf("sum(visits) FINAL by flushing node: %v", partitionSumBy(t, ch.Addr(), chDB, "node_id"))
+	t.Logf("sum(visits) FINAL by flushing node: %v", c.db.sumBy(t, "node_id"))
 	t.Logf("visits: %d redirects received, sum(visits) FINAL = %d (%s after healing); at risk %d, rerouted %d, refused batches %d, dropped %d; re-join rounds %d",
 		want, got, settled.Round(time.Millisecond), atRisk, rerouted, refused, dropped, rejoins)
 	if got > want {
@@ -541,57 +541,7 @@ func partitionScenario(t *testing.T) {
 
 // waitStableSum waits until sum(visits) FINAL has not changed for 2 s (ten
 // flush intervals) and returns it.
-func waitStableSum(t *testing.T, addr, db string) uint64 {
+func waitStableSum(t *testing.T, c *testCluster) uint64 {
 	t.Helper()
-	return settle(t, 60*time.Second, 2*time.Second, "sum(visits) FINAL", func() uint64 { return partitionSum(t, addr, db) })
-}
-
-// partitionSum is sum(visits) FINAL of the test's ClickHouse database.
-func partitionSum(t *testing.T, addr, db string) uint64 {
-	t.Helper()
-	var v uint64
-	partitionQuery(t, addr, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", db), func(s func(...any) error) error { return s(&v) })
-	return v
-}
-
-// partitionSumBy is sum(visits) FINAL grouped by a string column.
-func partitionSumBy(t *testing.T, addr, db, col string) map[string]uint64 {
-	t.Helper()
-	out := map[string]uint64{}
-	partitionQuery(t, addr, fmt.Sprintf("SELECT %s, sum(visits) FROM %s.visits FINAL GROUP BY %s", col, db, col), func(s func(...any) error) error {
-		var k string
-		var v uint64
-		err := s(&k, &v)
-		out[k] = v
-		return err
-	})
-	return out
-}
-
-func partitionQuery(t *testing.T, addr, query string, scan func(func(...any) error) error) {
-	t.Helper()
-	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{addr},
-		Auth:        clickhouse.Auth{Database: "default", Username: "default"},
-		DialTimeout: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rows, err := conn.Query(ctx, query)
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows.Scan); err != nil {
-			t.Fatalf("clickhouse: %v", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
+	return settle(t, 60*time.Second, 2*time.Second, "sum(visits) FINAL", func() uint64 { return c.sum(t) })
 }
