@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/minibitly/minibitly/internal/poll"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // testLogger logs warnings and errors to stderr (memberlist may log after a test ends, so
@@ -108,7 +108,7 @@ func startThree(t *testing.T, cfg Config) []*Node {
 	b := newTestNode(t, cfg, "b", gossipAddr(a))
 	c := newTestNode(t, cfg, "c", gossipAddr(a))
 	nodes := []*Node{a, b, c}
-	poll.Eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		if err := allAlive(3, nodes...)(); err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func TestNode_Failure(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			poll.Eventually(t, p.deadline, hasStatus("c", StatusDead, a, b))
+			harness.Eventually(t, p.deadline, hasStatus("c", StatusDead, a, b))
 			took := time.Since(start)
 			t.Logf("%s profile: killed node declared dead by both survivors after %v", name, took.Round(time.Millisecond))
 			for _, n := range []*Node{a, b} {
@@ -220,7 +220,7 @@ func TestNode_Leave(t *testing.T) {
 	}
 	t.Logf("Leave took %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	poll.Eventually(t, 5*time.Second, hasStatus("c", StatusLeft, a, b))
+	harness.Eventually(t, 5*time.Second, hasStatus("c", StatusLeft, a, b))
 	t.Logf("leave seen by both after %v", time.Since(start).Round(time.Millisecond))
 	select {
 	case <-a.Changes():
@@ -231,7 +231,7 @@ func TestNode_Leave(t *testing.T) {
 		t.Errorf("c.Self().Status = %q after Leave, want left", got)
 	}
 	for _, n := range nodes {
-		poll.Eventually(t, 5*time.Second, func() error {
+		harness.Eventually(t, 5*time.Second, func() error {
 			if pl := n.Placement(); pl.Len() != 2 || pl.Members()[0].Name != "a" || pl.Members()[1].Name != "b" {
 				return fmt.Errorf("%s places codes on %v, want a and b", n.cfg.NodeName, pl.Members())
 			}
@@ -248,7 +248,7 @@ func TestNode_Leave(t *testing.T) {
 		t.Fatalf("Leave after Shutdown = %v, want ErrNotStarted", err)
 	}
 	// A node that left is not re-joined by the others' re-join loop.
-	poll.Consistently(t, 3*FastConfig().RejoinInterval, func() error {
+	harness.Consistently(t, 3*FastConfig().RejoinInterval, func() error {
 		if err := hasStatus("c", StatusLeft, a)(); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func TestNode_SeedStartsLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	poll.Eventually(t, 10*time.Second, allAlive(2, a, b))
+	harness.Eventually(t, 10*time.Second, allAlive(2, a, b))
 	t.Logf("joined %v after the seed started", time.Since(start).Round(time.Millisecond))
 	if got := testutil.ToFloat64(b.metrics.rejoins); got < 1 {
 		t.Errorf("minibitly_cluster_rejoins_total = %v, want >= 1", got)
@@ -309,7 +309,7 @@ func TestNode_DNSSeed(t *testing.T) {
 	a := newTestNode(t, FastConfig(), "a")
 	_, port := a.selfGossipAddr()
 	b := newTestNode(t, FastConfig(), "b", fmt.Sprintf("localhost:%d", port))
-	poll.Eventually(t, 10*time.Second, allAlive(2, a, b))
+	harness.Eventually(t, 10*time.Second, allAlive(2, a, b))
 	seeds, err := b.resolveSeeds(context.Background())
 	if err != nil || len(seeds) != 1 || seeds[0] != gossipAddr(a) {
 		t.Errorf("resolveSeeds = %v, %v; want [%s]", seeds, err, gossipAddr(a))

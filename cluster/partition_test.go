@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/minibitly/minibitly/internal/poll"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // cutTransport is a memberlist NetTransport that drops all traffic, both ways, while cut:
@@ -152,11 +152,11 @@ func TestNode_PartitionHeals(t *testing.T) {
 			b := start("b", gossipAddr(a))
 			c := start("c", gossipAddr(a))
 			nodes := []*Node{a, b, c}
-			poll.Eventually(t, 10*time.Second, allAlive(3, nodes...))
+			harness.Eventually(t, 10*time.Second, allAlive(3, nodes...))
 
 			cuts[2].cut.Store(true)
 			cutAt := time.Now()
-			poll.Eventually(t, 10*time.Second, func() error {
+			harness.Eventually(t, 10*time.Second, func() error {
 				for _, cond := range []func() error{
 					hasStatus("c", StatusDead, a, b), hasStatus("a", StatusDead, c), hasStatus("b", StatusDead, c),
 				} {
@@ -174,7 +174,7 @@ func TestNode_PartitionHeals(t *testing.T) {
 			cuts[2].cut.Store(false)
 
 			if rejoin == time.Hour {
-				poll.Consistently(t, 2*time.Second, func() error {
+				harness.Consistently(t, 2*time.Second, func() error {
 					if allAlive(3, nodes...)() == nil {
 						return errors.New("cluster re-merged without the re-join loop; memberlist#222 no longer reproduces")
 					}
@@ -184,7 +184,7 @@ func TestNode_PartitionHeals(t *testing.T) {
 				return
 			}
 			healed := time.Now()
-			poll.Eventually(t, 10*time.Second, allAlive(3, nodes...))
+			harness.Eventually(t, 10*time.Second, allAlive(3, nodes...))
 			t.Logf("re-merged %v after healing", time.Since(healed).Round(time.Millisecond))
 			if got := testutil.ToFloat64(c.metrics.rejoins) + testutil.ToFloat64(a.metrics.rejoins); got < 1 {
 				t.Errorf("rejoins_total = %v, want >= 1", got)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 // BenchmarkCluster_RedirectOwnedElsewhere measures redirects through node
@@ -21,7 +20,7 @@ func BenchmarkCluster_RedirectOwnedElsewhere(b *testing.B) {
 	c := newTestCluster(b)
 	n1 := c.startWith("n1", []string{"--near-cache-size", "256"})
 	n2 := c.start("n2", n1.gossip)
-	poll.Eventually(b, 30*time.Second, func() error {
+	harness.Eventually(b, 30*time.Second, func() error {
 		var v clusterJSON
 		harness.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
 		if v.Alive != 2 {

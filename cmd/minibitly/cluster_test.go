@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 // clusterNode is one minibitly process of a multi-process cluster on
@@ -123,7 +122,7 @@ func (n *clusterNode) sees(name, status string) error {
 func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	t.Helper()
 	start := time.Now()
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range ns {
 			if got := n.view(t).Alive; got != want {
 				return fmt.Errorf("%s sees %d alive members, want %d", n.name, got, want)
@@ -237,7 +236,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	c.hits(t, 600, codes, n1, n3, n4)
 	want := c.redirected.Load()
 	start := time.Now()
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		if got := c.sum(t); got < want {
 			return fmt.Errorf("sum(visits) = %d, want %d", got, want)
 		}
@@ -254,7 +253,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		t.Fatalf("patch: %d", st)
 	}
 	start = time.Now()
-	poll.Eventually(t, 5*time.Second, func() error {
+	harness.Eventually(t, 5*time.Second, func() error {
 		if _, loc := c.location(t, n3.base, code); loc != "https://example.org/new" {
 			return fmt.Errorf("n3 redirects /%s to %q, want the edited URL", code, loc)
 		}
@@ -265,7 +264,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		t.Fatalf("delete: %d", st)
 	}
 	start = time.Now()
-	poll.Eventually(t, 5*time.Second, func() error {
+	harness.Eventually(t, 5*time.Second, func() error {
 		if st, _ := c.location(t, n4.base, codes[1]); st != 404 {
 			return fmt.Errorf("n4 answers %d for the deleted /%s, want 404", st, codes[1])
 		}
@@ -280,7 +279,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	c.hits(t, 300, live, n1, n3)
 	n4.Kill()
 	start = time.Now()
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n3} {
 			if got := n.view(t).Alive; got != 2 {
 				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
@@ -296,7 +295,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
 	want = c.redirected.Load()
 	var atRisk uint64
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		atRisk = metric(t, n1, "minibitly_actors_visits_at_risk_total") + metric(t, n3, "minibitly_actors_visits_at_risk_total")
 		if got := c.sum(t); got+atRisk < want {
 			return fmt.Errorf("sum(visits) %d + %d at risk < %d redirects", got, atRisk, want)
@@ -318,7 +317,7 @@ func settle(t *testing.T, timeout, quiet time.Duration, what string, read func()
 	t.Helper()
 	var last uint64
 	var since time.Time
-	poll.Eventually(t, timeout, func() error {
+	harness.Eventually(t, timeout, func() error {
 		v := read()
 		if since.IsZero() || v != last {
 			last, since = v, time.Now()
@@ -425,7 +424,7 @@ func TestCluster_FailoverTime(t *testing.T) {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				deadErr = poll.Until(ctx, func() error { return n1.sees("n3", "dead") })
+				deadErr = harness.Until(ctx, func() error { return n1.sees("n3", "dead") })
 				ownerDead = time.Since(killed)
 			}()
 			go func() {
@@ -436,7 +435,7 @@ func TestCluster_FailoverTime(t *testing.T) {
 				}
 				plainErr, plainRedirect = err, time.Since(killed)
 			}()
-			poll.Eventually(t, 30*time.Second, func() error {
+			harness.Eventually(t, 30*time.Second, func() error {
 				st, _, err := c.redirect(n1.base, limited)
 				if err == nil && st != 302 {
 					err = fmt.Errorf("limited link /%s of the SIGKILLed owner on n1: %d, want 302", limited, st)

@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 // The tests in this file run the real binary against real PostgreSQL and
@@ -271,7 +270,7 @@ func (e *extNode) sqlSum(t *testing.T) (visits, rows uint64) {
 func (e *extNode) waitSum(t *testing.T, want uint64, d time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	poll.Eventually(t, d, func() error {
+	harness.Eventually(t, d, func() error {
 		got, _ := e.sqlSum(t)
 		if got > want {
 			t.Fatalf("sum(visits) = %d > %d sent: visits counted twice", got, want)
@@ -455,7 +454,7 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 			l.finish()
 		}
 	}()
-	poll.Eventually(t, 30*time.Second, l.atLeast(before, 200))
+	harness.Eventually(t, 30*time.Second, l.atLeast(before, 200))
 
 	l.phase.Store(outage)
 	stopped := time.Now()
@@ -467,11 +466,11 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 		}
 		return nil
 	}
-	poll.Eventually(t, 10*time.Second, clickhouseDown)
+	harness.Eventually(t, 10*time.Second, clickhouseDown)
 	t.Logf("/ready reported clickhouse down %s after the stop began", time.Since(stopped).Round(time.Millisecond))
 	// The outage is a duration of the scenario, not a condition to wait for:
 	// all along, /ready says so and every redirect is a 302.
-	poll.Consistently(t, time.Until(stopped.Add(20*time.Second)), func() error {
+	harness.Consistently(t, time.Until(stopped.Add(20*time.Second)), func() error {
 		if err := l.failures(); err != nil {
 			return err
 		}
@@ -482,8 +481,8 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 	restarted := time.Now()
 	t.Logf("clickhouse down for %s", restarted.Sub(stopped).Round(time.Millisecond))
 
-	poll.Eventually(t, 30*time.Second, e.isReady)
-	poll.Eventually(t, 30*time.Second, l.atLeast(after, 200))
+	harness.Eventually(t, 30*time.Second, e.isReady)
+	harness.Eventually(t, 30*time.Second, l.atLeast(after, 200))
 	l.finish()
 
 	l.mu.Lock()
@@ -563,7 +562,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	e.pg.Start(t)
 	restarted := time.Now()
 	var after string
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		var l struct {
 			Code string `json:"code"`
 		}
@@ -574,7 +573,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 		return nil
 	})
 	t.Logf("creates succeed %s after postgres was back", time.Since(restarted).Round(time.Millisecond))
-	poll.Eventually(t, 30*time.Second, e.isReady)
+	harness.Eventually(t, 30*time.Second, e.isReady)
 	e.hit(t, after)
 	e.hit(t, kept)
 

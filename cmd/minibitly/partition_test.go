@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 // TestCluster_Partition runs in its own network namespaces, one per node,
@@ -160,7 +159,7 @@ func newNodeNetns(t *testing.T) nodeNetns {
 		t.Fatal(err)
 	}
 	ns := nodeNetns{pid: strconv.Itoa(holder.Pid())}
-	poll.Eventually(t, 5*time.Second, func() error {
+	harness.Eventually(t, 5*time.Second, func() error {
 		l, err := os.Readlink("/proc/" + ns.pid + "/ns/net")
 		if err == nil && l == self {
 			err = fmt.Errorf("the sleep %s is still in this network namespace (%s)", ns.pid, l)
@@ -386,7 +385,7 @@ func partitionScenario(t *testing.T) {
 		}
 		return sum
 	}
-	poll.Eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		if b, r := batched(n1, n2, n3), c.redirected.Load(); b != r {
 			return fmt.Errorf("%d visits batched of %d redirects", b, r)
 		}
@@ -404,7 +403,7 @@ func partitionScenario(t *testing.T) {
 	}()
 
 	// (a) The majority serves every link.
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n2} {
 			if got := n.view(t).Alive; got != 2 {
 				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
@@ -425,7 +424,7 @@ func partitionScenario(t *testing.T) {
 	// The isolated node, probed from inside its namespace, owns every code
 	// in its view and serves them too (stores are reachable from it).
 	var isolated time.Duration
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		if r := pnet.probe(3, codes, 1); r.alive != 1 || r.other != 0 {
 			return fmt.Errorf("n3 sees %d alive members (want 1) and failed %d of %d redirects (first: %s)",
 				r.alive, r.other, r.found+r.other, r.first)
@@ -443,7 +442,7 @@ func partitionScenario(t *testing.T) {
 	// The partition is a duration of the scenario: past GossipToTheDeadTime
 	// and past the near-cache TTL, so n3 reloads every link itself. All
 	// along, the majority does not see n3 again.
-	poll.Consistently(t, time.Until(cut.Add(partitionFor)), func() error {
+	harness.Consistently(t, time.Until(cut.Add(partitionFor)), func() error {
 		for _, n := range []*clusterNode{n1, n2} {
 			if got := n.view(t).Alive; got != 2 {
 				return fmt.Errorf("%s sees %d alive members during the partition, want 2", n.name, got)
@@ -467,7 +466,7 @@ func partitionScenario(t *testing.T) {
 	// visit has left the gateways (n3's metrics read from inside its
 	// namespace) and ClickHouse is stable, the sum is exact.
 	var n3batched uint64
-	poll.Eventually(t, 15*time.Second, func() error {
+	harness.Eventually(t, 15*time.Second, func() error {
 		n3batched = pnet.probe(3, codes, 0).batched
 		if b, r := batched(n1, n2)+n3batched, c.redirected.Load(); b != r {
 			return fmt.Errorf("%d visits batched on both sides of %d redirects", b, r)
@@ -501,7 +500,7 @@ func partitionScenario(t *testing.T) {
 	// (c) No visit counted twice; the total is exact unless some are
 	// reported at risk.
 	want := c.redirected.Load()
-	poll.Eventually(t, 15*time.Second, func() error {
+	harness.Eventually(t, 15*time.Second, func() error {
 		if b := batched(nodes...); b != want {
 			return fmt.Errorf("%d visits batched of %d redirects", b, want)
 		}

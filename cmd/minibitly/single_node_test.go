@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 const testKey = "mb_test_key_0123456789"
@@ -84,7 +83,7 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	poll.Eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		if got := statsTotal(t, base, l.Code); got != 100 {
 			return fmt.Errorf("stats total = %d, want 100", got)
 		}

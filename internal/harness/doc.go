@@ -1,11 +1,29 @@
-// Package harness runs the real processes that integration tests need:
-// throwaway PostgreSQL and ClickHouse servers and the minibitly binary
-// itself, alone or as a multi-process cluster.
+// Package harness is the module's test harness: it runs the real processes
+// that integration tests need (throwaway PostgreSQL and ClickHouse servers
+// and the minibitly binary itself, alone or as a multi-process cluster), and
+// holds the one polling loop tests use instead of sleeping.
 //
-// One process runner (Process, proc.go) starts every child: output appended
-// to a log file whose tail is printed when a test fails, killed with the
-// test binary if it dies first (Pdeathsig), stopped by a signal with a grace
-// period, and polled until ready (internal/poll). On top of it:
+// Polling (poll.go): a condition is a func() error, nil when it holds, else
+// what was seen instead. Eventually polls it until it holds and fails the
+// test with its last error once the timeout has passed; Consistently polls
+// it for a whole duration and fails at its first error (to check that
+// something does not happen, instead of sleeping and looking once); Until is
+// the loop itself, bounded by a context, for code without a test. The wait
+// between two calls starts at 10 ms and doubles up to 100 ms. Conditions run
+// on the calling goroutine, so one may call t.Fatal to stop at once on an
+// error that waiting cannot cure:
+//
+//	harness.Eventually(t, 30*time.Second, func() error {
+//		if got := n.view(t).Alive; got != 3 {
+//			return fmt.Errorf("%s sees %d alive members, want 3", n.name, got)
+//		}
+//		return nil
+//	})
+//
+// Processes (proc.go): one runner, Process, starts every child: output
+// appended to a log file whose tail is printed when a test fails, killed
+// with the test binary if it dies first (Pdeathsig), stopped by a signal
+// with a grace period, and polled until ready. On top of it:
 //
 //   - Postgres: initdb + postgres from /usr/lib/postgresql/*/bin, run as the
 //     postgres user when the test runs as root. ClickHouse: Debian's
@@ -38,6 +56,6 @@
 // LaunchNode start one without a testing.TB (TestMain, scripts/devcluster);
 // the caller must Close it.
 //
-// The package imports the standard library, the database drivers and
-// internal/poll; it must not import any other package of this module.
+// The package imports only the standard library and the database drivers;
+// it must not import other packages of this module.
 package harness

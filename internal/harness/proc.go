@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/minibitly/minibitly/internal/poll"
 )
 
 // startTimeout bounds how long a server may take to become ready.
@@ -118,7 +116,7 @@ func (p *Process) Kill() {
 func (p *Process) WaitReady(timeout time.Duration, ready func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := poll.Until(ctx, func() error {
+	err := Until(ctx, func() error {
 		if p.Exited() {
 			return nil // nothing to wait for any more
 		}

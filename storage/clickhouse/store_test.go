@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -121,7 +120,7 @@ func TestStore_ServerStopped(t *testing.T) {
 		t.Fatalf("Ping with the server stopped: %v, want ErrUnavailable", err)
 	}
 	srv.Start(t)
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		err := s.WriteVisits(ctx, b2)
 		if err != nil && !errors.Is(err, storage.ErrUnavailable) {
 			t.Fatalf("WriteVisits after the restart: %v", err)

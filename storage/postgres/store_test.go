@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/poll"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -203,7 +202,7 @@ func TestStore_ServerStopped(t *testing.T) {
 	}
 
 	pg.Start(t)
-	poll.Eventually(t, 30*time.Second, func() error {
+	harness.Eventually(t, 30*time.Second, func() error {
 		err := s.CreateLink(ctx, link("after"))
 		if err != nil && !errors.Is(err, storage.ErrUnavailable) {
 			t.Fatalf("CreateLink after the restart: %v", err)
