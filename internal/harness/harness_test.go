@@ -134,8 +134,22 @@ func TestProcess_Stop(t *testing.T) {
 		}
 	})
 	t.Run("killed after the grace period", func(t *testing.T) {
-		p := start(t, `trap "" TERM; exec sleep 30`)
-		err := p.Stop(syscall.SIGTERM, 200*time.Millisecond)
+		log := filepath.Join(t.TempDir(), "log")
+		p, err := StartProcess(exec.Command("sh", "-c", `trap "" TERM; echo trapped; exec sleep 30`), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Kill)
+		// SIGTERM only once the shell ignores it.
+		if err := p.WaitReady(10*time.Second, func(context.Context) error {
+			if !strings.Contains(tailFiles(1<<10, log), "trapped") {
+				return errors.New("trap not set yet")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err = p.Stop(syscall.SIGTERM, 200*time.Millisecond)
 		if err == nil || !strings.Contains(err.Error(), "killed") || !p.Exited() {
 			t.Fatalf("Stop of a process ignoring SIGTERM = %v, exited %v", err, p.Exited())
 		}

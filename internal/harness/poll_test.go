@@ -81,7 +81,7 @@ func TestConsistently(t *testing.T) {
 		if took := time.Since(start); took < 150*time.Millisecond {
 			t.Fatalf("returned after %s, before the window ended", took)
 		}
-		if calls < 3 {
+		if calls < 2 { // at least once in the window and once at its end
 			t.Fatalf("cond ran %d times in 150 ms", calls)
 		}
 	})
