@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto cluster clean
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean
 
 all: build
 
@@ -19,7 +19,8 @@ run:
 	MINIBITLY_INITIAL_API_KEY=$${MINIBITLY_INITIAL_API_KEY:-$(DEV_KEY)} $(GO) run ./cmd/minibitly
 
 # deps installs the servers the integration tests start (PostgreSQL 15 server
-# binaries, ClickHouse from Debian) and wrk for `make bench`, when missing.
+# binaries, ClickHouse from Debian), protoc for proto-check and wrk for
+# `make bench`, when missing.
 deps:
 	@./scripts/install-deps.sh
 
@@ -27,7 +28,12 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test: deps vet
+# proto-check fails when proto/clusterpb is not what `make proto` makes from
+# proto/*.proto: it regenerates into a temporary directory and diffs.
+proto-check: deps
+	@./scripts/check-proto.sh
+
+test: deps vet proto-check
 	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...
 
 # Quick edit loop: skips the tests that start real servers and processes.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // testLogger logs warnings and errors to stderr (memberlist may log after a test ends, so
@@ -55,21 +57,6 @@ func gossipAddr(n *Node) string {
 	return a
 }
 
-// waitFor polls cond every 10 ms until it holds or timeout passes, and returns how long
-// it took.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // statusOf returns the status n reports for name, "" if unknown.
 func statusOf(n *Node, name string) string {
 	for _, m := range n.Members() {
@@ -78,6 +65,30 @@ func statusOf(n *Node, name string) string {
 		}
 	}
 	return ""
+}
+
+// hasStatus is a condition: every node in ns reports name with status.
+func hasStatus(name, status string, ns ...*Node) func() error {
+	return func() error {
+		for _, n := range ns {
+			if got := statusOf(n, name); got != status {
+				return fmt.Errorf("%s sees %s %q, want %q", n.cfg.NodeName, name, got, status)
+			}
+		}
+		return nil
+	}
+}
+
+// allAlive is a condition: every node in ns sees want alive members.
+func allAlive(want int, ns ...*Node) func() error {
+	return func() error {
+		for _, n := range ns {
+			if got := aliveNames(n); len(got) != want {
+				return fmt.Errorf("%s sees %v alive, want %d members", n.cfg.NodeName, got, want)
+			}
+		}
+		return nil
+	}
 }
 
 func aliveNames(n *Node) []string {
@@ -97,13 +108,16 @@ func startThree(t *testing.T, cfg Config) []*Node {
 	b := newTestNode(t, cfg, "b", gossipAddr(a))
 	c := newTestNode(t, cfg, "c", gossipAddr(a))
 	nodes := []*Node{a, b, c}
-	waitFor(t, 10*time.Second, "3 alive members everywhere", func() bool {
+	harness.Eventually(t, 10*time.Second, func() error {
+		if err := allAlive(3, nodes...)(); err != nil {
+			return err
+		}
 		for _, n := range nodes {
-			if len(aliveNames(n)) != 3 || n.Placement().Len() != 3 {
-				return false
+			if got := n.Placement().Len(); got != 3 {
+				return fmt.Errorf("%s places codes on %d members, want 3", n.cfg.NodeName, got)
 			}
 		}
-		return true
+		return nil
 	})
 	return nodes
 }
@@ -170,9 +184,9 @@ func TestNode_Failure(t *testing.T) {
 			if err := c.Shutdown(); err != nil {
 				t.Fatal(err)
 			}
-			took := waitFor(t, p.deadline, "c dead on a and b", func() bool {
-				return statusOf(a, "c") == StatusDead && statusOf(b, "c") == StatusDead
-			})
+			start := time.Now()
+			harness.Eventually(t, p.deadline, hasStatus("c", StatusDead, a, b))
+			took := time.Since(start)
 			t.Logf("%s profile: killed node declared dead by both survivors after %v", name, took.Round(time.Millisecond))
 			for _, n := range []*Node{a, b} {
 				select {
@@ -205,10 +219,9 @@ func TestNode_Leave(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Leave took %v", time.Since(start).Round(time.Millisecond))
-	took := waitFor(t, 5*time.Second, "c left on a and b", func() bool {
-		return statusOf(a, "c") == StatusLeft && statusOf(b, "c") == StatusLeft
-	})
-	t.Logf("leave seen by both after %v", took.Round(time.Millisecond))
+	start = time.Now()
+	harness.Eventually(t, 5*time.Second, hasStatus("c", StatusLeft, a, b))
+	t.Logf("leave seen by both after %v", time.Since(start).Round(time.Millisecond))
 	select {
 	case <-a.Changes():
 	case <-time.After(5 * time.Second):
@@ -218,9 +231,11 @@ func TestNode_Leave(t *testing.T) {
 		t.Errorf("c.Self().Status = %q after Leave, want left", got)
 	}
 	for _, n := range nodes {
-		waitFor(t, 5*time.Second, n.cfg.NodeName+" placement without c", func() bool {
-			pl := n.Placement()
-			return pl.Len() == 2 && pl.Members()[0].Name == "a" && pl.Members()[1].Name == "b"
+		harness.Eventually(t, 5*time.Second, func() error {
+			if pl := n.Placement(); pl.Len() != 2 || pl.Members()[0].Name != "a" || pl.Members()[1].Name != "b" {
+				return fmt.Errorf("%s places codes on %v, want a and b", n.cfg.NodeName, pl.Members())
+			}
+			return nil
 		})
 	}
 	if err := c.Shutdown(); err != nil {
@@ -233,13 +248,15 @@ func TestNode_Leave(t *testing.T) {
 		t.Fatalf("Leave after Shutdown = %v, want ErrNotStarted", err)
 	}
 	// A node that left is not re-joined by the others' re-join loop.
-	time.Sleep(3 * FastConfig().RejoinInterval) // observing an absence: nothing to poll for
-	if got := statusOf(a, "c"); got != StatusLeft {
-		t.Errorf("c is %q on a, want left", got)
-	}
-	if got := testutil.ToFloat64(a.metrics.rejoins); got != 0 {
-		t.Errorf("a made %v re-join rounds for a member that left", got)
-	}
+	harness.Consistently(t, 3*FastConfig().RejoinInterval, func() error {
+		if err := hasStatus("c", StatusLeft, a)(); err != nil {
+			return err
+		}
+		if got := testutil.ToFloat64(a.metrics.rejoins); got != 0 {
+			return fmt.Errorf("a made %v re-join rounds for a member that left", got)
+		}
+		return nil
+	})
 }
 
 // freePort returns a loopback port that was free for TCP and UDP a moment ago.
@@ -279,10 +296,9 @@ func TestNode_SeedStartsLater(t *testing.T) {
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, 10*time.Second, "a and b joined", func() bool {
-		return len(aliveNames(a)) == 2 && len(aliveNames(b)) == 2
-	})
-	t.Logf("joined %v after the seed started", took.Round(time.Millisecond))
+	start := time.Now()
+	harness.Eventually(t, 10*time.Second, allAlive(2, a, b))
+	t.Logf("joined %v after the seed started", time.Since(start).Round(time.Millisecond))
 	if got := testutil.ToFloat64(b.metrics.rejoins); got < 1 {
 		t.Errorf("minibitly_cluster_rejoins_total = %v, want >= 1", got)
 	}
@@ -293,9 +309,7 @@ func TestNode_DNSSeed(t *testing.T) {
 	a := newTestNode(t, FastConfig(), "a")
 	_, port := a.selfGossipAddr()
 	b := newTestNode(t, FastConfig(), "b", fmt.Sprintf("localhost:%d", port))
-	waitFor(t, 10*time.Second, "a and b joined", func() bool {
-		return len(aliveNames(a)) == 2 && len(aliveNames(b)) == 2
-	})
+	harness.Eventually(t, 10*time.Second, allAlive(2, a, b))
 	seeds, err := b.resolveSeeds(context.Background())
 	if err != nil || len(seeds) != 1 || seeds[0] != gossipAddr(a) {
 		t.Errorf("resolveSeeds = %v, %v; want [%s]", seeds, err, gossipAddr(a))

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // cutTransport is a memberlist NetTransport that drops all traffic, both ways, while cut:
@@ -150,35 +152,40 @@ func TestNode_PartitionHeals(t *testing.T) {
 			b := start("b", gossipAddr(a))
 			c := start("c", gossipAddr(a))
 			nodes := []*Node{a, b, c}
-			allAlive := func() bool {
-				for _, n := range nodes {
-					if len(aliveNames(n)) != 3 {
-						return false
-					}
-				}
-				return true
-			}
-			waitFor(t, 10*time.Second, "3 alive members everywhere", allAlive)
+			harness.Eventually(t, 10*time.Second, allAlive(3, nodes...))
 
 			cuts[2].cut.Store(true)
-			took := waitFor(t, 10*time.Second, "both sides see the other dead", func() bool {
-				return statusOf(a, "c") == StatusDead && statusOf(b, "c") == StatusDead &&
-					statusOf(c, "a") == StatusDead && statusOf(c, "b") == StatusDead
+			cutAt := time.Now()
+			harness.Eventually(t, 10*time.Second, func() error {
+				for _, cond := range []func() error{
+					hasStatus("c", StatusDead, a, b), hasStatus("a", StatusDead, c), hasStatus("b", StatusDead, c),
+				} {
+					if err := cond(); err != nil {
+						return err
+					}
+				}
+				return nil
 			})
-			t.Logf("partition detected after %v", took.Round(time.Millisecond))
-			time.Sleep(3 * deadTime) // let memberlist forget the dead (GossipToTheDeadTime)
+			t.Logf("partition detected after %v", time.Since(cutAt).Round(time.Millisecond))
+			// The cut lasts past GossipToTheDeadTime, after which memberlist has
+			// forgotten the dead: a duration of the scenario (memberlist shows no
+			// dead members, so there is nothing to poll for).
+			time.Sleep(3 * deadTime)
 			cuts[2].cut.Store(false)
 
 			if rejoin == time.Hour {
-				time.Sleep(2 * time.Second) // observing an absence: nothing to poll for
-				if allAlive() {
-					t.Fatal("cluster re-merged without the re-join loop; memberlist#222 no longer reproduces")
-				}
+				harness.Consistently(t, 2*time.Second, func() error {
+					if allAlive(3, nodes...)() == nil {
+						return errors.New("cluster re-merged without the re-join loop; memberlist#222 no longer reproduces")
+					}
+					return nil
+				})
 				t.Logf("without re-join: still split 2 s after healing (a sees %v, c sees %v)", aliveNames(a), aliveNames(c))
 				return
 			}
-			took = waitFor(t, 10*time.Second, "3 alive members everywhere after healing", allAlive)
-			t.Logf("re-merged %v after healing", took.Round(time.Millisecond))
+			healed := time.Now()
+			harness.Eventually(t, 10*time.Second, allAlive(3, nodes...))
+			t.Logf("re-merged %v after healing", time.Since(healed).Round(time.Millisecond))
 			if got := testutil.ToFloat64(c.metrics.rejoins) + testutil.ToFloat64(a.metrics.rejoins); got < 1 {
 				t.Errorf("rejoins_total = %v, want >= 1", got)
 			}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minibitly/minibitly/internal/proctest"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // BenchmarkCluster_RedirectOwnedElsewhere measures redirects through node
@@ -20,21 +20,24 @@ func BenchmarkCluster_RedirectOwnedElsewhere(b *testing.B) {
 	c := newTestCluster(b)
 	n1 := c.startWith("n1", []string{"--near-cache-size", "256"})
 	n2 := c.start("n2", n1.gossip)
-	proctest.Eventually(b, 30*time.Second, "2 members", func() bool {
+	harness.Eventually(b, 30*time.Second, func() error {
 		var v clusterJSON
-		proctest.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
-		return v.Alive == 2
+		harness.Do(b, "GET", n1.base+"/api/v1/cluster", extKey, nil, &v)
+		if v.Alive != 2 {
+			return fmt.Errorf("n1 sees %d alive members, want 2", v.Alive)
+		}
+		return nil
 	})
 	var remote []string
 	for i := 0; len(remote) < 2000; i++ {
 		var l linkJSON
-		if st := proctest.Do(b, "POST", n2.base+"/api/v1/links", extKey, map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
+		if st := harness.Do(b, "POST", n2.base+"/api/v1/links", extKey, map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
 			b.Fatalf("create: %d", st)
 		}
 		var o struct {
 			Self bool `json:"self"`
 		}
-		proctest.Do(b, "GET", n2.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
+		harness.Do(b, "GET", n2.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
 		if o.Self {
 			remote = append(remote, l.Code)
 		}

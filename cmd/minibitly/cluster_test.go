@@ -1,10 +1,11 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,36 +13,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minibitly/minibitly/internal/proctest"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // clusterNode is one minibitly process of a multi-process cluster on
 // 127.0.0.x.
 type clusterNode struct {
-	*proctest.Node
+	*harness.Node
 	name   string
 	base   string
 	gossip string
 }
 
+// testCluster is one test's cluster: its databases, its nodes, and the 302s
+// it received.
 type testCluster struct {
 	t      testing.TB
 	pgURL  string
 	chURL  string
-	chDB   string
+	db     chDB
 	nextIP int
 	nodes  map[string]*clusterNode
+	// redirected counts every 302 this test received: each is a visit the
+	// cluster must store exactly once.
+	redirected atomic.Uint64
 }
 
+// newTestCluster is a cluster on fresh databases of the shared servers.
 func newTestCluster(t testing.TB) *testCluster {
-	redirected.Store(0) // the cluster tests run one at a time
 	pg, ch := extServers(t)
+	return newClusterOn(t, pg, ch)
+}
+
+// newClusterOn is a cluster on fresh databases of pg and ch.
+func newClusterOn(t testing.TB, pg *harness.Postgres, ch *harness.ClickHouse) *testCluster {
 	c := &testCluster{t: t, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t), nextIP: 1, nodes: map[string]*clusterNode{}}
-	u, err := url.Parse(c.chURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.chDB = strings.TrimPrefix(u.Path, "/")
+	c.db = newCHDB(t, ch, c.chURL)
 	return c
 }
 
@@ -56,7 +63,7 @@ func (c *testCluster) startWith(name string, extra []string, seeds ...string) *c
 	t.Helper()
 	ip := fmt.Sprintf("127.0.0.%d", c.nextIP)
 	c.nextIP++
-	hp := func() string { return fmt.Sprintf("%s:%d", ip, proctest.FreePort(t, ip)) }
+	hp := func() string { return fmt.Sprintf("%s:%d", ip, harness.FreePort(t, ip)) }
 	httpAddr, gossip, remote := hp(), hp(), hp()
 	args := []string{
 		"--node-name", name, "--http-addr", httpAddr, "--data-dir", t.TempDir(),
@@ -70,7 +77,8 @@ func (c *testCluster) startWith(name string, extra []string, seeds ...string) *c
 	}
 	args = append(args, extra...)
 	n := &clusterNode{name: name, base: "http://" + httpAddr, gossip: gossip}
-	n.Node = proctest.Start(t, name, httpAddr, args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+	n.Node = harness.StartNode(t, harness.NodeConfig{Name: name, HTTPAddr: httpAddr, Args: args,
+		Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 	c.nodes[name] = n
 	return n
 }
@@ -83,51 +91,77 @@ type clusterJSON struct {
 
 func (n *clusterNode) view(t *testing.T) clusterJSON {
 	var v clusterJSON
-	if st := proctest.Do(t, "GET", n.base+"/api/v1/cluster", extKey, nil, &v); st != 200 {
+	if st := harness.Do(t, "GET", n.base+"/api/v1/cluster", extKey, nil, &v); st != 200 {
 		t.Fatalf("%s: GET /api/v1/cluster: %d", n.name, st)
 	}
 	return v
+}
+
+// sees is nil when n lists member name with status.
+func (n *clusterNode) sees(name, status string) error {
+	st, body, err := get(harness.Client, "GET", n.base+"/api/v1/cluster", extKey, nil)
+	if err != nil {
+		return err
+	}
+	var v clusterJSON
+	if err := json.Unmarshal(body, &v); err != nil || st != 200 {
+		return fmt.Errorf("%s: GET /api/v1/cluster: %d %q", n.name, st, body)
+	}
+	for _, m := range v.Members {
+		if m.Name == name {
+			if m.Status != status {
+				return fmt.Errorf("%s lists %s as %s, not %s", n.name, name, m.Status, status)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s does not list %s", n.name, name)
 }
 
 // waitAlive polls until every node in ns sees exactly want alive members.
 func waitAlive(t *testing.T, want int, ns ...*clusterNode) time.Duration {
 	t.Helper()
 	start := time.Now()
-	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("%d alive members on every node", want), func() bool {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range ns {
-			if n.view(t).Alive != want {
-				return false
+			if got := n.view(t).Alive; got != want {
+				return fmt.Errorf("%s sees %d alive members, want %d", n.name, got, want)
 			}
 		}
-		return true
+		return nil
 	})
 	return time.Since(start)
 }
 
-// redirected counts every 302 the current cluster test received: each is a
-// visit. newTestCluster resets it.
-var redirected atomic.Uint64
-
-func location(t *testing.T, base, code string) (int, string) {
+// location GETs /code on base without following the redirect, and counts a
+// 302 in c.redirected. It fails t on a transport error.
+func (c *testCluster) location(t *testing.T, base, code string) (int, string) {
 	t.Helper()
-	resp, err := proctest.Client.Get(base + "/" + code)
+	st, loc, err := c.redirect(base, code)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, loc
+}
+
+// redirect is location returning the transport error, for goroutines.
+func (c *testCluster) redirect(base, code string) (int, string, error) {
+	resp, err := harness.Client.Get(base + "/" + code)
+	if err != nil {
+		return 0, "", err
+	}
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusFound {
-		redirected.Add(1)
+		c.redirected.Add(1)
 	}
-	return resp.StatusCode, resp.Header.Get("Location")
+	return resp.StatusCode, resp.Header.Get("Location"), nil
 }
 
-func (c *testCluster) sum(t *testing.T) uint64 {
-	v, _ := (&extNode{chDB: c.chDB}).sqlSum(t)
-	return v
-}
+// sum is the exact total of the cluster's visits in ClickHouse.
+func (c *testCluster) sum(t *testing.T) uint64 { return c.db.sum(t) }
 
 // hits makes n redirects of codes round-robin over nodes.
-func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
+func (c *testCluster) hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
@@ -136,8 +170,8 @@ func hits(t *testing.T, n int, codes []string, nodes ...*clusterNode) {
 		go func(w int, node *clusterNode) {
 			defer wg.Done()
 			for i := w; i < n; i += len(nodes) {
-				if st, _ := location(t, node.base, codes[i%len(codes)]); st != 302 {
-					errs <- fmt.Sprintf("%s /%s: %d", node.name, codes[i%len(codes)], st)
+				if st, _, err := c.redirect(node.base, codes[i%len(codes)]); err != nil || st != 302 {
+					errs <- fmt.Sprintf("%s /%s: %d %v", node.name, codes[i%len(codes)], st, err)
 				}
 			}
 		}(w, node)
@@ -166,7 +200,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	var codes []string
 	for i := 0; i < 30; i++ {
 		var l linkJSON
-		if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey,
+		if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey,
 			map[string]any{"url": fmt.Sprintf("https://example.com/%d", i)}, &l); st != 201 {
 			t.Fatalf("create %d: %d", i, st)
 		}
@@ -174,7 +208,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	}
 	for _, n := range []*clusterNode{n1, n2, n3} {
 		for i, code := range codes {
-			if st, loc := location(t, n.base, code); st != 302 || loc != fmt.Sprintf("https://example.com/%d", i) {
+			if st, loc := c.location(t, n.base, code); st != 302 || loc != fmt.Sprintf("https://example.com/%d", i) {
 				t.Fatalf("%s /%s: %d %q", n.name, code, st, loc)
 			}
 		}
@@ -184,7 +218,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		var o struct {
 			Owner memberJSON `json:"owner"`
 		}
-		proctest.Do(t, "GET", n2.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
+		harness.Do(t, "GET", n2.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
 		owners[o.Owner.Name] = true
 	}
 	if len(owners) != 3 {
@@ -193,16 +227,21 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 
 	// Visits over all nodes, a graceful leave, a join, more visits: exact.
 	// Every 302 the test receives is a visit (redirected counts them).
-	hits(t, 600, codes, n1, n2, n3)
-	n2.Stop()
+	c.hits(t, 600, codes, n1, n2, n3)
+	n2.Stop(t)
 	waitAlive(t, 2, n1, n3)
-	hits(t, 300, codes, n1, n3)
+	c.hits(t, 300, codes, n1, n3)
 	n4 := c.start("n4", n3.gossip)
 	waitAlive(t, 3, n1, n3, n4)
-	hits(t, 600, codes, n1, n3, n4)
-	want := redirected.Load()
+	c.hits(t, 600, codes, n1, n3, n4)
+	want := c.redirected.Load()
 	start := time.Now()
-	proctest.Eventually(t, 30*time.Second, fmt.Sprintf("sum(visits) = %d", want), func() bool { return c.sum(t) >= want })
+	harness.Eventually(t, 30*time.Second, func() error {
+		if got := c.sum(t); got < want {
+			return fmt.Errorf("sum(visits) = %d, want %d", got, want)
+		}
+		return nil
+	})
 	t.Logf("sum(visits) reached %d %s after the last redirect", want, time.Since(start).Round(time.Millisecond))
 	if got := c.sum(t); got != want {
 		t.Fatalf("sum(visits) = %d, want exactly %d", got, want)
@@ -210,22 +249,26 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 
 	// An edit on one node is seen on another within the documented bound.
 	code := codes[0]
-	if st := proctest.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"url": "https://example.org/new"}, nil); st != 200 {
+	if st := harness.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"url": "https://example.org/new"}, nil); st != 200 {
 		t.Fatalf("patch: %d", st)
 	}
 	start = time.Now()
-	proctest.Eventually(t, 5*time.Second, "the edit on n3", func() bool {
-		_, loc := location(t, n3.base, code)
-		return loc == "https://example.org/new"
+	harness.Eventually(t, 5*time.Second, func() error {
+		if _, loc := c.location(t, n3.base, code); loc != "https://example.org/new" {
+			return fmt.Errorf("n3 redirects /%s to %q, want the edited URL", code, loc)
+		}
+		return nil
 	})
 	t.Logf("edit visible on another node after %s", time.Since(start).Round(time.Millisecond))
-	if st := proctest.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
+	if st := harness.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}
 	start = time.Now()
-	proctest.Eventually(t, 5*time.Second, "the delete on n4", func() bool {
-		st, _ := location(t, n4.base, codes[1])
-		return st == 404
+	harness.Eventually(t, 5*time.Second, func() error {
+		if st, _ := c.location(t, n4.base, codes[1]); st != 404 {
+			return fmt.Errorf("n4 answers %d for the deleted /%s, want 404", st, codes[1])
+		}
+		return nil
 	})
 	t.Logf("delete visible on another node after %s", time.Since(start).Round(time.Millisecond))
 	live := append([]string{codes[0]}, codes[2:]...)
@@ -233,45 +276,64 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	// SIGKILL right after visits that n4 owns: the survivors serve every link
 	// again, and what n4 took with it is no more than the survivors report
 	// as at risk.
-	hits(t, 300, live, n1, n3)
+	c.hits(t, 300, live, n1, n3)
 	n4.Kill()
 	start = time.Now()
-	proctest.Eventually(t, 30*time.Second, "every link served by the survivors", func() bool {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n3} {
-			if n.view(t).Alive != 2 {
-				return false
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
 			}
 			for _, code := range live {
-				if st, _ := location(t, n.base, code); st != 302 {
-					return false
+				if st, _ := c.location(t, n.base, code); st != 302 {
+					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
 		}
-		return true
+		return nil
 	})
 	t.Logf("after SIGKILL every link served again by the survivors in %s (fast gossip profile)", time.Since(start).Round(time.Millisecond))
-	want = redirected.Load()
+	want = c.redirected.Load()
 	var atRisk uint64
-	proctest.Eventually(t, 30*time.Second, "sum + visits at risk to cover every redirect", func() bool {
+	harness.Eventually(t, 30*time.Second, func() error {
 		atRisk = metric(t, n1, "minibitly_actors_visits_at_risk_total") + metric(t, n3, "minibitly_actors_visits_at_risk_total")
-		return c.sum(t)+atRisk >= want
+		if got := c.sum(t); got+atRisk < want {
+			return fmt.Errorf("sum(visits) %d + %d at risk < %d redirects", got, atRisk, want)
+		}
+		return nil
 	})
-	proctest.Eventually(t, 10*time.Second, "the survivors' flushes to settle", func() bool {
-		a := c.sum(t)
-		time.Sleep(500 * time.Millisecond) // two flush intervals without change
-		return c.sum(t) == a
-	})
-	got := c.sum(t)
+	// The survivors' flushes have settled once the sum stays put for two
+	// flush intervals.
+	got := settle(t, 10*time.Second, 500*time.Millisecond, "sum(visits)", func() uint64 { return c.sum(t) })
 	if got > want {
 		t.Fatalf("sum(visits) = %d after SIGKILL, more than the %d redirects made", got, want)
 	}
 	t.Logf("SIGKILL lost %d of %d visits; survivors reported %d at risk", want-got, want, atRisk)
 }
 
+// settle polls read until it has returned the same value for quiet, and
+// returns that value: a sum that flushes no longer change.
+func settle(t *testing.T, timeout, quiet time.Duration, what string, read func() uint64) uint64 {
+	t.Helper()
+	var last uint64
+	var since time.Time
+	harness.Eventually(t, timeout, func() error {
+		v := read()
+		if since.IsZero() || v != last {
+			last, since = v, time.Now()
+		}
+		if d := time.Since(since); d < quiet {
+			return fmt.Errorf("%s = %d, changed %s ago; want it unchanged for %s", what, v, d.Round(time.Millisecond), quiet)
+		}
+		return nil
+	})
+	return last
+}
+
 // metric reads one counter from a node's /metrics.
 func metric(t *testing.T, n *clusterNode, name string) uint64 {
 	t.Helper()
-	resp, err := proctest.Client.Get(n.base + "/metrics")
+	resp, err := harness.Client.Get(n.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +361,20 @@ func metric(t *testing.T, n *clusterNode, name string) uint64 {
 // case: it answers 503 until gossip declares the owner dead and the code
 // moves. (Plain links keep redirecting from the near-cache, or fail over to
 // PostgreSQL after --remote-timeout.)
+//
+// Each profile reports one line, all times since the SIGKILL:
+//
+//	failover: profile=fast owner_dead=1.02s served_again=1.1s plain_redirect=1s
+//
+// owner_dead: n1 lists the owner as dead; served_again: the first 302 of the
+// limited link on n1, asked one request at a time (a request sent while n1
+// still places the code on the dead owner waits up to --remote-timeout, 1 s,
+// so this is up to 1 s later than owner_dead); plain_redirect: an uncached
+// plain link of the dead owner, asked on n2 right after the kill, redirected
+// (failover to PostgreSQL after --remote-timeout). The test fails, printing
+// no figures, when the limited link is not served again within 30 s, or is
+// served again while n1 still lists its owner as alive (then nothing failed
+// over).
 func TestCluster_FailoverTime(t *testing.T) {
 	for _, profile := range []string{"fast", "lan"} {
 		t.Run("profile="+profile, func(t *testing.T) {
@@ -315,13 +391,13 @@ func TestCluster_FailoverTime(t *testing.T) {
 					body["max_visits"] = 1_000_000
 				}
 				var l linkJSON
-				if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey, body, &l); st != 201 {
+				if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey, body, &l); st != 201 {
 					t.Fatalf("create: %d", st)
 				}
 				var o struct {
 					Owner memberJSON `json:"owner"`
 				}
-				proctest.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
+				harness.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+l.Code, extKey, nil, &o)
 				if o.Owner.Name != "n3" {
 					continue
 				}
@@ -331,20 +407,61 @@ func TestCluster_FailoverTime(t *testing.T) {
 					plain = l.Code
 				}
 			}
-			if st, _ := location(t, n1.base, limited); st != 302 {
+			if st, _ := c.location(t, n1.base, limited); st != 302 {
 				t.Fatalf("limited link before the kill: %d", st)
 			}
 			n3.Kill()
-			start := time.Now()
-			if st, _ := location(t, n2.base, plain); st != 302 {
-				t.Fatalf("plain link owned by the dead node, never cached on n2: %d after %s", st, time.Since(start))
-			}
-			t.Logf("uncached plain link of the dead owner redirected after %s (failover to PostgreSQL)", time.Since(start).Round(time.Millisecond))
-			proctest.Eventually(t, 30*time.Second, "the limited link served by a survivor", func() bool {
-				st, _ := location(t, n1.base, limited)
-				return st == 302
+			killed := time.Now()
+
+			// Each figure is polled on its own, so a slow answer to one
+			// (a lookup waiting --remote-timeout for the dead owner) does not
+			// delay another.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			var wg sync.WaitGroup
+			defer func() { cancel(); wg.Wait() }()
+			var ownerDead, plainRedirect time.Duration
+			var deadErr, plainErr error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				deadErr = harness.Until(ctx, func() error { return n1.sees("n3", "dead") })
+				ownerDead = time.Since(killed)
+			}()
+			go func() {
+				defer wg.Done()
+				st, _, err := c.redirect(n2.base, plain)
+				if err == nil && st != 302 {
+					err = fmt.Errorf("status %d, want 302", st)
+				}
+				plainErr, plainRedirect = err, time.Since(killed)
+			}()
+			harness.Eventually(t, 30*time.Second, func() error {
+				st, _, err := c.redirect(n1.base, limited)
+				if err == nil && st != 302 {
+					err = fmt.Errorf("limited link /%s of the SIGKILLed owner on n1: %d, want 302", limited, st)
+				}
+				if err != nil {
+					return err
+				}
+				// n1 places the code on a survivor only after it has listed the
+				// owner as dead, and the link cannot redirect without an owner.
+				if err := n1.sees("n3", "dead"); err != nil {
+					t.Fatalf("limited link served again %s after the SIGKILL, but %v: nothing failed over", time.Since(killed), err)
+				}
+				return nil
 			})
-			t.Logf("profile %s: limited link of the SIGKILLed owner served again after %s", profile, time.Since(start).Round(time.Millisecond))
+			servedAgain := time.Since(killed)
+			cancel()
+			wg.Wait()
+			if deadErr != nil {
+				t.Fatalf("n1 never listed n3 as dead, yet served its limited link: %v", deadErr)
+			}
+			if plainErr != nil {
+				t.Fatalf("plain link owned by the dead node, never cached on n2, %s after the SIGKILL: %v", plainRedirect, plainErr)
+			}
+			ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+			t.Logf("failover: profile=%s owner_dead=%s served_again=%s plain_redirect=%s",
+				profile, ms(ownerDead), ms(servedAgain), ms(plainRedirect))
 		})
 	}
 }

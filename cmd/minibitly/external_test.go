@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // The tests in this file run the real binary against real PostgreSQL and
@@ -28,8 +27,6 @@ import (
 var (
 	pgShared = harness.NewShared(harness.LaunchPostgres)
 	chShared = harness.NewShared(harness.LaunchClickHouse)
-	extPG    *harness.Postgres
-	extCH    *harness.ClickHouse
 )
 
 func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
@@ -39,43 +36,41 @@ func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
 // test does not take the next tests down with it.
 func extServers(t testing.TB) (*harness.Postgres, *harness.ClickHouse) {
 	t.Helper()
-	extPG, extCH = pgShared.Get(t), chShared.Get(t)
+	pg, ch := pgShared.Get(t), chShared.Get(t)
 	t.Cleanup(func() {
-		extPG.Start(t) // no-op when running
-		extCH.Start(t)
+		pg.Start(t) // no-op when running
+		ch.Start(t)
 		if t.Failed() {
-			t.Logf("postgres:\n%s\nclickhouse:\n%s", extPG.Logs(), extCH.Logs())
+			t.Logf("postgres:\n%s\nclickhouse:\n%s", pg.Logs(), ch.Logs())
 		}
 	})
-	return extPG, extCH
+	return pg, ch
 }
 
 // extNode is one minibitly process on its own PostgreSQL and ClickHouse
 // databases.
 type extNode struct {
-	*proctest.Node
-	base  string // http://host:port
+	*harness.Node
+	base  string              // http://host:port
+	pg    *harness.Postgres   // the shared servers: the outage tests stop them
+	ch    *harness.ClickHouse //
 	pgURL string
 	chURL string
-	chDB  string
+	db    chDB // the node's ClickHouse database
 }
 
 func startExternal(t *testing.T, flushInterval string) *extNode {
 	t.Helper()
 	pg, ch := extServers(t)
-	e := &extNode{pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t)}
-	u, err := url.Parse(e.chURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.chDB = strings.TrimPrefix(u.Path, "/")
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t, "127.0.0.1"))
+	e := &extNode{pg: pg, ch: ch, pgURL: pg.NewDatabase(t), chURL: ch.NewDatabase(t)}
+	e.db = newCHDB(t, ch, e.chURL)
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 	e.base = "http://" + addr
-	e.Node = proctest.Start(t, "external", addr, []string{
+	e.Node = harness.StartNode(t, harness.NodeConfig{Name: "external", HTTPAddr: addr, Args: []string{
 		"--http-addr", addr, "--data-dir", t.TempDir(), "--shards", "8",
 		"--flush-interval", flushInterval,
 		"--postgres-url", e.pgURL, "--clickhouse-url", e.chURL,
-	}, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+	}, Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 	return e
 }
 
@@ -92,7 +87,7 @@ func (e *extNode) create(t *testing.T, code string) string {
 	var l struct {
 		Code string `json:"code"`
 	}
-	if st := proctest.Do(t, "POST", e.base+"/api/v1/links", extKey, body, &l); st != http.StatusCreated || l.Code == "" {
+	if st := harness.Do(t, "POST", e.base+"/api/v1/links", extKey, body, &l); st != http.StatusCreated || l.Code == "" {
 		t.Fatalf("create %q: status %d, code %q", code, st, l.Code)
 	}
 	return l.Code
@@ -123,7 +118,7 @@ func get(c *http.Client, method, u, key string, body io.Reader) (int, []byte, er
 // hit makes one redirect and fails t unless it is a 302.
 func (e *extNode) hit(t *testing.T, code string) {
 	t.Helper()
-	st, _, err := get(proctest.Client, "GET", e.base+"/"+code, "", nil)
+	st, _, err := get(harness.Client, "GET", e.base+"/"+code, "", nil)
 	if err != nil || st != http.StatusFound {
 		t.Fatalf("GET /%s: %d %v", code, st, err)
 	}
@@ -136,7 +131,7 @@ func (e *extNode) apiTotal(t *testing.T, code string) uint64 {
 		Total uint64 `json:"total"`
 	}
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-	if st := proctest.Do(t, "GET", e.base+"/api/v1/links/"+code+"/stats?interval=minute&from="+from, extKey, nil, &s); st != 200 {
+	if st := harness.Do(t, "GET", e.base+"/api/v1/links/"+code+"/stats?interval=minute&from="+from, extKey, nil, &s); st != 200 {
 		t.Fatalf("stats of %s: %d", code, st)
 	}
 	return s.Total
@@ -147,10 +142,19 @@ type readyJSON struct {
 	Checks map[string]string `json:"checks"`
 }
 
+// isReady is a condition: /ready answers 200.
+func (e *extNode) isReady() error {
+	st, body, err := get(harness.Client, "GET", e.base+"/ready", "", nil)
+	if err == nil && st != http.StatusOK {
+		err = fmt.Errorf("/ready: %d %s", st, body)
+	}
+	return err
+}
+
 func (e *extNode) ready(t *testing.T) (int, readyJSON) {
 	t.Helper()
 	var r readyJSON
-	st, data, err := get(proctest.Client, "GET", e.base+"/ready", "", nil)
+	st, data, err := get(harness.Client, "GET", e.base+"/ready", "", nil)
 	if err != nil {
 		t.Fatalf("GET /ready: %v", err)
 	}
@@ -160,13 +164,28 @@ func (e *extNode) ready(t *testing.T) (int, readyJSON) {
 	return st, r
 }
 
-// chQuery runs a query on the shared ClickHouse over a fresh native
-// connection (so a restarted server needs no reconnect logic here) and scans
-// every row with scan.
-func chQuery(t *testing.T, query string, scan func(rows interface{ Scan(...any) error }) error) error {
+// chDB is one test's database on a ClickHouse server. Each query opens a
+// fresh native connection, so a restarted server needs no reconnect logic
+// here.
+type chDB struct {
+	addr string // host:port of the native protocol, as the test dials it
+	name string
+}
+
+// newCHDB is the database of dbURL (from NewDatabase) on ch.
+func newCHDB(t testing.TB, ch *harness.ClickHouse, dbURL string) chDB {
 	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chDB{addr: ch.Addr(), name: strings.TrimPrefix(u.Path, "/")}
+}
+
+// query runs query and scans every row with scan.
+func (d chDB) query(query string, scan func(rows interface{ Scan(...any) error }) error) error {
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{extCH.Addr()},
+		Addr:        []string{d.addr},
 		Auth:        clickhouse.Auth{Database: "default", Username: "default"},
 		DialTimeout: 2 * time.Second,
 	})
@@ -189,42 +208,49 @@ func chQuery(t *testing.T, query string, scan func(rows interface{ Scan(...any) 
 	return rows.Err()
 }
 
-// sqlSum is the exact total of the node's visits table, in the form
-// docs/storage.md gives users (FINAL collapses retried batches not merged
-// yet), and the number of stored aggregate rows.
-func (e *extNode) sqlSum(t *testing.T) (visits, rows uint64) {
+// count runs a query answering one number.
+func (d chDB) count(t testing.TB, query string) uint64 {
 	t.Helper()
-	err := chQuery(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", e.chDB), func(r interface{ Scan(...any) error }) error {
-		return r.Scan(&visits)
-	})
-	if err == nil {
-		err = chQuery(t, fmt.Sprintf("SELECT count() FROM %s.visits", e.chDB), func(r interface{ Scan(...any) error }) error {
-			return r.Scan(&rows)
-		})
+	var n uint64
+	if err := d.query(query, func(r interface{ Scan(...any) error }) error { return r.Scan(&n) }); err != nil {
+		t.Fatalf("clickhouse: %s: %v", query, err)
 	}
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	return visits, rows
+	return n
 }
 
-// sqlByCode is the exact total per code, in the documented GROUP BY form
-// (no FINAL), so both user-facing forms are exercised.
-func (e *extNode) sqlByCode(t *testing.T) map[string]uint64 {
+// sum is the exact total of the visits table, in the form docs/storage.md
+// gives users (FINAL collapses retried batches not merged yet).
+func (d chDB) sum(t testing.TB) uint64 {
 	t.Helper()
-	out := map[string]uint64{}
-	q := fmt.Sprintf(`SELECT code, sum(visits) FROM (
+	return d.count(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", d.name))
+}
+
+// sumBy is sum(visits) FINAL grouped by a string column.
+func (d chDB) sumBy(t testing.TB, col string) map[string]uint64 {
+	t.Helper()
+	return d.totals(t, fmt.Sprintf("SELECT %s, sum(visits) FROM %s.visits FINAL GROUP BY %s", col, d.name, col))
+}
+
+// byCode is the exact total per code, in the documented GROUP BY form (no
+// FINAL), so both user-facing forms are exercised.
+func (d chDB) byCode(t testing.TB) map[string]uint64 {
+	t.Helper()
+	return d.totals(t, fmt.Sprintf(`SELECT code, sum(visits) FROM (
 	SELECT code, any(visits) AS visits FROM %s.visits
 	GROUP BY code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq)
-GROUP BY code`, e.chDB)
-	err := chQuery(t, q, func(r interface{ Scan(...any) error }) error {
-		var code string
+GROUP BY code`, d.name))
+}
+
+// totals runs a query answering (key, number) rows.
+func (d chDB) totals(t testing.TB, query string) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := d.query(query, func(r interface{ Scan(...any) error }) error {
+		var k string
 		var n uint64
-		if err := r.Scan(&code, &n); err != nil {
-			return err
-		}
-		out[code] = n
-		return nil
+		err := r.Scan(&k, &n)
+		out[k] = n
+		return err
 	})
 	if err != nil {
 		t.Fatalf("clickhouse: %v", err)
@@ -232,18 +258,27 @@ GROUP BY code`, e.chDB)
 	return out
 }
 
+// sqlSum is the node's exact total (chDB.sum) and the number of stored
+// aggregate rows.
+func (e *extNode) sqlSum(t *testing.T) (visits, rows uint64) {
+	t.Helper()
+	return e.db.sum(t), e.db.count(t, fmt.Sprintf("SELECT count() FROM %s.visits", e.db.name))
+}
+
 // waitSum polls until the SQL total is want and fails at once if it ever
 // exceeds want (a visit counted twice). It returns how long it took.
 func (e *extNode) waitSum(t *testing.T, want uint64, d time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var got uint64
-	proctest.Eventually(t, d, fmt.Sprintf("sum(visits) = %d", want), func() bool {
-		got, _ = e.sqlSum(t)
+	harness.Eventually(t, d, func() error {
+		got, _ := e.sqlSum(t)
 		if got > want {
 			t.Fatalf("sum(visits) = %d > %d sent: visits counted twice", got, want)
 		}
-		return got == want
+		if got != want {
+			return fmt.Errorf("sum(visits) = %d, want %d", got, want)
+		}
+		return nil
 	})
 	return time.Since(start)
 }
@@ -267,7 +302,7 @@ func TestExternal_VisitsExactInClickHouse(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < total; i += 4 {
 				code := codes[i%len(codes)]
-				st, _, err := get(proctest.Client, "GET", e.base+"/"+code, "", nil)
+				st, _, err := get(harness.Client, "GET", e.base+"/"+code, "", nil)
 				if err == nil && st != http.StatusFound {
 					err = fmt.Errorf("GET /%s: %d", code, st)
 				}
@@ -290,7 +325,7 @@ func TestExternal_VisitsExactInClickHouse(t *testing.T) {
 		t.Fatalf("%d rows hold %d visits: want aggregates (at most %d rows)", rows, total, total/4)
 	}
 
-	byCode := e.sqlByCode(t)
+	byCode := e.db.byCode(t)
 	if len(byCode) != len(codes) {
 		t.Fatalf("SQL has %d codes, want %d: %v", len(byCode), len(codes), byCode)
 	}
@@ -361,6 +396,26 @@ func (l *load) count(ph int32) int {
 	return len(l.lat[ph])
 }
 
+// atLeast is a condition: at least n 302s recorded in phase ph.
+func (l *load) atLeast(ph int32, n int) func() error {
+	return func() error {
+		if got := l.count(ph); got < n {
+			return fmt.Errorf("%d redirects in phase %d, want %d", got, ph, n)
+		}
+		return nil
+	}
+}
+
+// failures is nil while every redirect so far was a 302.
+func (l *load) failures() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.bad) > 0 {
+		return fmt.Errorf("%d redirects were not 302 (first: %s)", len(l.bad), l.bad[0])
+	}
+	return nil
+}
+
 func (l *load) finish() {
 	close(l.stop)
 	<-l.done
@@ -399,29 +454,35 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 			l.finish()
 		}
 	}()
-	proctest.Eventually(t, 30*time.Second, "200 redirects before the outage", func() bool { return l.count(before) >= 200 })
+	harness.Eventually(t, 30*time.Second, l.atLeast(before, 200))
 
 	l.phase.Store(outage)
 	stopped := time.Now()
-	extCH.Stop(t)
-	proctest.Eventually(t, 10*time.Second, "/ready 503 naming clickhouse", func() bool {
-		st, r := e.ready(t)
-		return st == http.StatusServiceUnavailable && r.Status != "ready" &&
-			r.Checks["clickhouse"] != "" && r.Checks["clickhouse"] != "ok" && r.Checks["postgres"] == "ok"
-	})
+	e.ch.Stop(t)
+	clickhouseDown := func() error {
+		if st, r := e.ready(t); st != http.StatusServiceUnavailable || r.Status == "ready" ||
+			r.Checks["clickhouse"] == "" || r.Checks["clickhouse"] == "ok" || r.Checks["postgres"] != "ok" {
+			return fmt.Errorf("/ready: %d %+v, want 503 naming clickhouse only", st, r)
+		}
+		return nil
+	}
+	harness.Eventually(t, 10*time.Second, clickhouseDown)
 	t.Logf("/ready reported clickhouse down %s after the stop began", time.Since(stopped).Round(time.Millisecond))
-	// The outage is a duration of the scenario, not a condition to wait for.
-	time.Sleep(time.Until(stopped.Add(20 * time.Second)))
-	extCH.Start(t)
+	// The outage is a duration of the scenario, not a condition to wait for:
+	// all along, /ready says so and every redirect is a 302.
+	harness.Consistently(t, time.Until(stopped.Add(20*time.Second)), func() error {
+		if err := l.failures(); err != nil {
+			return err
+		}
+		return clickhouseDown()
+	})
+	e.ch.Start(t)
 	l.phase.Store(after)
 	restarted := time.Now()
 	t.Logf("clickhouse down for %s", restarted.Sub(stopped).Round(time.Millisecond))
 
-	proctest.Eventually(t, 30*time.Second, "/ready 200 again", func() bool {
-		st, _ := e.ready(t)
-		return st == http.StatusOK
-	})
-	proctest.Eventually(t, 30*time.Second, "200 redirects after the outage", func() bool { return l.count(after) >= 200 })
+	harness.Eventually(t, 30*time.Second, e.isReady)
+	harness.Eventually(t, 30*time.Second, l.atLeast(after, 200))
 	l.finish()
 
 	l.mu.Lock()
@@ -444,7 +505,7 @@ func TestExternal_ClickHouseOutage(t *testing.T) {
 	took := e.waitSum(t, sent, 90*time.Second)
 	t.Logf("sum(visits) = %d exact %s after the last redirect, %s after clickhouse was back",
 		sent, took.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
-	byCode := e.sqlByCode(t)
+	byCode := e.db.byCode(t)
 	for _, c := range codes {
 		if byCode[c] != l.ok[c] {
 			t.Errorf("SQL total of %s = %d, sent %d", c, byCode[c], l.ok[c])
@@ -462,7 +523,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	e.hit(t, cached) // fills the near-cache
 	kept := e.create(t, "")
 
-	extPG.Stop(t)
+	e.pg.Stop(t)
 	hits := uint64(1)
 	for i := 0; i < 20; i++ {
 		e.hit(t, cached)
@@ -484,12 +545,12 @@ func TestExternal_PostgresOutage(t *testing.T) {
 			t.Fatalf("%s with postgres down: %d %q, want 503 with a JSON error", what, st, body)
 		}
 	}
-	st, body, err := get(proctest.Client, "GET", e.base+"/never-seen-code", "", nil)
+	st, body, err := get(harness.Client, "GET", e.base+"/never-seen-code", "", nil)
 	wantJSONError("GET of an uncached code", st, body, err)
 
 	outageCodes := []string{"during-outage-1", "during-outage-2", "during-outage-3"}
 	for _, c := range outageCodes {
-		st, body, err := get(proctest.Client, "POST", e.base+"/api/v1/links", extKey,
+		st, body, err := get(harness.Client, "POST", e.base+"/api/v1/links", extKey,
 			strings.NewReader(`{"url":"https://example.com/outage","code":"`+c+`"}`))
 		wantJSONError("POST /api/v1/links", st, body, err)
 	}
@@ -498,27 +559,26 @@ func TestExternal_PostgresOutage(t *testing.T) {
 		t.Fatalf("/ready with postgres down: %d %+v, want 503 naming postgres", rst, r)
 	}
 
-	extPG.Start(t)
+	e.pg.Start(t)
 	restarted := time.Now()
 	var after string
-	proctest.Eventually(t, 30*time.Second, "a create to succeed after postgres returned", func() bool {
+	harness.Eventually(t, 30*time.Second, func() error {
 		var l struct {
 			Code string `json:"code"`
 		}
-		st := proctest.Do(t, "POST", e.base+"/api/v1/links", extKey, map[string]any{"url": "https://example.com/after"}, &l)
-		after = l.Code
-		return st == http.StatusCreated
+		st := harness.Do(t, "POST", e.base+"/api/v1/links", extKey, map[string]any{"url": "https://example.com/after"}, &l)
+		if after = l.Code; st != http.StatusCreated {
+			return fmt.Errorf("create after postgres returned: %d", st)
+		}
+		return nil
 	})
 	t.Logf("creates succeed %s after postgres was back", time.Since(restarted).Round(time.Millisecond))
-	proctest.Eventually(t, 30*time.Second, "/ready 200 again", func() bool {
-		st, _ := e.ready(t)
-		return st == http.StatusOK
-	})
+	harness.Eventually(t, 30*time.Second, e.isReady)
 	e.hit(t, after)
 	e.hit(t, kept)
 
 	for _, c := range outageCodes {
-		if st := proctest.Do(t, "GET", e.base+"/api/v1/links/"+c, extKey, nil, nil); st != http.StatusNotFound {
+		if st := harness.Do(t, "GET", e.base+"/api/v1/links/"+c, extKey, nil, nil); st != http.StatusNotFound {
 			t.Errorf("GET /api/v1/links/%s (created during the outage) = %d, want 404", c, st)
 		}
 	}
@@ -546,7 +606,7 @@ func TestExternal_PostgresOutage(t *testing.T) {
 	// Redirects served from the near-cache during the outage were counted
 	// (plus one each for after and kept).
 	e.waitSum(t, hits+2, 15*time.Second)
-	if got := e.sqlByCode(t)[cached]; got != hits {
+	if got := e.db.byCode(t)[cached]; got != hits {
 		t.Fatalf("SQL total of %s = %d, want %d", cached, got, hits)
 	}
 }
@@ -566,13 +626,13 @@ func TestExternal_SIGTERMFlushesToClickHouse(t *testing.T) {
 			for i := 0; i < total; i++ {
 				e.hit(t, codes[i%len(codes)])
 			}
-			e.Stop() // SIGTERM right after the visits; fails t on a non-zero exit
+			e.Stop(t) // SIGTERM right after the visits; fails t on a non-zero exit
 			got, rows := e.sqlSum(t)
 			if got != total {
 				t.Fatalf("after SIGTERM sum(visits) = %d, want %d\n%s", got, total, e.Logs())
 			}
 			t.Logf("sum(visits) = %d in %d rows right after the exit", got, rows)
-			for c, n := range e.sqlByCode(t) {
+			for c, n := range e.db.byCode(t) {
 				if n != total/uint64(len(codes)) {
 					t.Errorf("SQL total of %s = %d, want %d", c, n, total/len(codes))
 				}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minibitly/minibitly/internal/proctest"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 // TestKeys_CreateListRevoke drives `minibitly keys` on an embedded store and
@@ -15,7 +15,7 @@ func TestKeys_CreateListRevoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
-	bin, dir := proctest.Binary(t), t.TempDir()
+	bin, dir := harness.Binary(t), t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(bin, append(args, "--data-dir", dir)...).CombinedOutput()
@@ -35,13 +35,13 @@ func TestKeys_CreateListRevoke(t *testing.T) {
 	}
 
 	n, base := startSingle(t, dir)
-	if st := proctest.Do(t, "GET", base+"/api/v1/links", secret[1], nil, nil); st != 200 {
+	if st := harness.Do(t, "GET", base+"/api/v1/links", secret[1], nil, nil); st != 200 {
 		t.Fatalf("created key: %d", st)
 	}
-	n.Stop() // the embedded store is single-process
+	n.Stop(t) // the embedded store is single-process
 	run("keys", "revoke", id[1])
-	n.Start()
-	if st := proctest.Do(t, "GET", base+"/api/v1/links", secret[1], nil, nil); st != 401 {
+	n.Start(t)
+	if st := harness.Do(t, "GET", base+"/api/v1/links", secret[1], nil, nil); st != 401 {
 		t.Fatalf("revoked key: %d, want 401", st)
 	}
 	if out, err := exec.Command(bin, "keys", "revoke", "key_nope", "--data-dir", t.TempDir()).CombinedOutput(); err == nil {

@@ -2,22 +2,20 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/minibitly/minibitly/internal/harness"
-	"github.com/minibitly/minibitly/internal/proctest"
 )
 
 // TestCluster_Partition runs in its own network namespaces, one per node,
@@ -125,11 +123,11 @@ func partitionProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v clusterJSON
-	proctest.Do(t, "GET", base+"/api/v1/cluster", extKey, nil, &v)
+	harness.Do(t, "GET", base+"/api/v1/cluster", extKey, nil, &v)
 	found, other, first := 0, 0, ""
 	for r := 0; r < rounds; r++ {
 		for _, code := range codes {
-			st, _, err := get(proctest.Client, "GET", base+"/"+code, "", nil)
+			st, _, err := get(harness.Client, "GET", base+"/"+code, "", nil)
 			if err == nil && st == http.StatusFound {
 				found++
 				continue
@@ -150,23 +148,23 @@ type nodeNetns struct{ pid string }
 
 func newNodeNetns(t *testing.T) nodeNetns {
 	t.Helper()
-	cmd := exec.Command("unshare", "--net", "--", "sleep", "infinity")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	holder, err := harness.StartProcess(exec.Command("unshare", "--net", "--", "sleep", "infinity"),
+		filepath.Join(t.TempDir(), "netns.log"))
+	if err != nil {
+		t.Fatalf("harness: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(holder.Kill)
 	self, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := nodeNetns{pid: strconv.Itoa(cmd.Process.Pid)}
-	proctest.Eventually(t, 5*time.Second, "the sleep's own network namespace", func() bool {
+	ns := nodeNetns{pid: strconv.Itoa(holder.Pid())}
+	harness.Eventually(t, 5*time.Second, func() error {
 		l, err := os.Readlink("/proc/" + ns.pid + "/ns/net")
-		return err == nil && l != self
+		if err == nil && l == self {
+			err = fmt.Errorf("the sleep %s is still in this network namespace (%s)", ns.pid, l)
+		}
+		return err
 	})
 	return ns
 }
@@ -188,6 +186,9 @@ func nsRun(t *testing.T, args ...string) string {
 type partitionNet struct {
 	t  *testing.T
 	ns map[int]nodeNetns
+	// redirected is the test's count of 302s (testCluster.redirected),
+	// which probe adds to.
+	redirected *atomic.Uint64
 }
 
 func newPartitionNet(t *testing.T) *partitionNet {
@@ -248,7 +249,7 @@ func (p *partitionNet) probe(i int, codes []string, rounds int) (r probeResult) 
 				&r.alive, &r.found, &r.other, &r.batched, &r.rerouted, &r.first); err != nil {
 				t.Fatalf("probe line %q: %v", line, err)
 			}
-			redirected.Add(uint64(r.found))
+			p.redirected.Add(uint64(r.found))
 			return r
 		}
 	}
@@ -257,7 +258,7 @@ func (p *partitionNet) probe(i int, codes []string, rounds int) (r probeResult) 
 }
 
 // majorityLoad sends redirects to nodes at a steady pace until stopped,
-// counting every 302 in redirected.
+// counting every 302 in the cluster's redirected.
 type majorityLoad struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -267,7 +268,7 @@ type majorityLoad struct {
 	first string
 }
 
-func startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNode) *majorityLoad {
+func (c *testCluster) startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNode) *majorityLoad {
 	l := &majorityLoad{stop: make(chan struct{})}
 	for w, n := range nodes {
 		l.wg.Add(1)
@@ -282,10 +283,9 @@ func startMajorityLoad(codes []string, every time.Duration, nodes ...*clusterNod
 				case <-tick.C:
 				}
 				code := codes[i%len(codes)]
-				st, _, err := get(proctest.Client, "GET", n.base+"/"+code, "", nil)
+				st, _, err := c.redirect(n.base, code)
 				l.mu.Lock()
 				if err == nil && st == http.StatusFound {
-					redirected.Add(1)
 					l.ok++
 				} else {
 					l.bad++
@@ -325,8 +325,8 @@ func partitionScenario(t *testing.T) {
 		pg.Close()
 		ch.Close()
 	})
-	pgURL, chURL := pg.NewDatabase(t), ch.NewDatabase(t)
-	chDB := chURL[strings.LastIndex(chURL, "/")+1:]
+	c := newClusterOn(t, pg, ch)
+	pnet.redirected = &c.redirected
 
 	seeds := "10.77.0.1:7946,10.77.0.2:7946,10.77.0.3:7946"
 	var nodes []*clusterNode
@@ -337,13 +337,14 @@ func partitionScenario(t *testing.T) {
 			"--node-name", fmt.Sprintf("n%d", i), "--http-addr", ip + ":8080", "--data-dir", t.TempDir(),
 			"--gossip-addr", ip + ":7946", "--remote-addr", ip + ":8090", "--join", seeds,
 			"--gossip-profile", "fast", "--gossip-rejoin-interval", "1s",
-			"--postgres-url", strings.Replace(pgURL, "127.0.0.1:", stores, 1),
-			"--clickhouse-url", strings.Replace(chURL, "127.0.0.1:", stores, 1),
+			"--postgres-url", strings.Replace(c.pgURL, "127.0.0.1:", stores, 1),
+			"--clickhouse-url", strings.Replace(c.chURL, "127.0.0.1:", stores, 1),
 			"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
 			"--near-cache-ttl", "30s", "--api-rate", "0",
 		}
 		n := &clusterNode{name: fmt.Sprintf("n%d", i), base: "http://" + ip + ":8080", gossip: ip + ":7946"}
-		n.Node = proctest.StartPrefixed(t, n.name, ip+":8080", ns.enter(), args, []string{"MINIBITLY_INITIAL_API_KEY=" + extKey})
+		n.Node = harness.StartNode(t, harness.NodeConfig{Name: n.name, HTTPAddr: ip + ":8080", Prefix: ns.enter(), Args: args,
+			Env: []string{"MINIBITLY_INITIAL_API_KEY=" + extKey}})
 		nodes = append(nodes, n)
 	}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
@@ -354,7 +355,7 @@ func partitionScenario(t *testing.T) {
 	var codes []string
 	for i := 0; i < 40; i++ {
 		var l linkJSON
-		if st := proctest.Do(t, "POST", n1.base+"/api/v1/links", extKey,
+		if st := harness.Do(t, "POST", n1.base+"/api/v1/links", extKey,
 			map[string]any{"url": fmt.Sprintf("https://example.com/p%d", i)}, &l); st != 201 {
 			t.Fatalf("create %d: %d", i, st)
 		}
@@ -366,14 +367,14 @@ func partitionScenario(t *testing.T) {
 		var o struct {
 			Owner memberJSON `json:"owner"`
 		}
-		proctest.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
+		harness.Do(t, "GET", n1.base+"/api/v1/cluster/owner/"+code, extKey, nil, &o)
 		owned[o.Owner.Name]++
 	}
 	if owned["n3"] == 0 {
 		t.Fatalf("n3 owns none of the 40 codes: %v", owned)
 	}
 	t.Logf("owners of the 40 codes before the cut: %v", owned)
-	hits(t, 300, warm, n1, n2, n3)
+	c.hits(t, 300, warm, n1, n2, n3)
 
 	// Cut with nothing in flight, so no acknowledgement can be lost after
 	// its batch was applied (the one case that counts a visit twice):
@@ -384,12 +385,15 @@ func partitionScenario(t *testing.T) {
 		}
 		return sum
 	}
-	proctest.Eventually(t, 10*time.Second, "every visit shipped and acknowledged", func() bool {
-		return batched(n1, n2, n3) == redirected.Load()
+	harness.Eventually(t, 10*time.Second, func() error {
+		if b, r := batched(n1, n2, n3), c.redirected.Load(); b != r {
+			return fmt.Errorf("%d visits batched of %d redirects", b, r)
+		}
+		return nil
 	})
 	cut := time.Now()
 	pnet.cut(3)
-	load := startMajorityLoad(codes, 5*time.Millisecond, n1, n2)
+	load := c.startMajorityLoad(codes, 5*time.Millisecond, n1, n2)
 	defer func() {
 		select {
 		case <-load.stop:
@@ -399,20 +403,20 @@ func partitionScenario(t *testing.T) {
 	}()
 
 	// (a) The majority serves every link.
-	proctest.Eventually(t, 30*time.Second, "n1 and n2 to see 2 members and serve every link", func() bool {
+	harness.Eventually(t, 30*time.Second, func() error {
 		for _, n := range []*clusterNode{n1, n2} {
-			if n.view(t).Alive != 2 {
-				return false
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members, want 2", n.name, got)
 			}
 		}
 		for _, n := range []*clusterNode{n1, n2} {
 			for _, code := range codes {
-				if st, _ := location(t, n.base, code); st != 302 {
-					return false
+				if st, _ := c.location(t, n.base, code); st != 302 {
+					return fmt.Errorf("%s /%s: %d, want 302", n.name, code, st)
 				}
 			}
 		}
-		return true
+		return nil
 	})
 	majority := time.Since(cut)
 	t.Logf("after the cut the majority (n1, n2) serves every link in %s", majority.Round(time.Millisecond))
@@ -420,9 +424,12 @@ func partitionScenario(t *testing.T) {
 	// The isolated node, probed from inside its namespace, owns every code
 	// in its view and serves them too (stores are reachable from it).
 	var isolated time.Duration
-	proctest.Eventually(t, 30*time.Second, "n3 to see itself alone and serve every link", func() bool {
-		r := pnet.probe(3, codes, 1)
-		return r.alive == 1 && r.other == 0
+	harness.Eventually(t, 30*time.Second, func() error {
+		if r := pnet.probe(3, codes, 1); r.alive != 1 || r.other != 0 {
+			return fmt.Errorf("n3 sees %d alive members (want 1) and failed %d of %d redirects (first: %s)",
+				r.alive, r.other, r.found+r.other, r.first)
+		}
+		return nil
 	})
 	isolated = time.Since(cut)
 	t.Logf("after the cut the isolated node (n3) sees 1 member and serves every link in %s", isolated.Round(time.Millisecond))
@@ -433,8 +440,16 @@ func partitionScenario(t *testing.T) {
 	found3 := r.found
 
 	// The partition is a duration of the scenario: past GossipToTheDeadTime
-	// and past the near-cache TTL, so n3 reloads every link itself.
-	time.Sleep(time.Until(cut.Add(partitionFor)))
+	// and past the near-cache TTL, so n3 reloads every link itself. All
+	// along, the majority does not see n3 again.
+	harness.Consistently(t, time.Until(cut.Add(partitionFor)), func() error {
+		for _, n := range []*clusterNode{n1, n2} {
+			if got := n.view(t).Alive; got != 2 {
+				return fmt.Errorf("%s sees %d alive members during the partition, want 2", n.name, got)
+			}
+		}
+		return nil
+	})
 	r = pnet.probe(3, codes, 2)
 	if r.other != 0 {
 		t.Fatalf("n3 late in the partition: %d of %d redirects failed (first: %s)", r.other, r.found+r.other, r.first)
@@ -451,13 +466,15 @@ func partitionScenario(t *testing.T) {
 	// visit has left the gateways (n3's metrics read from inside its
 	// namespace) and ClickHouse is stable, the sum is exact.
 	var n3batched uint64
-	proctest.Eventually(t, 15*time.Second, "every visit of both sides shipped", func() bool {
-		r := pnet.probe(3, codes, 0)
-		n3batched = r.batched
-		return batched(n1, n2)+n3batched == redirected.Load()
+	harness.Eventually(t, 15*time.Second, func() error {
+		n3batched = pnet.probe(3, codes, 0).batched
+		if b, r := batched(n1, n2)+n3batched, c.redirected.Load(); b != r {
+			return fmt.Errorf("%d visits batched on both sides of %d redirects", b, r)
+		}
+		return nil
 	})
-	beforeHeal := redirected.Load()
-	got := waitStableSum(t, ch.Addr(), chDB, beforeHeal)
+	beforeHeal := c.redirected.Load()
+	got := waitStableSum(t, c)
 	reroutedBefore := metric(t, n1, "minibitly_actors_visits_rerouted_total") +
 		metric(t, n2, "minibitly_actors_visits_rerouted_total") + pnet.probe(3, codes, 0).rerouted
 	t.Logf("before healing: %d redirects, sum(visits) FINAL = %d; %d visits rerouted (counted by their gateway, owner unreachable)",
@@ -473,18 +490,23 @@ func partitionScenario(t *testing.T) {
 	t.Logf("after healing all three see 3 members in %s", merge.Round(time.Millisecond))
 	for _, n := range nodes {
 		for _, code := range codes {
-			if st, _ := location(t, n.base, code); st != 302 {
+			if st, _ := c.location(t, n.base, code); st != 302 {
 				t.Fatalf("%s /%s after healing: %d", n.name, code, st)
 			}
 		}
 	}
-	hits(t, 300, codes, n1, n2, n3)
+	c.hits(t, 300, codes, n1, n2, n3)
 
 	// (c) No visit counted twice; the total is exact unless some are
 	// reported at risk.
-	want := redirected.Load()
-	proctest.Eventually(t, 15*time.Second, "every visit shipped", func() bool { return batched(nodes...) == want })
-	got = waitStableSum(t, ch.Addr(), chDB, want)
+	want := c.redirected.Load()
+	harness.Eventually(t, 15*time.Second, func() error {
+		if b := batched(nodes...); b != want {
+			return fmt.Errorf("%d visits batched of %d redirects", b, want)
+		}
+		return nil
+	})
+	got = waitStableSum(t, c)
 	settled := time.Since(healed)
 	var atRisk, rerouted, refused, dropped, rejoins uint64
 	for _, n := range nodes {
@@ -500,7 +522,7 @@ func partitionScenario(t *testing.T) {
 		dropped += m("minibitly_actors_visits_dropped_total")
 		rejoins += m("minibitly_cluster_rejoins_total")
 	}
-	t.Logf("sum(visits) FINAL by flushing node: %v", partitionSumBy(t, ch.Addr(), chDB, "node_id"))
+	t.Logf("sum(visits) FINAL by flushing node: %v", c.db.sumBy(t, "node_id"))
 	t.Logf("visits: %d redirects received, sum(visits) FINAL = %d (%s after healing); at risk %d, rerouted %d, refused batches %d, dropped %d; re-join rounds %d",
 		want, got, settled.Round(time.Millisecond), atRisk, rerouted, refused, dropped, rejoins)
 	if got > want {
@@ -516,74 +538,9 @@ func partitionScenario(t *testing.T) {
 	}
 }
 
-// waitStableSum waits until sum(visits) FINAL is want, or has not changed
-// for 2 s (ten flush intervals), and returns it.
-func waitStableSum(t *testing.T, addr, db string, want uint64) uint64 {
+// waitStableSum waits until sum(visits) FINAL has not changed for 2 s (ten
+// flush intervals) and returns it.
+func waitStableSum(t *testing.T, c *testCluster) uint64 {
 	t.Helper()
-	var got, last uint64
-	stableSince := time.Now()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got = partitionSum(t, addr, db)
-		if got != last {
-			last, stableSince = got, time.Now()
-		}
-		if got == want || time.Now().After(stableSince.Add(2*time.Second)) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sum(visits) FINAL = %d still changing 60 s later (want %d)", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// partitionSum is sum(visits) FINAL of the test's ClickHouse database.
-func partitionSum(t *testing.T, addr, db string) uint64 {
-	t.Helper()
-	var v uint64
-	partitionQuery(t, addr, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", db), func(s func(...any) error) error { return s(&v) })
-	return v
-}
-
-// partitionSumBy is sum(visits) FINAL grouped by a string column.
-func partitionSumBy(t *testing.T, addr, db, col string) map[string]uint64 {
-	t.Helper()
-	out := map[string]uint64{}
-	partitionQuery(t, addr, fmt.Sprintf("SELECT %s, sum(visits) FROM %s.visits FINAL GROUP BY %s", col, db, col), func(s func(...any) error) error {
-		var k string
-		var v uint64
-		err := s(&k, &v)
-		out[k] = v
-		return err
-	})
-	return out
-}
-
-func partitionQuery(t *testing.T, addr, query string, scan func(func(...any) error) error) {
-	t.Helper()
-	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:        []string{addr},
-		Auth:        clickhouse.Auth{Database: "default", Username: "default"},
-		DialTimeout: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rows, err := conn.Query(ctx, query)
-	if err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows.Scan); err != nil {
-			t.Fatalf("clickhouse: %v", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("clickhouse: %v", err)
-	}
+	return settle(t, 60*time.Second, 2*time.Second, "sum(visits) FINAL", func() uint64 { return c.sum(t) })
 }

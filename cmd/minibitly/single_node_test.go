@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minibitly/minibitly/internal/proctest"
+	"github.com/minibitly/minibitly/internal/harness"
 )
 
 const testKey = "mb_test_key_0123456789"
@@ -30,12 +30,12 @@ type statsJSON struct {
 	} `json:"browsers"`
 }
 
-func startSingle(t *testing.T, dataDir string) (*proctest.Node, string) {
-	port := proctest.FreePort(t, "127.0.0.1")
+func startSingle(t *testing.T, dataDir string) (*harness.Node, string) {
+	port := harness.FreePort(t, "127.0.0.1")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	n := proctest.Start(t, "single", addr,
-		[]string{"--http-addr", addr, "--data-dir", dataDir, "--flush-interval", "200ms", "--shards", "8"},
-		[]string{"MINIBITLY_INITIAL_API_KEY=" + testKey})
+	n := harness.StartNode(t, harness.NodeConfig{Name: "single", HTTPAddr: addr,
+		Args: []string{"--http-addr", addr, "--data-dir", dataDir, "--flush-interval", "200ms", "--shards", "8"},
+		Env:  []string{"MINIBITLY_INITIAL_API_KEY=" + testKey}})
 	return n, "http://" + addr
 }
 
@@ -43,7 +43,7 @@ func redirect(t *testing.T, base, code, ua string) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/"+code, nil)
 	req.Header.Set("User-Agent", ua)
-	resp, err := proctest.Client.Do(req)
+	resp, err := harness.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func redirect(t *testing.T, base, code, ua string) int {
 func statsTotal(t *testing.T, base, code string) uint64 {
 	t.Helper()
 	var s statsJSON
-	if st := proctest.Do(t, "GET", base+"/api/v1/links/"+code+"/stats?interval=minute&from="+
+	if st := harness.Do(t, "GET", base+"/api/v1/links/"+code+"/stats?interval=minute&from="+
 		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), testKey, nil, &s); st != 200 {
 		t.Fatalf("stats: %d", st)
 	}
@@ -73,7 +73,7 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 	n, base := startSingle(t, dir)
 
 	var l linkJSON
-	if st := proctest.Do(t, "POST", base+"/api/v1/links", testKey,
+	if st := harness.Do(t, "POST", base+"/api/v1/links", testKey,
 		map[string]any{"url": "https://example.com/landing?x=1", "title": "e2e"}, &l); st != 201 {
 		t.Fatalf("create: %d", st)
 	}
@@ -83,16 +83,21 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	proctest.Eventually(t, 10*time.Second, "100 visits in stats", func() bool { return statsTotal(t, base, l.Code) == 100 })
+	harness.Eventually(t, 10*time.Second, func() error {
+		if got := statsTotal(t, base, l.Code); got != 100 {
+			return fmt.Errorf("stats total = %d, want 100", got)
+		}
+		return nil
+	})
 	t.Logf("100 visits visible in stats after %s (flush interval 200ms)", time.Since(start).Round(time.Millisecond))
 
-	n.Stop()
-	n.Start()
+	n.Stop(t)
+	n.Start(t)
 	if got := statsTotal(t, base, l.Code); got != 100 {
 		t.Fatalf("after restart stats total = %d, want 100", got)
 	}
 	var got linkJSON
-	proctest.Do(t, "GET", base+"/api/v1/links/"+l.Code, testKey, nil, &got)
+	harness.Do(t, "GET", base+"/api/v1/links/"+l.Code, testKey, nil, &got)
 	if got.Visits == nil || *got.Visits != 100 || got.URL != "https://example.com/landing?x=1" {
 		t.Fatalf("link after restart: %+v", got)
 	}
@@ -100,8 +105,8 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 	for i := 0; i < 37; i++ {
 		redirect(t, base, l.Code, "curl/8.0")
 	}
-	n.Stop() // SIGTERM right after the visits: shutdown must flush them
-	n.Start()
+	n.Stop(t) // SIGTERM right after the visits: shutdown must flush them
+	n.Start(t)
 	if got := statsTotal(t, base, l.Code); got != 137 {
 		t.Fatalf("after SIGTERM stats total = %d, want 137", got)
 	}
@@ -111,13 +116,13 @@ func TestSingleNode_VisitsSurviveRestart(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"members"`
 	}
-	if st := proctest.Do(t, "GET", base+"/api/v1/cluster", testKey, nil, &view); st != 200 || view.Alive != 1 || len(view.Members) != 1 {
+	if st := harness.Do(t, "GET", base+"/api/v1/cluster", testKey, nil, &view); st != 200 || view.Alive != 1 || len(view.Members) != 1 {
 		t.Fatalf("single node cluster view: %d %+v", st, view)
 	}
 	var owner struct {
 		Self bool `json:"self"`
 	}
-	if st := proctest.Do(t, "GET", base+"/api/v1/cluster/owner/"+l.Code, testKey, nil, &owner); st != 200 || !owner.Self {
+	if st := harness.Do(t, "GET", base+"/api/v1/cluster/owner/"+l.Code, testKey, nil, &owner); st != 200 || !owner.Self {
 		t.Fatalf("single node owner: %d %+v", st, owner)
 	}
 	if !strings.Contains(n.Logs(), `"msg":"minibitly serving"`) {

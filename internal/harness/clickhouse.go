@@ -34,7 +34,7 @@ type ClickHouse struct {
 	opts    Options
 
 	mu   sync.Mutex
-	proc *process
+	proc *Process
 	dbs  int
 }
 
@@ -72,7 +72,7 @@ func LaunchClickHouseWith(o Options) (*ClickHouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse temp dir: %w", err)
 	}
-	port, err := freePort()
+	port, err := freePort(o.listenHost())
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -160,19 +160,19 @@ func (c *ClickHouse) writeConfig() error {
 func (c *ClickHouse) start() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.proc != nil && !c.proc.exited() {
+	if c.proc != nil && !c.proc.Exited() {
 		return nil
 	}
 	cmd := exec.Command(c.bin, "--config-file="+filepath.Join(c.dir, "config.xml"))
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), "TZ=UTC")
-	proc, err := startProcess(cmd, c.outPath)
+	proc, err := StartProcess(cmd, c.outPath)
 	if err != nil {
 		return fmt.Errorf("clickhouse: %w", err)
 	}
 	c.proc = proc
-	if err := waitReady(proc, c.ping); err != nil {
-		_ = proc.stop(syscall.SIGKILL, 5*time.Second)
+	if err := proc.WaitReady(startTimeout, c.ping); err != nil {
+		proc.Kill()
 		return fmt.Errorf("clickhouse on port %d: %w", c.port, err)
 	}
 	return nil
@@ -253,7 +253,7 @@ func (c *ClickHouse) stop() error {
 	if c.proc == nil {
 		return nil
 	}
-	err := c.proc.stop(syscall.SIGTERM, 60*time.Second)
+	err := c.proc.Stop(syscall.SIGTERM, 60*time.Second)
 	c.proc = nil
 	return err
 }

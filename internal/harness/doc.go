@@ -1,10 +1,41 @@
-// Package harness starts real, throwaway database servers for tests:
-// PostgreSQL (initdb + postgres from /usr/lib/postgresql/*/bin, run as the
-// postgres user when the test runs as root) and ClickHouse (Debian's
-// clickhouse-server as a plain process). Each server gets its own temporary
-// data directory and random loopback ports, is polled until it answers, logs
-// to a file whose tail is printed when a test fails, and is stopped and
-// removed when the test (or TestMain) ends.
+// Package harness is the module's test harness: it runs the real processes
+// that integration tests need (throwaway PostgreSQL and ClickHouse servers
+// and the minibitly binary itself, alone or as a multi-process cluster), and
+// holds the one polling loop tests use instead of sleeping.
+//
+// Polling (poll.go): a condition is a func() error, nil when it holds, else
+// what was seen instead. Eventually polls it until it holds and fails the
+// test with its last error once the timeout has passed; Consistently polls
+// it for a whole duration and fails at its first error (to check that
+// something does not happen, instead of sleeping and looking once); Until is
+// the loop itself, bounded by a context, for code without a test. The wait
+// between two calls starts at 10 ms and doubles up to 100 ms. Conditions run
+// on the calling goroutine, so one may call t.Fatal to stop at once on an
+// error that waiting cannot cure:
+//
+//	harness.Eventually(t, 30*time.Second, func() error {
+//		if got := n.view(t).Alive; got != 3 {
+//			return fmt.Errorf("%s sees %d alive members, want 3", n.name, got)
+//		}
+//		return nil
+//	})
+//
+// Processes (proc.go): one runner, Process, starts every child: output
+// appended to a log file whose tail is printed when a test fails, killed
+// with the test binary if it dies first (Pdeathsig), stopped by a signal
+// with a grace period, and polled until ready. On top of it:
+//
+//   - Postgres: initdb + postgres from /usr/lib/postgresql/*/bin, run as the
+//     postgres user when the test runs as root. ClickHouse: Debian's
+//     clickhouse-server as a plain process. Each gets its own temporary data
+//     directory and a random port (loopback unless Options say otherwise),
+//     and is stopped and removed when the test (or TestMain) ends. Stop and
+//     Start stop and restart a server on the same data directory and port
+//     for fault tests; NewDatabase gives each test its own database.
+//   - Node: one minibitly process (Binary builds ./cmd/minibitly once per
+//     test binary, with -race when the test has it), ready once GET /ready
+//     answers 200; Stop sends SIGTERM and fails the test on a non-zero exit,
+//     Kill sends SIGKILL. Client and Do talk HTTP to it.
 //
 // A missing server binary is a test failure naming the install command, never
 // a skip. Callers may skip under testing.Short() for a quick edit loop; CI
@@ -15,11 +46,16 @@
 //	pg := harness.StartPostgres(t) // stopped by t.Cleanup
 //	store, err := postgres.Open(ctx, postgres.Config{URL: pg.URL()})
 //
-// One server per package (cheaper): LaunchPostgres / LaunchClickHouse return a
-// server without a testing.TB; TestMain closes it after m.Run. Stop and Start
-// stop and restart a server on the same data directory and port for fault
-// tests.
+//	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
+//	n := harness.StartNode(t, harness.NodeConfig{Name: "n1", HTTPAddr: addr,
+//		Args: []string{"--http-addr", addr, "--data-dir", t.TempDir()}}) // killed by t.Cleanup
+//	n.Stop(t) // SIGTERM; n.Start(t) starts it again
 //
-// The package imports only the standard library and the database drivers; it
-// must not import other packages of this module.
+// One server per test binary (cheaper): NewShared starts one on first use and
+// RunAndClose closes it from TestMain. LaunchPostgres, LaunchClickHouse and
+// LaunchNode start one without a testing.TB (TestMain, scripts/devcluster);
+// the caller must Close it.
+//
+// The package imports only the standard library and the database drivers;
+// it must not import other packages of this module.
 package harness

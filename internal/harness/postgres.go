@@ -33,7 +33,7 @@ type Postgres struct {
 	opts    Options
 
 	mu   sync.Mutex
-	proc *process
+	proc *Process
 	dbs  int
 }
 
@@ -147,7 +147,7 @@ func (p *Postgres) init() error {
 			return fmt.Errorf("pg_hba.conf: %w", err)
 		}
 	}
-	port, err := freePort()
+	port, err := freePort(p.opts.listenHost())
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (p *Postgres) command(name string, args ...string) *exec.Cmd {
 func (p *Postgres) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc != nil && !p.proc.exited() {
+	if p.proc != nil && !p.proc.Exited() {
 		return nil
 	}
 	cmd := p.command("postgres", "-D", p.dataDir,
@@ -184,13 +184,13 @@ func (p *Postgres) start() error {
 		"-c", "log_min_messages=warning",
 		"-c", "TimeZone=UTC",
 	)
-	proc, err := startProcess(cmd, p.logPath)
+	proc, err := StartProcess(cmd, p.logPath)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	p.proc = proc
-	if err := waitReady(proc, p.ping); err != nil {
-		_ = proc.stop(syscall.SIGQUIT, 5*time.Second)
+	if err := proc.WaitReady(startTimeout, p.ping); err != nil {
+		_ = proc.Stop(syscall.SIGQUIT, 5*time.Second)
 		return fmt.Errorf("postgres on port %d: %w", p.port, err)
 	}
 	return nil
@@ -262,7 +262,7 @@ func (p *Postgres) stop() error {
 	if p.proc == nil {
 		return nil
 	}
-	err := p.proc.stop(syscall.SIGINT, 30*time.Second)
+	err := p.proc.Stop(syscall.SIGINT, 30*time.Second)
 	p.proc = nil
 	return err
 }

@@ -10,31 +10,44 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
 // startTimeout bounds how long a server may take to become ready.
 const startTimeout = 60 * time.Second
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort returns a TCP port on host that was free a moment ago.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
+		return 0, fmt.Errorf("find free port on %s: %w", host, err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// process is one running server process whose output goes to a log file.
-type process struct {
+// FreePort returns a TCP port on host that was free a moment ago.
+func FreePort(t testing.TB, host string) int {
+	t.Helper()
+	port, err := freePort(host)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	return port
+}
+
+// Process is one child process. Its stdout and stderr are appended to a log
+// file, it is killed when the process that started it dies first
+// (Pdeathsig), and one goroutine, ended by the exit, waits for it.
+type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // exit status, valid after done
 }
 
-// startProcess starts cmd with stdout and stderr appended to logPath.
-func startProcess(cmd *exec.Cmd, logPath string) (*process, error) {
+// StartProcess starts cmd with its stdout and stderr appended to logPath.
+func StartProcess(cmd *exec.Cmd, logPath string) (*Process, error) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -43,13 +56,13 @@ func startProcess(cmd *exec.Cmd, logPath string) (*process, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	// Take the server down with the test binary if it dies without cleanup.
+	// Take the child down with us if we die without cleanup.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -58,8 +71,11 @@ func startProcess(cmd *exec.Cmd, logPath string) (*process, error) {
 	return p, nil
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
+// Pid is the process ID.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -68,9 +84,11 @@ func (p *process) exited() bool {
 	}
 }
 
-// stop sends sig and waits up to grace for the exit, then kills.
-func (p *process) stop(sig os.Signal, grace time.Duration) error {
-	if p.exited() {
+// Stop sends sig and waits up to grace for the exit, then kills the process
+// and says so in its error. It returns nil once the process has exited by
+// itself, whatever its exit status.
+func (p *Process) Stop(sig os.Signal, grace time.Duration) error {
+	if p.Exited() {
 		return nil
 	}
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -81,39 +99,41 @@ func (p *process) stop(sig os.Signal, grace time.Duration) error {
 		return nil
 	case <-time.After(grace):
 	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
+	p.Kill()
 	return fmt.Errorf("%s did not stop within %s after %s; killed", p.cmd.Path, grace, sig)
 }
 
-// waitReady polls ready until it succeeds, the process exits or the deadline
-// passes. The poll interval starts small and grows.
-func waitReady(p *process, ready func(ctx context.Context) error) error {
-	deadline := time.Now().Add(startTimeout)
-	wait := 10 * time.Millisecond
-	var last error
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("server exited during start: %v", p.err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		last = ready(ctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-p.done:
-		case <-time.After(wait):
-		}
-		if wait < 200*time.Millisecond {
-			wait *= 2
-		}
+// Kill sends SIGKILL, if the process still runs, and waits for the exit.
+func (p *Process) Kill() {
+	if !p.Exited() {
+		_ = p.cmd.Process.Kill() // only fails when it has exited already
 	}
-	return fmt.Errorf("server not ready after %s: %v", startTimeout, last)
+	<-p.done
 }
 
-// tailFile returns the last max bytes of each named file, labelled.
+// WaitReady polls ready (each call bounded to 2 s) until it succeeds, the
+// process exits or timeout passes.
+func (p *Process) WaitReady(timeout time.Duration, ready func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := Until(ctx, func() error {
+		if p.Exited() {
+			return nil // nothing to wait for any more
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return ready(ctx)
+	})
+	if p.Exited() {
+		return fmt.Errorf("%s exited during start: %v", p.cmd.Path, p.err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s not ready within %s: %w", p.cmd.Path, timeout, err)
+	}
+	return nil
+}
+
+// tailFiles returns the last max bytes of each named file, labelled.
 func tailFiles(max int, paths ...string) string {
 	var b strings.Builder
 	for _, path := range paths {

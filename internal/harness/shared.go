@@ -51,13 +51,17 @@ func (s *Shared[T]) Close() error {
 	return s.srv.Close()
 }
 
-// RunAndClose runs the tests, closes every shared server and exits.
+// RunAndClose runs the tests, closes every shared server, removes the
+// binary Binary built (if any) and exits.
 func RunAndClose(m *testing.M, servers ...interface{ Close() error }) {
 	code := m.Run()
 	for _, s := range servers {
 		if err := s.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "harness:", err)
 		}
+	}
+	if err := removeBinary(); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
 	}
 	os.Exit(code)
 }

@@ -1,18 +1,15 @@
 // Command devcluster is `make cluster`: it starts a throwaway PostgreSQL and
-// ClickHouse (internal/harness) and three minibitly nodes on 127.0.0.1-3,
-// prints what to curl, and stops everything on Ctrl-C.
+// ClickHouse and three minibitly nodes on 127.0.0.1-3 (all through
+// internal/harness), prints what to curl, and stops everything on Ctrl-C.
 package main
 
 import (
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
 )
@@ -47,13 +44,12 @@ func run(bin string, count int) error {
 	}
 	defer os.RemoveAll(dir)
 
-	var procs []*exec.Cmd
+	var nodes []*harness.Node
 	defer func() {
-		for _, p := range procs {
-			_ = p.Process.Signal(syscall.SIGTERM)
-		}
-		for _, p := range procs {
-			_ = p.Wait()
+		for _, n := range nodes {
+			if err := n.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "devcluster:", err)
+			}
 		}
 	}()
 	seed := ""
@@ -70,21 +66,15 @@ func run(bin string, count int) error {
 			args = append(args, "--join", seed)
 		}
 		seed = ip + ":7946"
-		logf, err := os.Create(filepath.Join(dir, name+".log"))
+		n, err := harness.LaunchNode(harness.NodeConfig{
+			Name: name, Bin: bin, Args: args, HTTPAddr: ip + ":8080",
+			Env:     []string{"MINIBITLY_INITIAL_API_KEY=" + key},
+			LogPath: filepath.Join(dir, name+".log"),
+		})
 		if err != nil {
 			return err
 		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "MINIBITLY_INITIAL_API_KEY="+key)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // nodes die with us
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		procs = append(procs, cmd)
-		if err := waitReady(cmd, "http://"+ip+":8080/ready", logf.Name()); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+		nodes = append(nodes, n)
 	}
 	fmt.Printf(`
 %d nodes are up (logs in %s):
@@ -107,30 +97,4 @@ Ctrl-C stops everything.
 	<-sig
 	fmt.Println("stopping…")
 	return nil
-}
-
-// waitReady polls url until it answers 200, the process exits or 30 s pass.
-func waitReady(cmd *exec.Cmd, url, logPath string) error {
-	exited := make(chan struct{})
-	go func() {
-		_, _ = cmd.Process.Wait()
-		close(exited)
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logPath)
-			return fmt.Errorf("exited during start:\n%s", b)
-		default:
-		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("not ready after 30s (log: %s)", logPath)
 }

@@ -120,21 +120,13 @@ func TestStore_ServerStopped(t *testing.T) {
 		t.Fatalf("Ping with the server stopped: %v, want ErrUnavailable", err)
 	}
 	srv.Start(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	harness.Eventually(t, 30*time.Second, func() error {
 		err := s.WriteVisits(ctx, b2)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, storage.ErrUnavailable) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, storage.ErrUnavailable) {
 			t.Fatalf("WriteVisits after the restart: %v", err)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err
+	})
 	if err := s.WriteVisits(ctx, b2); err != nil { // a retry of a batch that landed
 		t.Fatal(err)
 	}

@@ -90,7 +90,9 @@ func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	return n, nil
 }
 
-// breakdowns are the Stats dimensions: kind tag, column, destination.
+// breakdowns are the Stats dimensions: the kind tag that marks a
+// breakdown's rows in statsSQL's UNION ALL, and the column it groups by.
+// Stats files each kind's rows into its Stats list (the lists map there).
 var breakdowns = []struct{ kind, column string }{
 	{"r", "referrer"}, {"d", "device"}, {"b", "browser"}, {"o", "os"}, {"c", "country"},
 }

@@ -202,21 +202,13 @@ func TestStore_ServerStopped(t *testing.T) {
 	}
 
 	pg.Start(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	harness.Eventually(t, 30*time.Second, func() error {
 		err := s.CreateLink(ctx, link("after"))
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, storage.ErrUnavailable) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, storage.ErrUnavailable) {
 			t.Fatalf("CreateLink after the restart: %v", err)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err
+	})
 	for _, code := range []string{"before", "after"} {
 		l, err := s.GetLink(ctx, code)
 		if err != nil {

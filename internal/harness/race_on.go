@@ -1,5 +1,5 @@
 //go:build race
 
-package proctest
+package harness
 
 const raceEnabled = true
