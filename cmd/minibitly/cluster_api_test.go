@@ -10,7 +10,7 @@ import (
 
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
-	"github.com/minibitly/minibitly/internal/proctest"
+	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -39,7 +39,7 @@ func TestClusterAPI_SingleNodeView(t *testing.T) {
 func startGossip(t *testing.T, name string, join ...string) (*cluster.Node, string) {
 	t.Helper()
 	cfg := cluster.FastConfig()
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t, "127.0.0.1"))
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 	cfg.NodeName, cfg.BindAddr, cfg.Join = name, addr, join
 	cfg.HTTPAddr, cfg.RemoteAddr = "http-"+name+":8080", "remote-"+name+":8090"
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -64,7 +64,12 @@ func TestClusterAPI_NodeView(t *testing.T) {
 	n1, addr1 := startGossip(t, "n1")
 	n2, _ := startGossip(t, "n2", addr1)
 	v := clusterView(n1, "unused", "unused")
-	proctest.Eventually(t, 10*time.Second, "2 alive members", func() bool { return v.Alive() == 2 && n2.Placement().Len() == 2 })
+	harness.Eventually(t, 10*time.Second, func() error {
+		if v.Alive() != 2 || n2.Placement().Len() != 2 {
+			return fmt.Errorf("alive members: n1 sees %d, n2 sees %d; want 2", v.Alive(), n2.Placement().Len())
+		}
+		return nil
+	})
 
 	if got, want := v.Self(), (gateway.Member{Name: "n1", Status: "alive", HTTPAddr: "http-n1:8080", RemoteAddr: "remote-n1:8090"}); got != want {
 		t.Errorf("Self = %+v, want %+v", got, want)
@@ -92,9 +97,11 @@ func TestClusterAPI_NodeView(t *testing.T) {
 	if err := n2.Leave(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	proctest.Eventually(t, 10*time.Second, "n2 left", func() bool {
-		ms := v.Members()
-		return v.Alive() == 1 && len(ms) == 2 && ms[1].Name == "n2" && ms[1].Status == "left"
+	harness.Eventually(t, 10*time.Second, func() error {
+		if ms := v.Members(); v.Alive() != 1 || len(ms) != 2 || ms[1].Name != "n2" || ms[1].Status != "left" {
+			return fmt.Errorf("n2 has not left: alive %d, members %+v", v.Alive(), ms)
+		}
+		return nil
 	})
 	if got := v.Owner("code1"); got.Name != "n1" {
 		t.Errorf("after n2 left, Owner = %+v", got)
