@@ -35,10 +35,20 @@ func Reserved(code string) bool { return reserved[strings.ToLower(code)] }
 // at or above it are discarded so that b%62 is uniform.
 const rejectAbove = 256 - 256%len(Alphabet) // 248
 
-// Generate returns a new random code of Length base62 characters.
+// Generate returns a new random code of Length base62 characters that is
+// not a reserved word (a generated "metrics" would hide behind /metrics).
 func Generate() (string, error) { return generate(rand.Reader) }
 
 func generate(r io.Reader) (string, error) {
+	for {
+		code, err := generateOnce(r)
+		if err != nil || !Reserved(code) {
+			return code, err
+		}
+	}
+}
+
+func generateOnce(r io.Reader) (string, error) {
 	var out [Length]byte
 	var buf [16]byte
 	n := 0

@@ -107,6 +107,25 @@ func TestGenerate_RejectsBiasedBytes(t *testing.T) {
 	}
 }
 
+func TestGenerate_SkipsReservedWords(t *testing.T) {
+	idx := func(s string) []byte {
+		out := make([]byte, 16) // one read of generate's buffer
+		for i := range s {
+			out[i] = byte(strings.IndexByte(Alphabet, s[i]))
+		}
+		return out
+	}
+	src := append(idx("metrics"), idx("Metrics")...)
+	src = append(src, idx("abc1234")...)
+	c, err := generate(bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != "abc1234" {
+		t.Fatalf("generate = %q, want the first code that is no reserved word", c)
+	}
+}
+
 func TestGenerate_ReaderError(t *testing.T) {
 	if _, err := generate(bytes.NewReader(nil)); err == nil {
 		t.Fatal("generate with an empty reader: want an error")
