@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -73,21 +74,8 @@ func newLogger(level string) (*slog.Logger, error) {
 }
 
 func serve(args []string) error {
-	var c config
-	fs := flag.NewFlagSet("minibitly serve", flag.ContinueOnError)
-	serveFlags(fs, &c)
-	fs.Usage = usage(fs, os.Stderr, topUsage+"Flags of serve:\n")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
-	c.InitialAPIKey = os.Getenv("MINIBITLY_INITIAL_API_KEY")
-	if err := c.finish(); err != nil {
+	c, err := parseServe(args, os.Stderr)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(c.LogLevel)
@@ -97,7 +85,7 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	st, err := openStores(ctx, &c)
+	st, err := openStores(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -196,4 +184,27 @@ func serve(args []string) error {
 	}
 	log.Info("stopped; all visits flushed")
 	return nil
+}
+
+// parseServe reads serve's flags, then the environment for the flags not
+// given, into a finished and validated config; --help goes to help.
+func parseServe(args []string, help io.Writer) (*config, error) {
+	c := defaultConfig()
+	fs := newFlagSet("minibitly serve")
+	serveFlags(fs, &c)
+	fs.setUsage(help, topUsage+"Flags of serve, by group:\n")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := applyEnv(fs); err != nil {
+		return nil, err
+	}
+	c.InitialAPIKey = os.Getenv("MINIBITLY_INITIAL_API_KEY")
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
