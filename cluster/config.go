@@ -38,7 +38,7 @@ type Config struct {
 
 // DefaultConfig returns LAN-safe settings: memberlist.DefaultLANConfig's timings (probe every
 // 1 s, 500 ms probe timeout, suspicion ×4, gossip every 200 ms) and a 5 s re-join interval.
-// A SIGKILLed peer is declared dead after about 4–5 s on loopback.
+// A SIGKILLed peer is declared dead after about 6 s on loopback (docs/cluster.md).
 func DefaultConfig() Config {
 	lan := memberlist.DefaultLANConfig()
 	return Config{
