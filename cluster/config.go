@@ -14,11 +14,12 @@ import (
 // DefaultGossipPort is the port used for a seed given as a bare host.
 const DefaultGossipPort = 7946
 
-// Config configures a Node. Start from DefaultConfig or FastConfig.
+// Config configures a Node. Start from DefaultConfig or FastConfig: New
+// validates every field and never reads a zero as "use the default".
 type Config struct {
 	NodeName      string   // required, unique in the cluster
 	BindAddr      string   // gossip bind host:port, e.g. "0.0.0.0:7946" or "127.0.0.2:0" (port 0 = pick)
-	AdvertiseAddr string   // optional host:port others should use
+	AdvertiseAddr string   // host:port others should use; empty = BindAddr
 	Join          []string // seeds: host:port, host (port 7946) or a DNS name with several A records; resolved on every (re)join
 	HTTPAddr      string   // host:port of this node's HTTP gateway, put into node metadata
 	RemoteAddr    string   // host:port of this node's protoactor remote, put into node metadata
@@ -32,12 +33,12 @@ type Config struct {
 	// members while it knows of dead members or some seed is not an alive member.
 	RejoinInterval time.Duration
 
-	Logger *slog.Logger // nil: slog.Default()
+	Logger *slog.Logger // nil: discard
 }
 
 // DefaultConfig returns LAN-safe settings: memberlist.DefaultLANConfig's timings (probe every
 // 1 s, 500 ms probe timeout, suspicion ×4, gossip every 200 ms) and a 5 s re-join interval.
-// A SIGKILLed peer is declared dead after about 4–5 s on loopback.
+// A SIGKILLed peer is declared dead after about 6 s on loopback (docs/cluster.md).
 func DefaultConfig() Config {
 	lan := memberlist.DefaultLANConfig()
 	return Config{
@@ -64,6 +65,12 @@ func FastConfig() Config {
 	c.GossipInterval = 50 * time.Millisecond
 	c.RejoinInterval = time.Second
 	return c
+}
+
+// Validate reports the first invalid field (New runs it too).
+func (c Config) Validate() error {
+	_, _, err := c.validate()
+	return err
 }
 
 // validate checks cfg and returns the parsed bind host and port.

@@ -61,7 +61,7 @@ func New(cfg Config, reg prometheus.Registerer) (*Node, error) {
 	}
 	l := cfg.Logger
 	if l == nil {
-		l = slog.Default()
+		l = slog.New(slog.DiscardHandler)
 	}
 	cfg.Join = slices.Clone(cfg.Join)
 	n := &Node{

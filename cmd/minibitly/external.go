@@ -11,15 +11,7 @@ import (
 // openPostgres opens PostgreSQL for links and API keys and applies its
 // migrations (idempotent, serialised across nodes by an advisory lock).
 func openPostgres(ctx context.Context, c *config, s *stores) error {
-	cfg := postgres.DefaultConfig()
-	cfg.URL, cfg.ReadURL = c.PostgresURL, c.PostgresReadURL
-	if c.PostgresMaxConns > 0 {
-		cfg.MaxConns = int32(c.PostgresMaxConns)
-	}
-	if c.PostgresTimeout > 0 {
-		cfg.QueryTimeout, cfg.ConnectTimeout = c.PostgresTimeout, c.PostgresTimeout
-	}
-	pg, err := postgres.Open(ctx, cfg)
+	pg, err := postgres.Open(ctx, c.Postgres)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
@@ -35,12 +27,7 @@ func openPostgres(ctx context.Context, c *config, s *stores) error {
 // openClickHouse opens ClickHouse for visit aggregates and applies its
 // migrations.
 func openClickHouse(ctx context.Context, c *config, s *stores) error {
-	cfg := clickhouse.DefaultConfig()
-	cfg.URL = c.ClickHouseURL
-	if c.ClickHouseTimeout > 0 {
-		cfg.QueryTimeout = c.ClickHouseTimeout
-	}
-	ch, err := clickhouse.Open(ctx, cfg)
+	ch, err := clickhouse.Open(ctx, c.ClickHouse)
 	if err != nil {
 		return fmt.Errorf("open clickhouse: %w", err)
 	}

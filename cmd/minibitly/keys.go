@@ -24,8 +24,6 @@ const keysUsage = `Usage:
 The embedded store is a single-process database: stop the server first, or
 use MINIBITLY_INITIAL_API_KEY. With --postgres-url keys can be managed while
 nodes run.
-
-Store flags:
 `
 
 func keys(args []string) error {
@@ -33,14 +31,10 @@ func keys(args []string) error {
 		return errors.New("keys: want create, list or revoke (see minibitly keys --help)")
 	}
 	sub, args := args[0], args[1:]
-	var c config
-	fs := flag.NewFlagSet("minibitly keys "+sub, flag.ContinueOnError)
-	storeFlags(fs, &c)
+	c := defaultConfig()
 	name := ""
-	if sub == "create" {
-		fs.StringVar(&name, "name", "", "a label for the key")
-	}
-	fs.Usage = usage(fs, os.Stderr, keysUsage)
+	fs := keysFlags(sub, &c, &name)
+	fs.setUsage(os.Stderr, keysUsage)
 	if sub == "--help" || sub == "-h" || sub == "help" {
 		fs.Usage()
 		return flag.ErrHelp
@@ -50,6 +44,9 @@ func keys(args []string) error {
 		return err
 	}
 	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	if err := c.finishStores(); err != nil {
 		return err
 	}
 	if sub != "revoke" && len(pos) > 0 {
@@ -99,6 +96,18 @@ func keys(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("keys: unknown subcommand %q (want create, list or revoke)", sub)
+}
+
+// keysFlags are the flags of `keys sub`; --name (create only) sets *name.
+func keysFlags(sub string, c *config, name *string) *flagSet {
+	fs := newFlagSet("minibitly keys " + sub)
+	if sub == "create" {
+		fs.group("keys create")
+		fs.bind(name, "name", "a label for the key")
+	}
+	storeFlags(fs, c)
+	logFlags(fs, c)
+	return fs
 }
 
 // newAPIKey makes a random secret "mb_<40 hex>" and its stored record.
@@ -151,17 +160,19 @@ func ensureInitialKey(ctx context.Context, ks storage.KeyStore, secret string) e
 }
 
 func migrate(args []string) error {
-	var c config
-	fs := flag.NewFlagSet("minibitly migrate", flag.ContinueOnError)
-	storeFlags(fs, &c)
-	fs.Usage = usage(fs, os.Stderr, "Usage: minibitly migrate [store flags]\n\nApplies the schema of the configured PostgreSQL and ClickHouse (opening them migrates) and exits.\n\n")
+	c := defaultConfig()
+	fs := migrateFlags(&c)
+	fs.setUsage(os.Stderr, "Usage: minibitly migrate [store flags]\n\nApplies the schema of the configured PostgreSQL and ClickHouse (opening them migrates) and exits.\n")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
-	if c.PostgresURL == "" && c.ClickHouseURL == "" {
+	if err := c.finishStores(); err != nil {
+		return err
+	}
+	if c.Postgres.URL == "" && c.ClickHouse.URL == "" {
 		return errors.New("migrate: set --postgres-url and/or --clickhouse-url (the embedded store needs no migration)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -171,4 +182,11 @@ func migrate(args []string) error {
 		return err
 	}
 	return st.close()
+}
+
+func migrateFlags(c *config) *flagSet {
+	fs := newFlagSet("minibitly migrate")
+	storeFlags(fs, c)
+	logFlags(fs, c)
+	return fs
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -72,22 +74,10 @@ func newLogger(level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
+// serve runs a node until SIGTERM or SIGINT: build, run, shutdown.
 func serve(args []string) error {
-	var c config
-	fs := flag.NewFlagSet("minibitly serve", flag.ContinueOnError)
-	serveFlags(fs, &c)
-	fs.Usage = usage(fs, os.Stderr, topUsage+"Flags of serve:\n")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
-	c.InitialAPIKey = os.Getenv("MINIBITLY_INITIAL_API_KEY")
-	if err := c.finish(); err != nil {
+	c, err := parseServe(args, os.Stderr)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(c.LogLevel)
@@ -97,25 +87,85 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	st, err := openStores(ctx, &c)
+	p, err := buildProcess(ctx, c, log)
 	if err != nil {
 		return err
 	}
+	if err := p.run(ctx); err != nil {
+		return errors.Join(err, p.shutdown())
+	}
+	return p.shutdown()
+}
+
+// parseServe reads serve's flags, then the environment for the flags not
+// given, into a finished and validated config; --help goes to help.
+func parseServe(args []string, help io.Writer) (*config, error) {
+	c := defaultConfig()
+	fs := newFlagSet("minibitly serve")
+	serveFlags(fs, &c)
+	fs.setUsage(help, topUsage+"Flags of serve, by group:\n")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := applyEnv(fs); err != nil {
+		return nil, err
+	}
+	c.InitialAPIKey = os.Getenv("MINIBITLY_INITIAL_API_KEY")
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// leaveTimeout bounds the graceful leave from the gossip at shutdown.
+const leaveTimeout = 5 * time.Second
+
+// process is one serving node: what buildProcess wired, started by run and
+// taken apart by shutdown in the documented order.
+type process struct {
+	c   *config
+	log *slog.Logger
+
+	st      *stores
+	clk     *clock.Clock
+	cluster *cluster.Node // nil on a single node
+	actors  *actors.System
+	http    *gateway.Server
+	ln      net.Listener
+
+	started  bool // run started the cluster, the actors and HTTP
+	serveErr chan error
+	wg       sync.WaitGroup // the HTTP serve goroutine
+}
+
+// buildProcess opens the stores (migrating them), creates the initial API
+// key, and wires the cluster membership, the actor system and the gateway,
+// and listens for HTTP. Nothing runs yet. On error it releases what it
+// acquired.
+func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process, err error) {
+	st, err := openStores(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 1)}
 	defer func() {
-		if err := st.close(); err != nil {
-			log.Error("close stores", "err", err)
+		if err != nil {
+			p.close()
 		}
 	}()
 	if c.InitialAPIKey != "" {
 		if err := ensureInitialKey(ctx, st.keys, c.InitialAPIKey); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clk := clock.New()
-	defer clk.Close()
+	p.clk = clk
 	vlog := visitlog.New(8, 1<<12) // 8 rings × 4096 slots (2.8 MB): the batcher drains every 5 ms
 
 	var cn *cluster.Node
@@ -123,17 +173,19 @@ func serve(args []string) error {
 	if c.GossipAddr != "" {
 		c.Cluster.Logger = log.With("component", "gossip")
 		if cn, err = cluster.New(c.Cluster, reg); err != nil {
-			return err
+			return nil, err
 		}
 		membership = cn
+		p.cluster = cn
 	}
 	node, err := actors.New(c.Actors, actors.Deps{
 		Links: st.links, Sink: st.sink, Stats: st.stats,
 		Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	p.actors = node
 	ready := st.ready
 	if cn != nil {
 		ready = func(ctx context.Context) map[string]error {
@@ -148,52 +200,90 @@ func serve(args []string) error {
 		Cluster: clusterView(cn, c.Actors.NodeName, c.HTTPAddr),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", c.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
+	p.http = srv
+	if p.ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
-	if cn != nil {
-		if err := cn.Start(ctx); err != nil {
-			ln.Close()
+	return p, nil
+}
+
+// run joins the cluster, starts the actors and serves HTTP, then waits for
+// ctx (a signal) or for the HTTP server to fail. An error means a start
+// failed; shutdown releases what was started either way.
+func (p *process) run(ctx context.Context) error {
+	if p.cluster != nil {
+		if err := p.cluster.Start(ctx); err != nil {
 			return fmt.Errorf("join cluster: %w", err)
 		}
-		defer cn.Shutdown()
 	}
-	if err := node.Start(); err != nil {
-		ln.Close()
+	if err := p.actors.Start(); err != nil {
 		return err
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("minibitly serving", "http_addr", ln.Addr().String(), "base_url", c.Gateway.BaseURL,
-		"node_id", node.NodeID(), "shards", c.Actors.Shards, "flush_interval", c.Actors.FlushInterval.String())
+	p.started = true
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.serveErr <- p.http.Serve(p.ln)
+	}()
+	p.log.Info("minibitly serving", "http_addr", p.ln.Addr().String(), "base_url", p.c.Gateway.BaseURL,
+		"node_id", p.actors.NodeID(), "shards", p.c.Actors.Shards, "flush_interval", p.c.Actors.FlushInterval.String())
 
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
-	case err := <-serveErr:
-		log.Error("http server stopped", "err", err)
+		p.log.Info("shutting down")
+	case err := <-p.serveErr:
+		p.log.Error("http server stopped", "err", err)
 	}
-	// Shutdown order: stop accepting HTTP → leave the cluster (others stop
-	// routing codes and visits here) → drain actors and flush visits →
-	// close stores (deferred).
-	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("http shutdown", "err", err)
-	}
-	if cn != nil {
-		if err := cn.Leave(5 * time.Second); err != nil {
-			log.Warn("leave cluster", "err", err)
-		}
-		node.Quiesce(sctx)
-	}
-	if err := node.Shutdown(sctx); err != nil {
-		log.Error("actor shutdown", "err", err)
-		return err
-	}
-	log.Info("stopped; all visits flushed")
 	return nil
+}
+
+// shutdown stops the node in the documented order, within
+// --shutdown-timeout: stop accepting HTTP (and finish the requests in
+// flight) → leave the cluster, so others stop routing codes and visits here,
+// and quiesce → shut the actor system down, which drains and flushes every
+// counted visit → close the cluster, the clock and the stores. It returns
+// the actor shutdown's error (visits not delivered).
+func (p *process) shutdown() error {
+	sctx, cancel := context.WithTimeout(context.Background(), p.c.ShutdownTimeout)
+	defer cancel()
+	var err error
+	if p.started {
+		if err := p.http.Shutdown(sctx); err != nil {
+			p.log.Error("http shutdown", "err", err)
+		}
+		p.wg.Wait()
+		if p.cluster != nil {
+			if err := p.cluster.Leave(leaveTimeout); err != nil {
+				p.log.Warn("leave cluster", "err", err)
+			}
+			p.actors.Quiesce(sctx)
+		}
+		if err = p.actors.Shutdown(sctx); err != nil {
+			p.log.Error("actor shutdown", "err", err)
+		} else {
+			p.log.Info("stopped; all visits flushed")
+		}
+	}
+	p.close()
+	return err
+}
+
+// close releases what buildProcess acquired, last acquired first.
+func (p *process) close() {
+	if p.ln != nil && !p.started {
+		p.ln.Close() // once served, the HTTP shutdown closed it
+	}
+	if p.cluster != nil {
+		if err := p.cluster.Shutdown(); err != nil {
+			p.log.Warn("cluster shutdown", "err", err)
+		}
+	}
+	if p.clk != nil {
+		p.clk.Close()
+	}
+	if err := p.st.close(); err != nil {
+		p.log.Error("close stores", "err", err)
+	}
 }

@@ -28,19 +28,19 @@ func openStores(ctx context.Context, c *config) (*stores, error) {
 		_ = s.close()
 		return nil, err
 	}
-	if c.PostgresURL != "" {
+	if c.Postgres.URL != "" {
 		if err := openPostgres(ctx, c, s); err != nil {
 			return fail(err)
 		}
 	}
-	if c.ClickHouseURL != "" {
+	if c.ClickHouse.URL != "" {
 		if err := openClickHouse(ctx, c, s); err != nil {
 			return fail(err)
 		}
 	}
 	if s.links == nil || s.sink == nil {
 		cfg := embedded.DefaultConfig()
-		cfg.Path = filepath.Join(c.DataDir, "minibitly.db")
+		cfg.Path = filepath.Join(c.DataDir, filepath.Base(cfg.Path)) // the default file name, in --data-dir
 		e, err := embedded.Open(cfg)
 		if err != nil {
 			return fail(fmt.Errorf("open embedded store: %w", err))

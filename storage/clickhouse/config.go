@@ -2,24 +2,26 @@ package clickhouse
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
 // DefaultDatabase is used when Config.URL names none.
 const DefaultDatabase = "minibitly"
 
-// Config configures a Store. Zero fields take DefaultConfig's values.
+// Config configures a Store. Start from DefaultConfig and set URL: Open
+// validates every field and never reads a zero as "use the default".
 type Config struct {
 	// URL is clickhouse://[user[:password]@]host:port[,host2:port]/db[?options]
 	// (native protocol, port 9000 by default on servers). Required. The
 	// database defaults to "minibitly" and is created by Migrate.
 	URL string
-	// DialTimeout bounds establishing a connection.
+	// DialTimeout bounds establishing a connection; > 0.
 	DialTimeout time.Duration
 	// QueryTimeout bounds one operation; on expiry it fails with
-	// storage.ErrUnavailable.
+	// storage.ErrUnavailable; > 0.
 	QueryTimeout time.Duration
-	// MaxOpenConns bounds the connection pool.
+	// MaxOpenConns bounds the connection pool; ≥ 1.
 	MaxOpenConns int
 }
 
@@ -32,19 +34,15 @@ func DefaultConfig() Config {
 	}
 }
 
-func (c Config) withDefaults() (Config, error) {
-	if c.URL == "" {
-		return c, errors.New("clickhouse: Config.URL is empty")
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.URL == "":
+		return errors.New("clickhouse: Config.URL is empty")
+	case c.DialTimeout <= 0 || c.QueryTimeout <= 0:
+		return fmt.Errorf("clickhouse: dial and query timeouts must be positive, got %s and %s", c.DialTimeout, c.QueryTimeout)
+	case c.MaxOpenConns < 1:
+		return fmt.Errorf("clickhouse: max open conns must be at least 1, got %d", c.MaxOpenConns)
 	}
-	d := DefaultConfig()
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = d.DialTimeout
-	}
-	if c.QueryTimeout <= 0 {
-		c.QueryTimeout = d.QueryTimeout
-	}
-	if c.MaxOpenConns <= 0 {
-		c.MaxOpenConns = d.MaxOpenConns
-	}
-	return c, nil
+	return nil
 }

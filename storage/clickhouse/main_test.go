@@ -17,6 +17,13 @@ func TestMain(m *testing.M) { harness.RunAndClose(m, shared) }
 // server returns the shared server; it skips under -short.
 func server(t testing.TB) *harness.ClickHouse { return shared.Get(t) }
 
+// config is DefaultConfig with URL set.
+func config(url string) Config {
+	c := DefaultConfig()
+	c.URL = url
+	return c
+}
+
 func openURL(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -34,5 +41,5 @@ func openURL(t testing.TB, cfg Config) *Store {
 
 func openFresh(t testing.TB) *Store {
 	t.Helper()
-	return openURL(t, Config{URL: server(t).NewDatabase(t)})
+	return openURL(t, config(server(t).NewDatabase(t)))
 }

@@ -50,8 +50,7 @@ var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 // unreachable server fails Open with storage.ErrUnavailable. The database
 // need not exist yet (Migrate creates it).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(cfg.URL, "clickhouse://") {

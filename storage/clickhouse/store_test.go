@@ -84,12 +84,16 @@ func TestOpen_Unreachable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real servers")
 	}
-	_, err := Open(t.Context(), Config{URL: "clickhouse://127.0.0.1:1/x", DialTimeout: time.Second})
+	_, err := Open(t.Context(), func() Config {
+		c := config("clickhouse://127.0.0.1:1/x")
+		c.DialTimeout = time.Second
+		return c
+	}())
 	if !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("Open of an unreachable server: %v, want ErrUnavailable", err)
 	}
 	for _, bad := range []string{"", "http://127.0.0.1:8123/x", "clickhouse://127.0.0.1:9000/bad-name"} {
-		if _, err := Open(t.Context(), Config{URL: bad}); err == nil || errors.Is(err, storage.ErrUnavailable) {
+		if _, err := Open(t.Context(), config(bad)); err == nil || errors.Is(err, storage.ErrUnavailable) {
 			t.Fatalf("Open(%q): %v, want a configuration error", bad, err)
 		}
 	}
@@ -103,7 +107,11 @@ func TestStore_ServerStopped(t *testing.T) {
 		t.Skip("needs a real ClickHouse server (skipped with -short)")
 	}
 	srv := harness.StartClickHouse(t) // its own: this test stops it
-	s := openURL(t, Config{URL: srv.URL(), DialTimeout: time.Second, QueryTimeout: 5 * time.Second})
+	s := openURL(t, func() Config {
+		c := config(srv.URL())
+		c.DialTimeout, c.QueryTimeout = time.Second, 5*time.Second
+		return c
+	}())
 	ctx := t.Context()
 	if err := s.WriteVisits(ctx, storage.VisitBatch{NodeID: "n", Seq: 1, Rows: []storage.VisitCount{row("x", t0, "", 5)}}); err != nil {
 		t.Fatal(err)

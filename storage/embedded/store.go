@@ -15,20 +15,22 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-// Config configures Open.
+// Config configures Open. Start from DefaultConfig: Open validates it and
+// never reads a zero as "use the default".
 type Config struct {
 	// Path is the database file; its directory is created when missing.
+	// Required.
 	Path string
 	// OpenTimeout bounds the wait for the file lock held by another
-	// process; 0 means DefaultConfig's.
+	// process; 0 = wait until the lock is released (bbolt's meaning).
 	OpenTimeout time.Duration
 }
 
-// DefaultConfig returns the configuration of a node started with no flags:
-// ./minibitly-data/minibitly.db, 1 s lock timeout.
+// DefaultConfig returns the configuration of a node started with no flags
+// (--data-dir ./data): data/minibitly.db, 1 s lock timeout.
 func DefaultConfig() Config {
 	return Config{
-		Path:        filepath.Join("minibitly-data", "minibitly.db"),
+		Path:        filepath.Join("data", "minibitly.db"),
 		OpenTimeout: time.Second,
 	}
 }
@@ -64,8 +66,8 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("open embedded store: empty path")
 	}
-	if cfg.OpenTimeout <= 0 {
-		cfg.OpenTimeout = DefaultConfig().OpenTimeout
+	if cfg.OpenTimeout < 0 {
+		return nil, fmt.Errorf("open embedded store: open timeout must not be negative (0 = wait for the lock), got %s", cfg.OpenTimeout)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open embedded store: create directory: %w", err)

@@ -14,9 +14,21 @@ import (
 	"github.com/minibitly/minibitly/storage/storagetest"
 )
 
+// config is DefaultConfig with the database at path.
+func config(path string) Config {
+	c := DefaultConfig()
+	c.Path = path
+	return c
+}
+
+func withTimeout(c Config, d time.Duration) Config {
+	c.OpenTimeout = d
+	return c
+}
+
 func openTemp(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "sub", "dir", "test.db")})
+	s, err := Open(config(filepath.Join(t.TempDir(), "sub", "dir", "test.db")))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -46,7 +58,7 @@ func TestStore_Visits(t *testing.T) {
 func TestStore_Reopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := Open(Config{Path: path})
+	s, err := Open(config(path))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -73,7 +85,7 @@ func TestStore_Reopen(t *testing.T) {
 		t.Fatalf("GetLink after Close = %v, want ErrUnavailable", err)
 	}
 
-	s, err = Open(Config{Path: path})
+	s, err = Open(config(path))
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -102,13 +114,13 @@ func TestStore_Reopen(t *testing.T) {
 
 func TestOpen_Locked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := Open(Config{Path: path})
+	s, err := Open(config(path))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	defer s.Close()
 	start := time.Now()
-	_, err = Open(Config{Path: path, OpenTimeout: 100 * time.Millisecond})
+	_, err = Open(withTimeout(config(path), 100*time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), "in use by another minibitly process") {
 		t.Fatalf("second Open = %v, want an in-use error", err)
 	}
@@ -123,10 +135,10 @@ func TestOpen_BadPath(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(Config{Path: filepath.Join(file, "db")}); err == nil {
+	if _, err := Open(config(filepath.Join(file, "db"))); err == nil {
 		t.Fatal("Open under a regular file succeeded")
 	}
-	if _, err := Open(Config{Path: file}); err == nil {
+	if _, err := Open(config(file)); err == nil {
 		t.Fatal("Open of a file that is not a database succeeded")
 	}
 	if _, err := Open(Config{}); err == nil {
@@ -136,9 +148,18 @@ func TestOpen_BadPath(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	c := DefaultConfig()
-	if c.Path == "" || c.OpenTimeout != time.Second {
+	if c.Path != filepath.Join("data", "minibitly.db") || c.OpenTimeout != time.Second {
 		t.Fatalf("DefaultConfig = %+v", c)
 	}
+	// Zero is a value (wait for the lock), not "the default"; negative is refused.
+	if _, err := Open(withTimeout(config(filepath.Join(t.TempDir(), "db")), -time.Second)); err == nil {
+		t.Fatal("Open with a negative open timeout succeeded")
+	}
+	s, err := Open(withTimeout(config(filepath.Join(t.TempDir(), "db")), 0))
+	if err != nil {
+		t.Fatalf("Open with open timeout 0 (wait): %v", err)
+	}
+	s.Close()
 }
 
 func TestStore_SeqWindow(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 func BenchmarkStore_WriteVisits(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
-			s, err := Open(Config{Path: filepath.Join(b.TempDir(), "bench.db")})
+			s, err := Open(config(filepath.Join(b.TempDir(), "bench.db")))
 			if err != nil {
 				b.Fatal(err)
 			}

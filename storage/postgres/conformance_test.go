@@ -19,6 +19,6 @@ func TestStore_KeyStoreConformance(t *testing.T) {
 func TestStore_ReadURLConformance(t *testing.T) {
 	storagetest.RunLinkStore(t, func(t *testing.T) storage.LinkStore {
 		url := server(t).NewDatabase(t)
-		return openURL(t, Config{URL: url, ReadURL: url})
+		return openURL(t, withReadURL(config(url), url))
 	})
 }

@@ -31,7 +31,9 @@
 //
 // This package imports package storage, pgx and the standard library only.
 //
-//	s, err := postgres.Open(ctx, postgres.Config{URL: "postgres://user@db:5432/minibitly"})
+//	cfg := postgres.DefaultConfig()
+//	cfg.URL = "postgres://user@db:5432/minibitly"
+//	s, err := postgres.Open(ctx, cfg)
 //	if err != nil { … }
 //	defer s.Close()
 //	if err := s.Migrate(ctx); err != nil { … }

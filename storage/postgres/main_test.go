@@ -17,6 +17,18 @@ func TestMain(m *testing.M) { harness.RunAndClose(m, shared) }
 // server returns the shared server; it skips under -short.
 func server(t testing.TB) *harness.Postgres { return shared.Get(t) }
 
+// config is DefaultConfig with URL set.
+func config(url string) Config {
+	c := DefaultConfig()
+	c.URL = url
+	return c
+}
+
+func withReadURL(c Config, url string) Config {
+	c.ReadURL = url
+	return c
+}
+
 // openURL opens and migrates a store on url, closed when t ends.
 func openURL(t testing.TB, cfg Config) *Store {
 	t.Helper()
@@ -37,5 +49,5 @@ func openURL(t testing.TB, cfg Config) *Store {
 func openFresh(t testing.TB) *Store {
 	t.Helper()
 	pg := server(t)
-	return openURL(t, Config{URL: pg.NewDatabase(t)})
+	return openURL(t, config(pg.NewDatabase(t)))
 }

@@ -34,10 +34,11 @@ var (
 // answers within cfg.ConnectTimeout: an unreachable server fails Open with
 // storage.ErrUnavailable. It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// A batch in flight holds a connection of the pool.
+	cfg.Flushers = min(cfg.Flushers, int(cfg.MaxConns))
 	pool, err := newPool(ctx, cfg, cfg.URL)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ func BenchmarkStore_CreateLink(b *testing.B) {
 		{"parallelism=32", nil, 32},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := Config{URL: server(b).NewDatabase(b)}
+			cfg := config(server(b).NewDatabase(b))
 			if bc.cfg != nil {
 				bc.cfg(&cfg)
 			}

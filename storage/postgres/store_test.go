@@ -24,7 +24,7 @@ func TestStore_Migrate(t *testing.T) {
 	ctx := t.Context()
 	stores := make([]*Store, 6)
 	for i := range stores {
-		s, err := Open(ctx, Config{URL: url})
+		s, err := Open(ctx, config(url))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -151,7 +151,11 @@ func TestOpen_Unreachable(t *testing.T) {
 		t.Skip("real servers")
 	}
 	start := time.Now()
-	_, err := Open(t.Context(), Config{URL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable", ConnectTimeout: 2 * time.Second})
+	_, err := Open(t.Context(), func() Config {
+		c := config("postgres://postgres@127.0.0.1:1/x?sslmode=disable")
+		c.ConnectTimeout = 2 * time.Second
+		return c
+	}())
 	if !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("Open of an unreachable server: %v, want ErrUnavailable", err)
 	}
@@ -168,7 +172,11 @@ func TestStore_ServerStopped(t *testing.T) {
 		t.Skip("needs a real PostgreSQL server (skipped with -short)")
 	}
 	pg := harness.StartPostgres(t) // its own: this test stops it
-	s := openURL(t, Config{URL: pg.URL(), QueryTimeout: 3 * time.Second, ConnectTimeout: 2 * time.Second})
+	s := openURL(t, func() Config {
+		c := config(pg.URL())
+		c.QueryTimeout, c.ConnectTimeout = 3*time.Second, 2*time.Second
+		return c
+	}())
 	ctx := t.Context()
 	if err := s.CreateLink(ctx, link("before")); err != nil {
 		t.Fatal(err)
