@@ -60,14 +60,17 @@ func queryTime(name, v string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// statsQuery reads from, to and interval: to defaults to now, from to a
+// statsQuery reads from, to and interval: to defaults to now (the end of
+// the current second), from to a
 // week before to, interval to hour. Whether the range can be answered
 // (from before to, at most storage.MaxSeriesPoints buckets) is decided by
 // storage.ValidateStatsQuery, the rule every store applies too, checked
 // here before the link lookup so a bad range is the answer even for an
 // unknown code; its errors are mapped by toAPIError.
 func statsQuery(ctx *fasthttp.RequestCtx, code string) (storage.StatsQuery, error) {
-	q := storage.StatsQuery{Code: code, Interval: storage.Hour, To: time.Now().UTC()}
+	// Ranges count in whole seconds; the default "to" is the end of the
+	// current second, so visits made in it are counted.
+	q := storage.StatsQuery{Code: code, Interval: storage.Hour, To: time.Now().UTC().Truncate(time.Second).Add(time.Second)}
 	args, err := queryArgs(ctx, "from", "to", "interval")
 	if err != nil {
 		return q, err
