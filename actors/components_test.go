@@ -310,7 +310,9 @@ type flusherRig struct {
 }
 
 func newFlusherRig(t *testing.T, cfg FlushConfig) *flusherRig {
-	st, err := embedded.Open(embedded.Config{Path: filepath.Join(t.TempDir(), "db")})
+	ecfg := embedded.DefaultConfig()
+	ecfg.Path = filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,7 +555,9 @@ func TestMembershipWatcher_DeathPartitionAndOwnership(t *testing.T) {
 }
 
 func TestLoader_ReadsAndRefusesAfterStop(t *testing.T) {
-	st, err := embedded.Open(embedded.Config{Path: filepath.Join(t.TempDir(), "db")})
+	ecfg := embedded.DefaultConfig()
+	ecfg.Path = filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,9 @@ type fixture struct {
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
-	st, err := embedded.Open(embedded.Config{Path: filepath.Join(t.TempDir(), "db")})
+	ecfg := embedded.DefaultConfig()
+	ecfg.Path = filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}

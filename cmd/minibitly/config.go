@@ -197,8 +197,16 @@ func (c *config) finishCluster() error {
 	if (rh == "" || rh == "0.0.0.0" || rh == "::") && c.RemoteAdvertise == "" {
 		return fmt.Errorf("--remote-addr %q listens on every interface: set --remote-advertise to the host other nodes reach", c.RemoteAddr)
 	}
+	if _, _, err := net.SplitHostPort(c.RemoteAdvertise); err == nil {
+		return fmt.Errorf("--remote-advertise %q: give a host only; the port is --remote-addr's", c.RemoteAdvertise)
+	}
 	c.Actors.RemoteAddr = c.RemoteAddr
-	c.Actors.RemoteAdvertiseAddr = advertised(c.RemoteAddr, c.RemoteAdvertise)
+	c.Actors.RemoteAdvertiseAddr = c.RemoteAddr
+	if c.RemoteAdvertise != "" {
+		// The advertised host wins over any bind host (NAT, containers).
+		_, port, _ := net.SplitHostPort(c.RemoteAddr)
+		c.Actors.RemoteAdvertiseAddr = net.JoinHostPort(c.RemoteAdvertise, port)
+	}
 	c.Cluster.RemoteAddr = c.Actors.RemoteAdvertiseAddr
 	// Members show each other's HTTP address: an unspecified listen host
 	// (":8080") is shown with the host the remote is reached at.

@@ -79,7 +79,7 @@ func clusterFlags(fs *flagSet, c *config) {
 	fs.showDefault("gossip-advertise", "the bind address")
 	fs.bind(&c.Join, "join", fmt.Sprintf("comma-separated seeds: host:port, host (port %d) or a DNS name resolving to the peers (Kubernetes headless Service)", port))
 	fs.bind(&c.RemoteAddr, "remote-addr", "protoactor remote bind host:port for cross-node messages (required with --gossip-addr)")
-	fs.bind(&c.RemoteAdvertise, "remote-advertise", "host (no port: --remote-addr's port is used) other nodes reach the remote at, when the bind host is 0.0.0.0 (e.g. the pod IP)")
+	fs.bind(&c.RemoteAdvertise, "remote-advertise", "host (no port: --remote-addr's port is used) other nodes reach the remote at; required when the bind host is 0.0.0.0 (e.g. the pod IP), and wins over the bind host when set")
 	fs.bind(&c.AllowLocalVisits, "allow-local-visits", "in a cluster without --clickhouse-url, keep each node's visits in its own embedded store (stats then show one node's share)")
 	fs.bind(&c.Actors.RemoteTimeout, "remote-timeout", "how long a lookup waits for the code's owner on another node before failing over")
 	fs.bind(&c.Actors.VisitAckTimeout, "visit-ack-timeout", "how long a visit batch sent to its owner node may wait for the ack before this node counts it itself")

@@ -57,6 +57,7 @@ func TestConfig_Cluster(t *testing.T) {
 		"no postgres":         {[]string{"--gossip-addr", "127.0.0.1:0", "--remote-addr", "127.0.0.1:0"}, "needs --postgres-url"},
 		"no clickhouse":       {[]string{"--gossip-addr", "127.0.0.1:0", "--remote-addr", "127.0.0.1:0", "--postgres-url", "p"}, "--clickhouse-url"},
 		"wildcard remote":     {append([]string{"--gossip-addr", ":7946", "--remote-addr", "0.0.0.0:8090"}, base...), "--remote-advertise"},
+		"advertise with port": {append([]string{"--gossip-addr", ":7946", "--remote-addr", "0.0.0.0:8090", "--remote-advertise", "10.0.0.5:8090"}, base...), "host only"},
 		"bad profile":         {append([]string{"--gossip-addr", ":7946", "--remote-addr", "10.0.0.1:8090", "--gossip-profile", "wan"}, base...), "lan or fast"},
 		"bad gossip addr":     {append([]string{"--gossip-addr", ":7946", "--remote-addr", "10.0.0.1:8090"}, base...), "bind address"},
 	}

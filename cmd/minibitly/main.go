@@ -261,7 +261,7 @@ func (p *process) shutdown() error {
 			p.actors.Quiesce(sctx)
 		}
 		if err = p.actors.Shutdown(sctx); err != nil {
-			p.log.Error("actor shutdown", "err", err)
+			err = fmt.Errorf("actor shutdown: %w", err) // returned, not logged: main prints it
 		} else {
 			p.log.Info("stopped; all visits flushed")
 		}

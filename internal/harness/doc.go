@@ -44,7 +44,9 @@
 // Per test:
 //
 //	pg := harness.StartPostgres(t) // stopped by t.Cleanup
-//	store, err := postgres.Open(ctx, postgres.Config{URL: pg.URL()})
+//	cfg := postgres.DefaultConfig()
+//	cfg.URL = pg.URL()
+//	store, err := postgres.Open(ctx, cfg)
 //
 //	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 //	n := harness.StartNode(t, harness.NodeConfig{Name: "n1", HTTPAddr: addr,
