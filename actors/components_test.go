@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/minibitly/minibitly/cluster"
+	"github.com/minibitly/minibitly/internal/harness"
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/proto/clusterpb"
@@ -52,15 +53,17 @@ func TestRoutines_RefuseOnceClosingAndWait(t *testing.T) {
 	if r.start(func() { ran.Add(1) }) {
 		t.Fatal("start accepted after close")
 	}
-	waited := make(chan struct{})
-	go func() { r.wait(); close(waited) }()
-	select {
-	case <-waited:
-		t.Fatal("wait returned while a goroutine runs")
-	case <-time.After(20 * time.Millisecond):
-	}
+	var waited atomic.Bool
+	done := make(chan struct{})
+	go func() { r.wait(); waited.Store(true); close(done) }()
+	harness.Consistently(t, 20*time.Millisecond, func() error {
+		if waited.Load() {
+			return errors.New("wait returned while a goroutine runs")
+		}
+		return nil
+	})
 	close(release)
-	<-waited
+	<-done
 	if ran.Load() != 1 {
 		t.Fatalf("ran %d goroutines, want 1", ran.Load())
 	}
@@ -523,6 +526,7 @@ func TestMembershipWatcher_DeathPartitionAndOwnership(t *testing.T) {
 		},
 		log: slog.New(slog.DiscardHandler), m: m.watch,
 	})
+	w.snapshot() // what start does: n1, n2, n3 known alive
 
 	fm.set([]cluster.Member{n1, n2}, n3) // n3 dies
 	w.react()

@@ -47,15 +47,23 @@ type membershipWatcher struct {
 }
 
 func newMembershipWatcher(d watcherDeps) *membershipWatcher {
-	w := &membershipWatcher{d: d, known: map[string]cluster.Member{}, seen: map[string]bool{}, quit: make(chan struct{})}
-	for _, m := range d.cluster.Placement().Members() {
+	return &membershipWatcher{d: d, known: map[string]cluster.Member{}, seen: map[string]bool{}, quit: make(chan struct{})}
+}
+
+// snapshot records the members alive now as known. start calls it: the
+// System is built before the node joins, and a member that dies before the
+// first change after the join must still be known to have been alive.
+func (w *membershipWatcher) snapshot() {
+	for _, m := range w.d.cluster.Placement().Members() {
 		w.known[m.Name] = m
 		w.seen[m.Name] = true
 	}
-	return w
 }
 
-func (w *membershipWatcher) start() { w.r.start(w.run) }
+func (w *membershipWatcher) start() {
+	w.snapshot()
+	w.r.start(w.run)
+}
 
 func (w *membershipWatcher) run() {
 	for {

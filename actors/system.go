@@ -64,7 +64,8 @@ type System struct {
 	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
 	acks            ackLog
 	closing         atomic.Bool
-	started         atomic.Bool
+	started         atomic.Bool // Start was called
+	running         atomic.Bool // Start completed
 	stopOnce        sync.Once
 	stopErr         error
 }
@@ -228,6 +229,7 @@ func (s *System) Start() error {
 	if s.watcher != nil {
 		s.watcher.start()
 	}
+	s.running.Store(true)
 	return nil
 }
 
@@ -368,7 +370,13 @@ func (s *System) Quiesce(ctx context.Context) {
 func (s *System) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.closing.Store(true)
-		if !s.started.Load() || s.actors == nil {
+		if s.actors == nil {
+			return // never started
+		}
+		if !s.running.Load() {
+			// Start failed half-way: no visit was counted, no component
+			// runs; stop what was spawned.
+			s.stopActors()
 			return
 		}
 		if _, err := s.actors.Root.RequestFuture(s.nodePID, &closeVisitsMsg{}, s.cfg.AskTimeout).Result(); err != nil {
@@ -380,16 +388,25 @@ func (s *System) Shutdown(ctx context.Context) error {
 		s.batcher.stop()
 		s.sender.stop()
 		s.stopErr = s.flusher.stop(ctx)
-		s.loader.stop()
-		for i, pid := range s.shards {
-			if err := s.actors.Root.StopFuture(pid).Wait(); err != nil {
-				s.log.Warn("stop shard", "shard", i, "err", err)
-			}
-		}
-		if s.remote != nil {
-			s.remote.Shutdown(true)
-		}
-		s.actors.Shutdown()
+		s.stopActors()
 	})
 	return s.stopErr
+}
+
+// stopActors waits for loads in flight, then stops the shards (those
+// spawned), the remote and the actor system.
+func (s *System) stopActors() {
+	s.loader.stop()
+	for i, pid := range s.shards {
+		if pid == nil {
+			continue
+		}
+		if err := s.actors.Root.StopFuture(pid).Wait(); err != nil {
+			s.log.Warn("stop shard", "shard", i, "err", err)
+		}
+	}
+	if s.remote != nil {
+		s.remote.Shutdown(true)
+	}
+	s.actors.Shutdown()
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"net"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -333,4 +334,42 @@ func TestSystem_ReResolveWhileServingIsRaceFree(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestSystem_ShutdownAfterFailedStart: a Start that fails half-way (the
+// remote's port is taken, after the shards were spawned) is undone by
+// Shutdown without a panic, and Shutdown returns.
+func TestSystem_ShutdownAfterFailedStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ecfg := embedded.DefaultConfig()
+	ecfg.Path = filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(ecfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.New()
+	defer clk.Close()
+	cfg := DefaultConfig()
+	cfg.Shards = 4
+	cfg.RemoteAddr = ln.Addr().String()
+	sys, err := New(cfg, Deps{Links: st, Sink: st, Stats: st, Visits: visitlog.New(1, 64), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Start(); err == nil {
+		t.Fatal("Start with the remote's port taken succeeded")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sys.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Resolve(ctx, "abc"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Resolve after Shutdown: %v, want ErrUnavailable", err)
+	}
 }

@@ -53,8 +53,8 @@ type Config struct {
 	APIBurst int
 }
 
-// validate reports the first invalid field of c.
-func (c *Config) validate() error {
+// Validate reports the first invalid field of c (New calls it).
+func (c *Config) Validate() error {
 	var problem string
 	switch {
 	case c.MaxBodyBytes <= 0:
@@ -144,7 +144,7 @@ type Server struct {
 
 // New validates the configuration and builds a server; it starts nothing.
 func New(cfg Config, d Deps) (*Server, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if d.Logger == nil {

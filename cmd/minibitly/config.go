@@ -147,8 +147,19 @@ func (c *config) finish() error {
 	if err := c.Actors.Validate(); err != nil {
 		return fmt.Errorf("actors: %w", err)
 	}
+	if err := c.Gateway.Validate(); err != nil {
+		return errors.New(gatewayFlags.Replace(err.Error()))
+	}
 	return nil
 }
+
+// gatewayFlags names, in gateway.Config's validation errors, the flags
+// behind the fields (the gateway knows no flags).
+var gatewayFlags = strings.NewReplacer(
+	"MaxBodyBytes", "--max-body-bytes", "DefaultCacheMaxAge", "--cache-max-age",
+	"ReadTimeout", "--http-read-timeout", "WriteTimeout", "--http-write-timeout", "IdleTimeout", "--http-idle-timeout",
+	"APIRate", "--api-rate", "APIBurst", "--api-burst",
+)
 
 // finishCluster checks and derives the cluster settings.
 func (c *config) finishCluster() error {

@@ -95,7 +95,7 @@ func clusterFlags(fs *flagSet, c *config) {
 // profileFlag binds a --gossip-* override. Its default is the profile's
 // value, shown for every profile ("1s with lan, 200ms with fast").
 func profileFlag(fs *flagSet, v flag.Value, name, usage string, field func(cluster.Config) any) {
-	fs.bind(v, name, usage+"; replaces the --gossip-profile's value")
+	fs.bind(v, name, usage+"; replaces the --gossip-profile's value (0 = keep it)")
 	var each []string
 	for _, p := range gossipProfiles {
 		val := field(p.cfg())

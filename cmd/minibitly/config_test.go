@@ -461,18 +461,24 @@ func TestConfig_ZeroIsAValue(t *testing.T) {
 		t.Fatalf("documented zeros not kept: %+v", c.Gateway)
 	}
 	refused := map[string][]string{
-		"shutdown timeout":  {"--shutdown-timeout", "0"},
-		"postgres conns":    {"--postgres-url", "postgres://x", "--postgres-max-conns", "0"},
-		"postgres timeout":  {"--postgres-url", "postgres://x", "--postgres-query-timeout", "0"},
-		"clickhouse":        {"--clickhouse-url", "clickhouse://x", "--clickhouse-query-timeout", "0"},
-		"flush buffer":      {"--flush-buffer-rows", "0"},
-		"near-cache size":   {"--near-cache-size", "0"},
-		"near-cache ttl":    {"--near-cache-ttl", "500ms"},
-		"owner cache":       {"--owner-cache-size", "8", "--shards", "16"},
-		"flush interval":    {"--flush-interval", "1ms"},
-		"shards":            {"--shards", "0"},
-		"remote timeout":    {"--remote-timeout", "0"},
-		"gossip probe zero": append([]string{"--gossip-probe-interval", "0"}, clusterArgs...),
+		"shutdown timeout": {"--shutdown-timeout", "0"},
+		"postgres conns":   {"--postgres-url", "postgres://x", "--postgres-max-conns", "0"},
+		"postgres timeout": {"--postgres-url", "postgres://x", "--postgres-query-timeout", "0"},
+		"clickhouse":       {"--clickhouse-url", "clickhouse://x", "--clickhouse-query-timeout", "0"},
+		"flush buffer":     {"--flush-buffer-rows", "0"},
+		"near-cache size":  {"--near-cache-size", "0"},
+		"near-cache ttl":   {"--near-cache-ttl", "500ms"},
+		"owner cache":      {"--owner-cache-size", "8", "--shards", "16"},
+		"flush interval":   {"--flush-interval", "1ms"},
+		"shards":           {"--shards", "0"},
+		"remote timeout":   {"--remote-timeout", "0"},
+	}
+	// Errors name the flag, not the Go field behind it.
+	if _, err := parseArgs(t, "--api-burst", "0"); err == nil || !strings.Contains(err.Error(), "--api-burst must be at least 1 when --api-rate is set") {
+		t.Fatalf("--api-burst 0: %v, want an error naming the flags", err)
+	}
+	if _, err := parseArgs(t, "--max-body-bytes", "0"); err == nil || !strings.Contains(err.Error(), "--max-body-bytes must be positive") {
+		t.Fatalf("--max-body-bytes 0: %v, want an error naming the flag", err)
 	}
 	for name, args := range refused {
 		t.Run(name, func(t *testing.T) {
@@ -480,6 +486,15 @@ func TestConfig_ZeroIsAValue(t *testing.T) {
 				t.Fatalf("%q accepted", args)
 			}
 		})
+	}
+	// The gossip overrides showed "default 0s" in --help before: 0 keeps
+	// the profile's value, as it always did.
+	c, err = parseArgs(t, append([]string{"--gossip-probe-interval", "0", "--gossip-suspicion-mult", "0", "--gossip-profile", "fast"}, clusterArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast := cluster.FastConfig(); c.Cluster.ProbeInterval != fast.ProbeInterval || c.Cluster.SuspicionMult != fast.SuspicionMult {
+		t.Fatalf("gossip override 0: probe %s mult %d, want the fast profile's %s and %d", c.Cluster.ProbeInterval, c.Cluster.SuspicionMult, fast.ProbeInterval, fast.SuspicionMult)
 	}
 }
 

@@ -170,9 +170,11 @@ func (v *int32Value) String() string { return strconv.Itoa(int(*v)) }
 func (v *int32Value) Get() any       { return int32(*v) }
 
 // override is a flag that replaces one value of a profile when it is given,
-// on the command line or in the environment; not given, the profile's value
-// stays. There is no sentinel: an explicit 0 is passed on like any value
-// (and refused by cluster validation).
+// on the command line or in the environment; not given, or given as 0, the
+// profile's value stays. 0 is accepted because --help showed "default 0s"
+// for these flags before they showed the profile's values, so scripts may
+// pass it; it is the flag's own documented value, not a zero reinterpreted
+// by a package (cluster.Config refuses zeros).
 type override[T time.Duration | int] struct {
 	v   T
 	set bool
@@ -193,7 +195,8 @@ func (o *override[T]) Set(s string) error {
 		}
 		*p = int(n)
 	}
-	o.set = true
+	var zero T
+	o.set = o.v != zero
 	return nil
 }
 

@@ -136,9 +136,10 @@ type process struct {
 	http    *gateway.Server
 	ln      net.Listener
 
-	started  bool // run started the cluster, the actors and HTTP
-	serveErr chan error
-	wg       sync.WaitGroup // the HTTP serve goroutine
+	// What run started, for shutdown to stop (a start may fail half-way).
+	joined, actorsStarted, serving bool
+	serveErr                       chan error
+	wg                             sync.WaitGroup // the HTTP serve goroutine
 }
 
 // buildProcess opens the stores (migrating them), creates the initial API
@@ -217,11 +218,13 @@ func (p *process) run(ctx context.Context) error {
 		if err := p.cluster.Start(ctx); err != nil {
 			return fmt.Errorf("join cluster: %w", err)
 		}
+		p.joined = true
 	}
+	p.actorsStarted = true // Shutdown also undoes a Start that failed half-way
 	if err := p.actors.Start(); err != nil {
 		return err
 	}
-	p.started = true
+	p.serving = true
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -249,17 +252,21 @@ func (p *process) shutdown() error {
 	sctx, cancel := context.WithTimeout(context.Background(), p.c.ShutdownTimeout)
 	defer cancel()
 	var err error
-	if p.started {
+	if p.serving {
 		if err := p.http.Shutdown(sctx); err != nil {
 			p.log.Error("http shutdown", "err", err)
 		}
 		p.wg.Wait()
-		if p.cluster != nil {
-			if err := p.cluster.Leave(leaveTimeout); err != nil {
-				p.log.Warn("leave cluster", "err", err)
-			}
+	}
+	if p.joined {
+		if err := p.cluster.Leave(leaveTimeout); err != nil {
+			p.log.Warn("leave cluster", "err", err)
+		}
+		if p.serving {
 			p.actors.Quiesce(sctx)
 		}
+	}
+	if p.actorsStarted {
 		if err = p.actors.Shutdown(sctx); err != nil {
 			err = fmt.Errorf("actor shutdown: %w", err) // returned, not logged: main prints it
 		} else {
@@ -272,7 +279,7 @@ func (p *process) shutdown() error {
 
 // close releases what buildProcess acquired, last acquired first.
 func (p *process) close() {
-	if p.ln != nil && !p.started {
+	if p.ln != nil && !p.serving {
 		p.ln.Close() // once served, the HTTP shutdown closed it
 	}
 	if p.cluster != nil {

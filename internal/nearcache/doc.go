@@ -8,7 +8,7 @@
 //
 // One owner: the actor layer (actors.System) creates the cache, fills it on
 // a miss and removes entries on update and delete; the gateway only reads
-// it, through the narrow gateway.NearCache interface. A TTL bounds how long
+// it, through nearcache.Reader (gateway.Deps.Cache). A TTL bounds how long
 // a stale entry can live when an invalidation is lost (across nodes).
 //
 // It imports nothing local.
