@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -313,13 +312,7 @@ type flusherRig struct {
 }
 
 func newFlusherRig(t *testing.T, cfg FlushConfig) *flusherRig {
-	ecfg := embedded.DefaultConfig()
-	ecfg.Path = filepath.Join(t.TempDir(), "db")
-	st, err := embedded.Open(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openEmbedded(t)
 	rig := &flusherRig{store: st, sink: &faultySink{VisitSink: st}, metrics: testMetrics(t)}
 	rig.f = newFlusher(flusherDeps{
 		nodeID: "me#1",
@@ -343,11 +336,7 @@ func (rig *flusherRig) add(code string, visits uint64) {
 
 func (rig *flusherRig) stored(t *testing.T, code string) uint64 {
 	t.Helper()
-	n, err := rig.store.VisitTotal(context.Background(), code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return storedVisits(t, rig.store, code)
 }
 
 func TestFlusher_RetriesTheSameBatchOnce(t *testing.T) {
@@ -559,13 +548,7 @@ func TestMembershipWatcher_DeathPartitionAndOwnership(t *testing.T) {
 }
 
 func TestLoader_ReadsAndRefusesAfterStop(t *testing.T) {
-	ecfg := embedded.DefaultConfig()
-	ecfg.Path = filepath.Join(t.TempDir(), "db")
-	st, err := embedded.Open(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openEmbedded(t)
 	now := time.Now().UTC()
 	ctx := context.Background()
 	if err := st.CreateLink(ctx, storage.Link{Code: "lim", URL: "https://example.com/l", MaxVisits: 5, RedirectStatus: 307, CacheMaxAge: -1, CreatedAt: now, UpdatedAt: now, Version: 1}); err != nil {

@@ -55,13 +55,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
-	ecfg := embedded.DefaultConfig()
-	ecfg.Path = filepath.Join(t.TempDir(), "db")
-	st, err := embedded.Open(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openEmbedded(t)
 	clk := clock.New()
 	t.Cleanup(clk.Close)
 	f := &fixture{store: st, sink: &faultySink{VisitSink: st}, log: visitlog.New(2, 1024), reg: prometheus.NewRegistry()}
@@ -110,11 +104,31 @@ func (f *fixture) visit(code string, n int) {
 
 func total(t *testing.T, f *fixture, code string) uint64 {
 	t.Helper()
-	n, err := f.store.VisitTotal(context.Background(), code)
+	return storedVisits(t, f.store, code)
+}
+
+// storedVisits is code's visit total in st.
+func storedVisits(t *testing.T, st *embedded.Store, code string) uint64 {
+	t.Helper()
+	n, err := st.VisitTotal(context.Background(), code)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// openEmbedded opens a real embedded store in t's temp dir, closed by
+// t.Cleanup.
+func openEmbedded(t testing.TB) *embedded.Store {
+	t.Helper()
+	cfg := embedded.DefaultConfig()
+	cfg.Path = filepath.Join(t.TempDir(), "db")
+	st, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func TestSystem_VisitsReachSinkExactly(t *testing.T) {
@@ -345,13 +359,7 @@ func TestSystem_ShutdownAfterFailedStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	ecfg := embedded.DefaultConfig()
-	ecfg.Path = filepath.Join(t.TempDir(), "db")
-	st, err := embedded.Open(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openEmbedded(t)
 	clk := clock.New()
 	defer clk.Close()
 	cfg := DefaultConfig()
