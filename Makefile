@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui
 
 all: build
 
@@ -56,6 +56,12 @@ bench-load: deps
 
 proto:
 	./scripts/genproto.sh
+
+# ui rebuilds the web UI (ui/, preact + htm + uPlot) into the committed
+# internal/webui/dist with the toolchain pinned in ui/package-lock.json
+# (esbuild). Only needed after editing ui/: go build embeds what is committed.
+ui:
+	cd ui && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf bin data

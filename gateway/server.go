@@ -14,6 +14,7 @@ import (
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/internal/webui"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -140,6 +141,7 @@ type Server struct {
 	metricsHandler fasthttp.RequestHandler
 	uaCache        useragent.Cache
 	limiter        *keyLimiter
+	ui             uiFiles
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -158,6 +160,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.defaultCC = nearcache.CacheControlValue(cfg.DefaultCacheMaxAge)
+	ui, err := loadUI(webui.Assets())
+	if err != nil {
+		return nil, err
+	}
+	s.ui = ui
 	if cfg.APIRate > 0 {
 		s.limiter = newKeyLimiter(cfg.APIRate, cfg.APIBurst)
 	}
@@ -219,6 +226,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
 		s.serveAPI(ctx)
+		return
+	}
+	if s.serveWeb(ctx, path) { // web.go: "/", /ui/, /{code}/qr-code
 		return
 	}
 	if len(path) > 1 {
