@@ -345,9 +345,7 @@ function Stats({ code }) {
     </div>
     <${ErrorBox} error=${error} />
     ${stats && html`
-      <p class="total">Total in the period: <strong id="stat-total" data-visits=${stats.total}>${nf.format(stats.total)}</strong>
-        · humans <strong id="stat-human" data-visits=${stats.bots.human}>${nf.format(stats.bots.human)}</strong>
-        · bots <strong id="stat-bot" data-visits=${stats.bots.bot}>${nf.format(stats.bots.bot)}</strong></p>
+      <p class="total">Total in the period: <strong id="stat-total" data-visits=${stats.total}>${nf.format(stats.total)}</strong>${' · humans '}<strong id="stat-human" data-visits=${stats.bots.human}>${nf.format(stats.bots.human)}</strong>${' · bots '}<strong id="stat-bot" data-visits=${stats.bots.bot}>${nf.format(stats.bots.bot)}</strong></p>
       <${VisitsChart} series=${stats.series} interval=${stats.interval}
         label=${`Visits per ${stats.interval}: ${stats.total} in total, at most ${peak} in one ${stats.interval}`} />
       <div class="grid">

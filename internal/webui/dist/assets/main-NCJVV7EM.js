@@ -98,9 +98,7 @@ var _e,Qi,La,Kt,To,Pn,Xi,Cn,er,Eo,Co,Aa,ln=Symbol.for("pv"),Ln={},An=[],Da=/^m(i
     </div>
     <${hn} error=${r} />
     ${n&&te`
-      <p class="total">Total in the period: <strong id="stat-total" data-visits=${n.total}>${ml.format(n.total)}</strong>
-        · humans <strong id="stat-human" data-visits=${n.bots.human}>${ml.format(n.bots.human)}</strong>
-        · bots <strong id="stat-bot" data-visits=${n.bots.bot}>${ml.format(n.bots.bot)}</strong></p>
+      <p class="total">Total in the period: <strong id="stat-total" data-visits=${n.total}>${ml.format(n.total)}</strong>${" \xB7 humans "}<strong id="stat-human" data-visits=${n.bots.human}>${ml.format(n.bots.human)}</strong>${" \xB7 bots "}<strong id="stat-bot" data-visits=${n.bots.bot}>${ml.format(n.bots.bot)}</strong></p>
       <${Js} series=${n.series} interval=${n.interval}
         label=${`Visits per ${n.interval}: ${n.total} in total, at most ${h} in one ${n.interval}`} />
       <div class="grid">
