@@ -99,10 +99,13 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 
 	// Every live route is documented.
 	live := map[string][]string{
-		"/{code}":  {"GET", "HEAD"},
-		"/health":  {"GET"},
-		"/ready":   {"GET"},
-		"/metrics": {"GET"},
+		"/{code}":         {"GET", "HEAD"},
+		"/{code}/qr-code": {"GET", "HEAD"},
+		"/":               {"GET"},
+		"/ui/":            {"GET"},
+		"/health":         {"GET"},
+		"/ready":          {"GET"},
+		"/metrics":        {"GET"},
 	}
 	for _, rt := range apiRoutes {
 		for m := range rt.methods {
