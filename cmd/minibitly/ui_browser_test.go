@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/minibitly/minibitly/internal/harness"
+	"github.com/minibitly/minibitly/storage"
+	"github.com/minibitly/minibitly/storage/embedded"
 )
 
 // uiStep is how long one step of the browser test may take.
@@ -425,5 +427,86 @@ func TestUI_Browser(t *testing.T) {
 	b.shot("logged-out")
 	if d := time.Since(started); d > 60*time.Second {
 		t.Errorf("the browser test took %v, over its 60 s budget", d)
+	}
+}
+
+// TestUI_FirstChartMillionVisits measures the time to the first chart of a
+// link with a million visits, spread over the last 7 days (every minute)
+// and over referrers, browsers, OS, devices, countries and bots, written
+// into the node's embedded store as the flusher would: the UI reads
+// aggregates, so this costs the same page as a link with ten visits.
+func TestUI_FirstChartMillionVisits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary and chromium")
+	}
+	const visits = 1_000_000
+	port := harness.FreePort(t, "127.0.0.1")
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	base := "http://" + addr
+	dataDir := t.TempDir()
+	n := harness.StartNode(t, harness.NodeConfig{Name: "ui-1m", HTTPAddr: addr,
+		Args: []string{"--http-addr", addr, "--base-url", base, "--data-dir", dataDir, "--shards", "4"},
+		Env:  []string{"MINIBITLY_INITIAL_API_KEY=" + testKey}})
+	if st := harness.Do(t, "POST", base+"/api/v1/links", testKey, map[string]any{"url": "https://example.com/popular", "code": "million"}, nil); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	n.Stop(t) // the embedded store is one process's: write the visits while the node is down
+
+	cfg := embedded.DefaultConfig()
+	cfg.Path = filepath.Join(dataDir, filepath.Base(cfg.Path))
+	store, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := []string{"", "news.example.com", "blog.example.org", "t.co", "mail.example.net"}
+	kinds := []struct {
+		device, browser, os string
+		bot                 bool
+	}{{"desktop", "chrome", "windows", false}, {"mobile", "safari", "ios", false}, {"desktop", "firefox", "linux", false},
+		{"mobile", "chrome", "android", false}, {"bot", "bot", "other", true}}
+	countries := []string{"", "DE", "US", "FR", "JP", "BR"}
+	now := time.Now().Unix()
+	first := now - now%60 - 7*86400 + 3600 // well inside the UI's "last 7 days"
+	var rows []storage.VisitCount
+	for m := first; m < now-60; m += 60 {
+		for j := 0; j < len(kinds); j++ { // five kinds of visitor a minute
+			i := len(rows)
+			k := kinds[(i+j)%len(kinds)]
+			rows = append(rows, storage.VisitCount{VisitKey: storage.VisitKey{Code: "million", Minute: m,
+				Referrer: refs[(i/3)%len(refs)], Device: k.device, Browser: k.browser, OS: k.os, Bot: k.bot,
+				Country: countries[(i/7)%len(countries)]}})
+		}
+	}
+	for i := range rows {
+		rows[i].Visits = uint64(visits / len(rows))
+		if i < visits%len(rows) {
+			rows[i].Visits++
+		}
+	}
+	if err := store.WriteVisits(context.Background(), storage.VisitBatch{NodeID: "seed", Seq: 1, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n.Start(t)
+
+	b := newBrowser(t)
+	b.step("log in", chromedp.Navigate(base+"/ui/"), wait("the API key field", "#api-key"),
+		eval[chromedp.Void](fmt.Sprintf(`localStorage.setItem('minibitly.apiKey', %q)`, testKey)))
+	start := time.Now()
+	b.step("open the visits", chromedp.Navigate(base+"/ui/links/million"),
+		wait("the chart", `#visits-chart[data-ready="true"]`))
+	wall := time.Since(start)
+	pageMs := browse(b, "first chart time", eval[float64](`window.__firstChartMs || 0`))
+	got := browse(b, "read the visits", eval[uiStats](readStatsJS))
+	b.shot("visits-1m")
+	t.Logf("time to first chart of a link with %d visits in %d aggregate rows: %v (navigation to chart drawn; page clock %.0f ms)",
+		visits, len(rows), wall.Round(time.Millisecond), pageMs)
+	if got.Total != visits {
+		t.Fatalf("the UI shows %d visits, want %d", got.Total, visits)
+	}
+	if wall > 5*time.Second {
+		t.Errorf("the first chart took %v", wall)
 	}
 }
