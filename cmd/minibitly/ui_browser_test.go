@@ -305,6 +305,9 @@ func TestUI_Browser(t *testing.T) {
 	b.step("back to the list", click("main > p > a"), wait("the link in the list", `#links li[data-code="uitest"]`))
 	b.step("search", typeIn("#search", "landing"),
 		wait("the link found by the search", `#links li[data-code="uitest"]`))
+	b.step("filter by a tag", fill("#search", ""), click(`#links li[data-code="uitest"] button.tag`),
+		waitJS("the tag filter set from the link's tag", `document.querySelector('#tag-filter').value === 'ui' && location.search === '?tag=ui'`),
+		wait("the link in the tag's list", `#links li[data-code="uitest"]`))
 	b.shot("list")
 
 	// Visits: real redirects from a few kinds of visitor.

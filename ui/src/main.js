@@ -69,7 +69,7 @@ async function copyText(text) {
   if (!ok) throw new Error('the browser refused to copy');
 }
 
-function CopyButton({ text, label = 'Copy short URL' }) {
+function CopyButton({ text, label = 'Copy short URL', name }) {
   const [state, setState] = useState('');
   const onClick = async () => {
     try {
@@ -79,7 +79,7 @@ function CopyButton({ text, label = 'Copy short URL' }) {
       setState('Could not copy: ' + e.message);
     }
   };
-  return html`<span class="copy"><button type="button" onClick=${onClick}>${label}</button>
+  return html`<span class="copy"><button type="button" onClick=${onClick} aria-label=${name}>${label}</button>
     <span class="status" role="status" aria-live="polite">${state}</span></span>`;
 }
 
@@ -88,7 +88,7 @@ const nf = new Intl.NumberFormat();
 
 // --- login ---------------------------------------------------------------
 
-function Login({ onLogin }) {
+function Login({ onLogin, notice }) {
   const [key, setK] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -108,6 +108,7 @@ function Login({ onLogin }) {
   };
   return html`<main class="narrow">
     <${Heading}>Mini Bitly</${Heading}>
+    ${notice && html`<p class="error" role="alert">${notice}</p>`}
     <p>Log in with an API key (create one with <code>minibitly keys create</code>). It is kept in this browser until you log out.</p>
     <form onSubmit=${submit} id="login-form">
       <label for="api-key">API key</label>
@@ -155,11 +156,15 @@ function LinkList({ flash }) {
       [l.code, l.url, l.title, l.short_url, ...(l.tags || [])].some((v) => (v || '').toLowerCase().includes(s)));
   }, [links, q]);
 
+  const pickTag = (raw) => {
+    const t = raw.trim();
+    history.replaceState(null, '', t ? ROOT + '?tag=' + encodeURIComponent(t) : ROOT);
+    setTagInput(t);
+    setTag(t);
+  };
   const applyTag = (e) => {
     e.preventDefault();
-    const t = tagInput.trim();
-    history.replaceState(null, '', t ? ROOT + '?tag=' + encodeURIComponent(t) : ROOT);
-    setTag(t);
+    pickTag(tagInput);
   };
 
   return html`<main>
@@ -171,6 +176,7 @@ function LinkList({ flash }) {
         <label for="tag-filter">Tag</label>
         <input id="tag-filter" value=${tagInput} onInput=${(e) => setTagInput(e.target.value)} placeholder="any" />
         <button type="submit">Filter</button>
+        ${tag && html`<button type="button" onClick=${() => pickTag('')}>Clear tag</button>`}
       </form>
       <div class="inline">
         <label for="search">Search loaded links</label>
@@ -184,12 +190,13 @@ function LinkList({ flash }) {
         <div class="row1">
           <${Link} href=${linkPath(l.code)} class="code">/${l.code}</${Link}>
           ${l.title && html`<span class="title">${l.title}</span>`}
-          ${(l.tags || []).map((t) => html`<span class="tag">${t}</span>`)}
+          ${(l.tags || []).map((t) => html`<button type="button" class="tag" onClick=${() => pickTag(t)}
+            aria-label=${'Show links tagged ' + t}>${t}</button>`)}
         </div>
         <div class="url" title=${l.url}>${l.url}</div>
         <div class="row3">
           <span>${l.redirect_status} · created ${fmtDate(l.created_at)}${l.expires_at ? ' · expires ' + fmtDate(l.expires_at) : ''}${l.max_visits != null ? ' · max ' + nf.format(l.max_visits) + ' visits' : ''}</span>
-          <${CopyButton} text=${l.short_url} label=${'Copy'} />
+          <${CopyButton} text=${l.short_url} label="Copy" name=${'Copy ' + l.short_url} />
         </div>
       </li>`)}
     </ul>
@@ -304,6 +311,9 @@ const RANGES = {
   '365d': { label: 'Last 365 days, per day', ms: 365 * 86400e3, interval: 'day' },
 };
 
+// bar is a row's share drawn behind its label.
+const bar = (pct) => `linear-gradient(to right, #dbeafe ${pct.toFixed(1)}%, transparent ${pct.toFixed(1)}%)`;
+
 function Breakdown({ id, title, rows, blank }) {
   const total = rows.reduce((a, r) => a + r.visits, 0);
   return html`<section class="breakdown" aria-labelledby=${id + '-h'}>
@@ -312,7 +322,7 @@ function Breakdown({ id, title, rows, blank }) {
     <table id=${id}>
       <thead><tr><th scope="col">${title}</th><th scope="col" class="num">Visits</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr data-key=${r.key}>
-        <th scope="row"><span class="bar" style=${{ width: (total ? (100 * r.visits) / total : 0) + '%' }}></span>${r.key || blank}</th>
+        <th scope="row" style=${{ backgroundImage: bar(total ? (100 * r.visits) / total : 0) }}>${r.key || blank}</th>
         <td class="num" data-visits=${r.visits}>${nf.format(r.visits)}</td></tr>`)}</tbody>
     </table>`}
   </section>`;
@@ -395,10 +405,10 @@ function LinkPage({ code, flash }) {
           <dt>Created</dt><dd>${fmtDate(link.created_at)}</dd>
         </dl>
         <figure class="qr">
-          <img src=${qr + '?size=200'} width="200" height="200" alt=${'QR code of ' + link.short_url} />
+          <img src=${qr + '?size=200&margin=12'} width="224" height="224" alt=${'QR code of ' + link.short_url} />
           <figcaption>
-            <a href=${qr + '?size=600&format=png'} download=${code + '-qr.png'} id="qr-png">Download QR code (PNG)</a><br />
-            <a href=${qr + '?size=600&format=svg'} download=${code + '-qr.svg'} id="qr-svg">Download QR code (SVG)</a>
+            <a href=${qr + '?size=600&margin=40&format=png'} download=${code + '-qr.png'} id="qr-png">Download QR code (PNG)</a><br />
+            <a href=${qr + '?size=600&margin=40&format=svg'} download=${code + '-qr.svg'} id="qr-svg">Download QR code (SVG)</a>
           </figcaption>
         </figure>
       </div>
@@ -418,20 +428,24 @@ function LinkPage({ code, flash }) {
 
 function App() {
   const [authed, setAuthed] = useState(!!getKey());
+  const [notice, setNotice] = useState('');
   const [route, setRoute] = useState(currentRoute());
   setRouteGlobal = setRoute;
   useEffect(() => {
     const onPop = () => setRoute({ ...currentRoute(), flash: '' });
     addEventListener('popstate', onPop);
     // A key that stops working (revoked) sends the person back to log in.
-    const onUnauth = () => setAuthed(false);
+    const onUnauth = () => {
+      setNotice('The server no longer accepts your API key (it may have been revoked). Log in again.');
+      setAuthed(false);
+    };
     addEventListener('minibitly:unauthorized', onUnauth);
     return () => {
       removeEventListener('popstate', onPop);
       removeEventListener('minibitly:unauthorized', onUnauth);
     };
   }, []);
-  if (!authed) return html`<${Login} onLogin=${() => setAuthed(true)} />`;
+  if (!authed) return html`<${Login} notice=${notice} onLogin=${() => { setNotice(''); setAuthed(true); }} />`;
   const logout = () => {
     clearKey();
     setAuthed(false);
