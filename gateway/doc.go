@@ -1,7 +1,9 @@
 // Package gateway is the HTTP front of a node (fasthttp): the redirect hot
 // path (GET|HEAD /{code}), the JSON API under /api/v1 with API-key auth and
 // its OpenAPI document, the cluster view (/api/v1/cluster), /health, /ready
-// and /metrics.
+// and /metrics; and for browsers (web.go) the QR code of a link
+// (/{code}/qr-code, qrcode.go), the web UI under /ui/ (the embedded build
+// of internal/webui) and / redirecting to it.
 //
 // It owns request parsing, validation, the per-key API rate limit and the
 // mapping of errors to HTTP statuses and JSON error codes: one function,
