@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/png"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
 	"net/http"
 	"strconv"
 	"strings"
@@ -135,9 +135,7 @@ func (s *Server) serveQRCode(ctx *fasthttp.RequestCtx, code []byte) {
 		return
 	}
 	ctx.SetContentType("image/png")
-	if err := qrPNG.Encode(ctx, m); err != nil { // writes to memory: cannot fail for a valid image
-		s.log.Error("encode qr png", "code", e.Code, "err", err)
-	}
+	ctx.SetBody(m.appendPNG(nil))
 }
 
 // shortURLFor is the URL a QR code encodes: the base URL and the code; with
@@ -149,21 +147,11 @@ func (s *Server) shortURLFor(ctx *fasthttp.RequestCtx, code string) string {
 	return "http://" + string(ctx.Host()) + "/" + code
 }
 
-// qrPNG encodes with pooled compressors: a QR code is two colours in large
-// flat areas, which the fastest level already compresses to a few KB.
-var qrPNG = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}}
-
-type pngPool struct{ p sync.Pool }
-
-func (p *pngPool) Get() *png.EncoderBuffer {
-	b, _ := p.p.Get().(*png.EncoderBuffer)
-	return b
-}
-func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }
-
-// qrImage is a QR code drawn at a whole number of pixels per module, as an
-// image.Image computed on the fly: no pixel buffer, so a 1000-pixel image
-// costs the matrix and the encoder's rows, not a megabyte.
+// qrImage is a QR code drawn at a whole number of pixels per module. It
+// holds the module matrix only: appendPNG writes each module row once as a
+// 1-bit row and lets zlib compress its repeats, so even the largest image
+// (1400 px) costs a 176-byte row, a pooled compressor and the few KB of
+// output, not a megabyte of pixels.
 type qrImage struct {
 	n      int    // modules per side
 	dark   []bool // n×n, row-major
@@ -187,17 +175,6 @@ func newQRImage(q *qr.QrCode, size, margin int) *qrImage {
 	m.side = inner + 2*margin
 	m.offset = margin + (inner-n*m.scale)/2
 	return m
-}
-
-var qrPalette = color.Palette{color.Gray{Y: 0xff}, color.Gray{Y: 0}}
-
-func (m *qrImage) ColorModel() color.Model { return qrPalette }
-func (m *qrImage) Bounds() image.Rectangle { return image.Rect(0, 0, m.side, m.side) }
-func (m *qrImage) At(x, y int) color.Color {
-	if m.isDark(x, y) {
-		return qrPalette[1]
-	}
-	return qrPalette[0]
 }
 
 func (m *qrImage) isDark(x, y int) bool {
@@ -241,4 +218,70 @@ func (m *qrImage) appendSVG(b []byte) []byte {
 		}
 	}
 	return append(b, `"/></svg>`+"\n"...)
+}
+
+// zlibPool holds BestSpeed compressors: a QR code is long runs of two
+// values, which the fastest level already shrinks a hundredfold.
+var zlibPool sync.Pool
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+// appendPNG encodes the image as a 1-bit grayscale PNG (0 = black,
+// 1 = white), every row unfiltered.
+func (m *qrImage) appendPNG(b []byte) []byte {
+	b = append(b, pngSignature...)
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(m.side))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(m.side))
+	ihdr[8] = 1 // bit depth; colour type 0 (grayscale), deflate, no filter, no interlace
+	b = appendPNGChunk(b, "IHDR", ihdr[:])
+
+	var idat bytes.Buffer
+	zw, _ := zlibPool.Get().(*zlib.Writer)
+	if zw == nil {
+		zw, _ = zlib.NewWriterLevel(&idat, zlib.BestSpeed) // a valid level: cannot fail
+	} else {
+		zw.Reset(&idat)
+	}
+	rowLen := 1 + (m.side+7)/8
+	row := make([]byte, rowLen) // filter byte 0, then the pixels
+	white := func() {
+		row[0] = 0
+		for i := 1; i < rowLen; i++ {
+			row[i] = 0xff
+		}
+	}
+	writeRows := func(n int) {
+		for ; n > 0; n-- {
+			zw.Write(row) // into a bytes.Buffer: cannot fail
+		}
+	}
+	white()
+	writeRows(m.offset)
+	for y := 0; y < m.n; y++ {
+		white()
+		for x := 0; x < m.n; x++ {
+			if !m.dark[y*m.n+x] {
+				continue
+			}
+			for px := m.offset + x*m.scale; px < m.offset+(x+1)*m.scale; px++ {
+				row[1+px/8] &^= 0x80 >> (px % 8)
+			}
+		}
+		writeRows(m.scale)
+	}
+	white()
+	writeRows(m.side - m.offset - m.n*m.scale)
+	zw.Close()
+	zlibPool.Put(zw)
+	b = appendPNGChunk(b, "IDAT", idat.Bytes())
+	return appendPNGChunk(b, "IEND", nil)
+}
+
+func appendPNGChunk(b []byte, typ string, data []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	start := len(b)
+	b = append(b, typ...)
+	b = append(b, data...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"net/http"
 	"strings"
@@ -100,11 +101,32 @@ func TestQRImage_LargestFitsInFewKB(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newQRImage(q, qrMaxSize, qrMaxMargin)
-	var b bytes.Buffer
-	if err := qrPNG.Encode(&b, m); err != nil {
+	b := m.appendPNG(nil)
+	if m.side > qrMaxSize+2*qrMaxMargin || len(b) > 32<<10 {
+		t.Fatalf("side %d px, %d bytes", m.side, len(b))
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if m.side > qrMaxSize+2*qrMaxMargin || b.Len() > 32<<10 {
-		t.Fatalf("side %d px, %d bytes", m.side, b.Len())
+	if got, err := qr.Decode(img); err != nil || got != "https://sho.rt/"+strings.Repeat("x", 64) {
+		t.Fatalf("decoded %q, %v", got, err)
+	}
+}
+
+func BenchmarkQRCode_PNG(b *testing.B) {
+	q, err := qr.EncodeText("https://sho.rt/Xa91kQz", qr.Low)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{qrDefaultSize, qrMaxSize} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			for i := 0; i < b.N; i++ {
+				buf = newQRImage(q, size, qrMaxMargin).appendPNG(buf[:0])
+			}
+			b.ReportMetric(float64(len(buf)), "bytes/png")
+		})
 	}
 }
