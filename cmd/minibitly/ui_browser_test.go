@@ -59,9 +59,15 @@ func newBrowser(t *testing.T) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser now, so a broken chromium is named as such (the
-	// first call must not have a timeout: it would stop the browser).
-	if err := chromedp.Do(ctx); err != nil {
+	// Start the browser now, so a broken chromium is named as such. The
+	// first call must not carry a timeout (it would stop the browser with
+	// it): a timer cancels the browser if it does not start in time.
+	stuck := time.AfterFunc(30*time.Second, cancel)
+	err = chromedp.Do(ctx)
+	if !stuck.Stop() {
+		t.Fatalf("chromium %s did not start within 30 s: %v", path, err)
+	}
+	if err != nil {
 		t.Fatalf("start chromium %s: %v", path, err)
 	}
 	// Screenshots go to $MINIBITLY_UI_SCREENSHOTS when set, else to a
@@ -377,7 +383,7 @@ func TestUI_Browser(t *testing.T) {
 		waitJS("the form holds the link", `document.querySelector('#f-url').value === 'https://example.com/landing?from=ui'`))
 	b.step("change the link", fill("#f-url", "https://example.com/edited"), fill("#f-max", ""), fill("#f-title", "Edited"))
 	b.shot("edit-form")
-	b.step("save", click("#save"), wait("the saved message", "main .flash"),
+	b.step("save with Enter", typeIn("#f-title", kb.Enter), wait("the saved message", "main .flash"),
 		waitJS("the new URL on the page", `document.querySelector('#long-url') && document.querySelector('#long-url').textContent === 'https://example.com/edited'`))
 	b.shot("link-edited")
 	l.MaxVisits = nil
