@@ -304,6 +304,8 @@ func TestUI_Browser(t *testing.T) {
 		l.MaxVisits == nil || *l.MaxVisits != 1000 || l.RedirectStatus != 301 {
 		t.Fatalf("the API has %+v for the link made in the form", l)
 	}
+	b.step("copy the short URL", click(".detail .copy button"),
+		waitJS("the copy confirmed", `document.querySelector('.detail .copy .status').textContent === 'Copied'`))
 	b.step("QR code shown", waitJS("the QR image loads", `document.querySelector('.qr img').naturalWidth > 0`))
 	b.shot("link-created")
 
@@ -393,7 +395,8 @@ func TestUI_Browser(t *testing.T) {
 	}
 
 	// Delete, with its confirmation.
-	b.step("ask to delete", click("#delete-link"), wait("the delete confirmation", "#confirm-delete"))
+	b.step("ask to delete", click("#delete-link"), wait("the delete confirmation", "#confirm-delete"),
+		waitJS("the focus on the confirmation", `document.activeElement && document.activeElement.id === 'confirm-delete'`))
 	b.shot("delete-confirm")
 	b.step("delete", click("#confirm-delete"), wait("the list after deleting", "#links"),
 		waitJS("the deleted message", `document.querySelector('main .flash') && document.querySelector('main .flash').textContent.includes('Deleted /uitest')`),

@@ -54,8 +54,12 @@ function Heading({ children }) {
 
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
-    await navigator.clipboard.writeText(text);
-    return;
+    try {
+      await navigator.clipboard.writeText(text);
+      return;
+    } catch {
+      // permission refused or document not focused: the old way below
+    }
   }
   const ta = document.createElement('textarea');
   ta.value = text;
@@ -81,6 +85,13 @@ function CopyButton({ text, label = 'Copy short URL', name }) {
   };
   return html`<span class="copy"><button type="button" onClick=${onClick} aria-label=${name}>${label}</button>
     <span class="status" role="status" aria-live="polite">${state}</span></span>`;
+}
+
+// FocusedButton takes the focus when it appears (a confirmation).
+function FocusedButton({ children, ...rest }) {
+  const ref = useRef(null);
+  useEffect(() => ref.current && ref.current.focus(), []);
+  return html`<button type="button" ref=${ref} ...${rest}>${children}</button>`;
 }
 
 const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
@@ -270,7 +281,7 @@ function LinkForm({ code }) {
   return html`<main class="narrow">
     <p><${Link} href=${editing ? linkPath(code) : ROOT}>← Back</${Link}></p>
     <${Heading}>${editing ? 'Edit /' + code : 'New link'}</${Heading}>
-    <form onSubmit=${submit} id="link-form" novalidate=${false}>
+    <form onSubmit=${submit} id="link-form">
       <label for="f-url">Long URL</label>
       <input id="f-url" type="url" required value=${f.url} onInput=${set('url')} placeholder="https://example.com/…" />
       ${!editing && html`
@@ -416,7 +427,7 @@ function LinkPage({ code, flash }) {
         <${Link} href=${linkPath(code) + '/edit'} class="button" id="edit-link">Edit</${Link}>
         ${confirming
           ? html`<span role="group" aria-label="Confirm delete">Delete /${code} for good? The code is never reused.
-              <button type="button" class="danger" onClick=${del} id="confirm-delete">Yes, delete</button>
+              <${FocusedButton} class="danger" onClick=${del} id="confirm-delete">Yes, delete</${FocusedButton}>
               <button type="button" onClick=${() => setConfirming(false)}>Cancel</button></span>`
           : html`<button type="button" class="danger" onClick=${() => setConfirming(true)} id="delete-link">Delete</button>`}
       </p>
