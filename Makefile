@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check
 
 all: build
 
@@ -62,6 +62,14 @@ proto:
 # (esbuild). Only needed after editing ui/: go build embeds what is committed.
 ui:
 	cd ui && npm ci --no-audit --no-fund && node build.mjs
+
+# ui-check fails when internal/webui/dist is not what `make ui` makes from
+# ui/ (the build is reproducible): it rebuilds into a temporary directory
+# and diffs. Needs node and npm.
+ui-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cd ui && npm ci --no-audit --no-fund --silent && UI_OUT="$$tmp/" node build.mjs >/dev/null && \
+	diff -r "$$tmp" ../internal/webui/dist && echo "internal/webui/dist is current"
 
 clean:
 	rm -rf bin data

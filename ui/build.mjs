@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename } from 'node:path';
 
-const out = new URL('../internal/webui/dist/', import.meta.url).pathname;
+// UI_OUT (a directory ending in /) builds elsewhere, for make ui-check.
+const out = process.env.UI_OUT || new URL('../internal/webui/dist/', import.meta.url).pathname;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
