@@ -14,7 +14,6 @@ import (
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
-	"github.com/minibitly/minibitly/internal/webui"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -160,7 +159,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.defaultCC = nearcache.CacheControlValue(cfg.DefaultCacheMaxAge)
-	ui, err := loadUI(webui.Assets())
+	ui, err := embeddedUI()
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
+	"github.com/minibitly/minibitly/internal/webui"
 	"github.com/valyala/fasthttp"
 )
 
@@ -44,6 +46,10 @@ type uiFile struct {
 // uiFiles maps paths below /ui/ ("index.html", "assets/app-HASH.js") to
 // their file.
 type uiFiles map[string]*uiFile
+
+// embeddedUI is the UI built into the binary, loaded (and gzipped) once per
+// process and shared by every Server: it is never modified after loading.
+var embeddedUI = sync.OnceValues(func() (uiFiles, error) { return loadUI(webui.Assets()) })
 
 // loadUI reads every file of fsys into memory.
 func loadUI(fsys fs.FS) (uiFiles, error) {
