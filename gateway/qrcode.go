@@ -93,8 +93,9 @@ func parseQRParams(args *fasthttp.Args) (qrParams, error) {
 }
 
 // serveQRCode answers GET /{code}/qr-code: the QR code of the link's short
-// URL, for existing links only (public, like the redirect; it counts no
-// visit).
+// URL, for existing links that have not expired (public, like the
+// redirect; it counts no visit, so a link over its max_visits still has
+// one).
 func (s *Server) serveQRCode(ctx *fasthttp.RequestCtx, code []byte) {
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
@@ -120,6 +121,10 @@ func (s *Server) serveQRCode(ctx *fasthttp.RequestCtx, code []byte) {
 	}
 	if e.Gone {
 		s.writeError(ctx, storage.ErrNotFound)
+		return
+	}
+	if e.Expired(now) { // as its redirect answers (Shlink: only enabled links have a QR code)
+		s.writeError(ctx, errorf(http.StatusGone, "link_expired", "this link has expired"))
 		return
 	}
 	q, err := qr.EncodeText(s.shortURLFor(ctx, e.Code), p.ecc)

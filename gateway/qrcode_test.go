@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/minibitly/minibitly/internal/nearcache"
 	qr "github.com/piglig/go-qr"
 )
 
@@ -91,6 +93,21 @@ func TestServer_QRCode(t *testing.T) {
 			t.Fatalf("Allow %q", r.header.Get("Allow"))
 		}
 	})
+}
+
+// TestServer_QRCodeExpired: an expired link has no QR code, as its redirect
+// answers 410; a limited one does (the QR code counts no visit).
+func TestServer_QRCodeExpired(t *testing.T) {
+	s, _, _ := newRedirectServer(t,
+		&nearcache.Entry{Code: "old", Location: []byte("https://example.com/o"), Status: 302, ExpiresAt: time.Now().Unix() - 10},
+		&nearcache.Entry{Code: "lim", Location: []byte("https://example.com/l"), Status: 302, Limited: true})
+	if ctx := get(s, "/old/qr-code"); ctx.Response.StatusCode() != http.StatusGone {
+		t.Fatalf("expired: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if ctx := get(s, "/lim/qr-code?format=svg"); ctx.Response.StatusCode() != 200 ||
+		!strings.Contains(string(ctx.Response.Body()), "<svg") {
+		t.Fatalf("limited: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
 }
 
 // TestQRImage_LargestFitsInFewKB: the biggest image anyone may ask for is
