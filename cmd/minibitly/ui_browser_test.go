@@ -417,6 +417,21 @@ func TestUI_Browser(t *testing.T) {
 	}
 	b.shot("create-refused")
 
+	// More links than a page: the list follows the API's cursor.
+	bulk := make([]map[string]any, 60)
+	for i := range bulk {
+		bulk[i] = map[string]any{"url": fmt.Sprintf("https://example.com/bulk/%d", i), "tags": []string{"bulk"}}
+	}
+	if st := harness.Do(t, "POST", base+"/api/v1/links/bulk", testKey, map[string]any{"links": bulk}, nil); st != 200 {
+		t.Fatalf("bulk create: %d", st)
+	}
+	b.step("first page", chromedp.Navigate(base+"/ui/"), wait("the load-more button", "#load-more"),
+		waitJS("a page of 50 links", `document.querySelectorAll('#links li').length === 50`))
+	b.step("next page", click("#load-more"),
+		waitJS("all 60 links after loading more", `document.querySelectorAll('#links li').length === 60`),
+		waitJS("no more pages", `!document.querySelector('#load-more')`))
+	b.shot("list-all-pages")
+
 	// On a phone: nothing wider than the screen, with a link in the list.
 	if st := harness.Do(t, "POST", base+"/api/v1/links", testKey, map[string]any{"url": "https://example.com/a/rather/long/path/that/must/wrap/on/a/phone?with=query&and=more",
 		"code": "phone", "title": "Seen on a phone", "tags": []string{"mobile"}}, nil); st != 201 {

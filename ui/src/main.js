@@ -212,7 +212,7 @@ function LinkList({ flash }) {
       </li>`)}
     </ul>
     ${!loading && shown.length === 0 && html`<p>${links.length ? 'No loaded link matches the search.' : 'No links yet.'}</p>`}
-    ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${loading}>Load more</button>`}
+    ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${loading} id="load-more">Load more</button>`}
   </main>`;
 }
 
