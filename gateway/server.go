@@ -51,6 +51,12 @@ type Config struct {
 	// docs/architecture.md).
 	APIRate  float64
 	APIBurst int
+	// CORSOrigins are the origins browser apps may call the APIs from
+	// (/api/v1, /rest, /v4): "*" (any), a comma-separated list of origins
+	// (each echoed when it matches, with credentials allowed, and
+	// "Vary: Origin"), or "" for no CORS headers. Preflights are answered
+	// either way (see cors.go).
+	CORSOrigins string
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -70,6 +76,10 @@ func (c *Config) Validate() error {
 	case c.APIRate > 0 && c.APIBurst < 1:
 		problem = fmt.Sprintf("APIBurst must be at least 1 when APIRate is set, got %d", c.APIBurst)
 	default:
+		if _, err := parseCORSOrigins(c.CORSOrigins); err != nil {
+			problem = err.Error()
+			break
+		}
 		return nil
 	}
 	return fmt.Errorf("gateway config: %s", problem)
@@ -86,6 +96,7 @@ func DefaultConfig() Config {
 		ResolveTimeout: 2 * time.Second,
 		APIRate:        100,
 		APIBurst:       200,
+		CORSOrigins:    "*",
 	}
 }
 
@@ -140,6 +151,8 @@ type Server struct {
 	metricsHandler fasthttp.RequestHandler
 	uaCache        useragent.Cache
 	limiter        *keyLimiter
+	corsPolicy     corsPolicy
+	bitlyDomain    string // the host of BaseURL: the domain of /v4 bitlink ids
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -158,6 +171,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.defaultCC = nearcache.CacheControlValue(cfg.DefaultCacheMaxAge)
+	s.corsPolicy, _ = parseCORSOrigins(cfg.CORSOrigins) // checked by Validate
+	s.bitlyDomain = bitlyDomainOf(cfg.BaseURL)
 	if cfg.APIRate > 0 {
 		s.limiter = newKeyLimiter(cfg.APIRate, cfg.APIBurst)
 	}
@@ -177,6 +192,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if p := ctx.Path(); bytes.HasPrefix(p, bitlyPrefix) {
+				s.writeBitlyError(ctx, &requestError{err: err})
+				return
+			}
 			s.writeError(ctx, &requestError{err: err})
 		},
 		Logger: fasthttpLogger{s.log},
@@ -206,6 +225,9 @@ var (
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
+	if s.cors(ctx, path) {
+		return // a preflight, answered
+	}
 	switch string(path) {
 	case "/health":
 		s.serveHealth(ctx)
@@ -219,6 +241,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
 		s.serveAPI(ctx)
+		return
+	}
+	if bytes.HasPrefix(path, bitlyPrefix) || bytes.Equal(path, bitlyRoot) {
+		s.serveBitly(ctx)
 		return
 	}
 	if len(path) > 1 {
