@@ -2,7 +2,8 @@
 # Installs, when missing, what `make test` and `make bench` need on Debian:
 # ClickHouse (clickhouse-server, clickhouse-client), the PostgreSQL 15 server
 # binaries, wrk, iproute2, util-linux and protoc (protobuf-compiler, for
-# `make proto` and its check). Needs root (CI runs as root) or sudo.
+# `make proto` and its check) and Node.js with npm (nodejs, npm: the real
+# API clients of the compatibility tests, compat/). Needs root (CI runs as root) or sudo.
 set -eu
 need=""
 command -v clickhouse-server >/dev/null 2>&1 || need="$need clickhouse-server clickhouse-client"
@@ -11,6 +12,8 @@ command -v wrk >/dev/null 2>&1 || need="$need wrk"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"           # partition test: network namespaces
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux"    # unshare, nsenter, runuser, taskset
 command -v protoc >/dev/null 2>&1 || need="$need protobuf-compiler" # make proto, make proto-check
+command -v node >/dev/null 2>&1 || need="$need nodejs"             # compat/: the real API clients
+command -v npm >/dev/null 2>&1 || need="$need npm"
 [ -z "$need" ] && exit 0
 echo "installing:$need"
 SUDO=""
