@@ -46,7 +46,7 @@ func TestCompat_BitlyClient(t *testing.T) {
 
 	port := harness.FreePort(t, "127.0.0.1")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	harness.StartNode(t, harness.NodeConfig{Name: "bitly-compat", HTTPAddr: addr,
+	node := harness.StartNode(t, harness.NodeConfig{Name: "bitly-compat", HTTPAddr: addr,
 		Args: []string{"--http-addr", addr, "--https-addr", "127.0.0.1:443",
 			"--tls-cert", certFile, "--tls-key", keyFile, "--base-url", "https://127.0.0.1",
 			"--data-dir", t.TempDir(), "--flush-interval", "100ms", "--batch-interval", "20ms"},
@@ -154,6 +154,12 @@ func TestCompat_BitlyClient(t *testing.T) {
 	}
 	if e := out.BadToken.Err; e.Message != "FORBIDDEN" {
 		t.Errorf("a wrong token threw %+v, want FORBIDDEN", e)
+	}
+	// SIGTERM stops both listeners and exits 0.
+	node.Stop(t)
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:443", time.Second); err == nil {
+		c.Close()
+		t.Error("the TLS listener still accepts after shutdown")
 	}
 }
 
