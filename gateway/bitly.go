@@ -156,8 +156,10 @@ func toBitlyError(err error, resource string) (int, *bitlyError) {
 		b.Message = "UNPROCESSABLE_ENTITY"
 	case ae.Code == "invalid_json":
 		b.Message = "INVALID_JSON"
-	default:
-		status, b.Message = http.StatusBadRequest, "INVALID_ARG"
+	case status == http.StatusBadRequest:
+		b.Message = "INVALID_ARG"
+	default: // 408, 431: fasthttp could not read the request
+		b.Message = strings.ToUpper(ae.Code)
 	}
 	return status, b
 }
@@ -189,7 +191,7 @@ func (s *Server) writeBitlyError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) bitlinkCode(id string) (string, error) {
 	domain, code, ok := strings.Cut(id, "/")
 	if !ok || strings.Contains(code, "/") || !s.ourDomain(domain) {
-		return "", errorf(http.StatusNotFound, "not_found", "no such bitlink: "+strconvQuote(id)+" (ids are "+s.bitlyDomain+"/<code>)")
+		return "", errorf(http.StatusNotFound, "not_found", "no such bitlink: "+quoteShort(id)+" (ids are "+s.bitlyDomain+"/<code>)")
 	}
 	return code, linkCode(code)
 }
@@ -200,7 +202,8 @@ func (s *Server) ourDomain(d string) bool {
 	return d == s.bitlyDomain || d == bitlyAlias
 }
 
-func strconvQuote(s string) string {
+// quoteShort quotes a client's value for a message, cut to 200 bytes.
+func quoteShort(s string) string {
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

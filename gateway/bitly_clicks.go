@@ -89,13 +89,13 @@ func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link) (clicksRange, error)
 		case "minute", "hour", "day", "week", "month":
 			r.unit = v
 		default:
-			return r, errorf(http.StatusBadRequest, "invalid_unit", fmt.Sprintf("query parameter \"unit\" must be minute, hour, day, week or month, got %s", strconvQuote(v)))
+			return r, errorf(http.StatusBadRequest, "invalid_unit", fmt.Sprintf("query parameter \"unit\" must be minute, hour, day, week or month, got %s", quoteShort(v)))
 		}
 	}
 	if v, ok := args["units"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n == 0 || n < -1 {
-			return r, errorf(http.StatusBadRequest, "invalid_units", fmt.Sprintf("query parameter \"units\" must be a positive integer or -1 (since the link was made), got %s", strconvQuote(v)))
+			return r, errorf(http.StatusBadRequest, "invalid_units", fmt.Sprintf("query parameter \"units\" must be a positive integer or -1 (since the link was made), got %s", quoteShort(v)))
 		}
 		r.units = n
 	}
@@ -103,14 +103,14 @@ func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link) (clicksRange, error)
 	if v, ok := args["size"]; ok && v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxClicksSize {
-			return r, errorf(http.StatusBadRequest, "invalid_size", fmt.Sprintf("query parameter \"size\" must be an integer from 1 to %d, got %s", maxClicksSize, strconvQuote(v)))
+			return r, errorf(http.StatusBadRequest, "invalid_size", fmt.Sprintf("query parameter \"size\" must be an integer from 1 to %d, got %s", maxClicksSize, quoteShort(v)))
 		}
 		size = n
 	}
 	if v, ok := args["unit_reference"]; ok && v != "" {
 		t, ok := parseUnitReference(v)
 		if !ok {
-			return r, errorf(http.StatusBadRequest, "invalid_unit_reference", fmt.Sprintf("query parameter \"unit_reference\" must be an ISO 8601 time such as 2030-01-02T15:04:05+0000, got %s", strconvQuote(v)))
+			return r, errorf(http.StatusBadRequest, "invalid_unit_reference", fmt.Sprintf("query parameter \"unit_reference\" must be an ISO 8601 time such as 2030-01-02T15:04:05+0000, got %s", quoteShort(v)))
 		}
 		r.ref = t
 	}

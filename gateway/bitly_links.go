@@ -70,7 +70,7 @@ type shortenIn struct {
 // checkDomain refuses a "domain" that is not this service's.
 func (s *Server) checkDomain(d nullable[string]) error {
 	if d.Set && !d.Null && !s.ourDomain(d.V) {
-		return fieldError(http.StatusUnprocessableEntity, "domain", "%s is not served here; use %q (or %q)", strconvQuote(d.V), s.bitlyDomain, bitlyAlias)
+		return fieldError(http.StatusUnprocessableEntity, "domain", "%s is not served here; use %q (or %q)", quoteShort(d.V), s.bitlyDomain, bitlyAlias)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -352,5 +353,30 @@ func TestBitly_StoreDown(t *testing.T) {
 	r.wantBitlyError(t, 503, "TEMPORARILY_UNAVAILABLE", "")
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
+	}
+}
+
+func TestToBitlyError(t *testing.T) {
+	for name, c := range map[string]struct {
+		err     error
+		status  int
+		message string
+	}{
+		"unauthorized":  {errorf(401, "unauthorized", "x"), 403, "FORBIDDEN"},
+		"not found":     {storage.ErrNotFound, 404, "NOT_FOUND"},
+		"conflict":      {storage.ErrConflict, 409, "ALREADY_EXISTS"},
+		"url":           {fieldError(422, "url", "bad"), 400, "INVALID_ARG_LONG_URL"},
+		"empty range":   {storage.ErrEmptyRange, 400, "INVALID_ARG_RANGE"},
+		"unavailable":   {storage.ErrUnavailable, 503, "TEMPORARILY_UNAVAILABLE"},
+		"internal":      {errors.New("boom"), 500, "INTERNAL_ERROR"},
+		"rate":          {errorf(429, "rate_limited", "x"), 429, "RATE_LIMIT_EXCEEDED"},
+		"bad request":   {&requestError{err: errors.New("garbage")}, 400, "INVALID_ARG"},
+		"unprocessable": {errorf(422, "empty_patch", "x"), 422, "UNPROCESSABLE_ENTITY"},
+		"timeout":       {errorf(408, "request_timeout", "x"), 408, "REQUEST_TIMEOUT"},
+	} {
+		status, b := toBitlyError(c.err, "bitlinks")
+		if status != c.status || b.Message != c.message || b.Description == "" || b.Resource != "bitlinks" {
+			t.Errorf("%s: %d %+v, want %d %s", name, status, b, c.status, c.message)
+		}
 	}
 }
