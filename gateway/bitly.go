@@ -38,6 +38,8 @@ var bitlyRoutes = newRoutes([]apiRoute{
 	}},
 	{pattern: "/bitlinks/{domain}/{code}/clicks", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicks}},
 	{pattern: "/bitlinks/{domain}/{code}/clicks/summary", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicksSummary}},
+	{pattern: "/bitlinks/{domain}/{code}/referrers", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyReferrers}},
+	{pattern: "/bitlinks/{domain}/{code}/countries", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyCountries}},
 })
 
 // bitlyDomainOf is the host (with its port, if any) of baseURL.

@@ -33,6 +33,7 @@ type clicksRange struct {
 	ref     time.Time
 	starts  []time.Time // bucket starts, oldest first
 	end     time.Time   // end of the newest bucket
+	size    int         // the size parameter
 	storage storage.Interval
 }
 
@@ -77,8 +78,11 @@ func parseUnitReference(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// clicksQuery reads unit, units, size and unit_reference for link l.
-func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link) (clicksRange, error) {
+// clicksQuery reads unit, units, size and unit_reference for link l. With
+// sizeBuckets, size caps the buckets (clicks); else it is the length of the
+// breakdowns (referrers, countries), and the buckets are capped at
+// maxClicksSize.
+func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link, sizeBuckets bool) (clicksRange, error) {
 	r := clicksRange{unit: "day", units: -1, ref: time.Now().UTC()}
 	args, err := queryArgs(ctx, "unit", "units", "size", "unit_reference")
 	if err != nil {
@@ -106,6 +110,10 @@ func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link) (clicksRange, error)
 			return r, errorf(http.StatusBadRequest, "invalid_size", fmt.Sprintf("query parameter \"size\" must be an integer from 1 to %d, got %s", maxClicksSize, quoteShort(v)))
 		}
 		size = n
+	}
+	r.size = size
+	if !sizeBuckets {
+		size = maxClicksSize
 	}
 	if v, ok := args["unit_reference"]; ok && v != "" {
 		t, ok := parseUnitReference(v)
@@ -146,6 +154,12 @@ func clicksQuery(ctx *fasthttp.RequestCtx, l *storage.Link) (clicksRange, error)
 
 // clicksStats loads the link and its stats over the query's range.
 func (s *Server) clicksStats(c context.Context, ctx *fasthttp.RequestCtx, id string) (clicksRange, storage.Stats, error) {
+	return s.bitlyStats(c, ctx, id, true)
+}
+
+// bitlyStats loads the link and its stats over the query's range; see
+// clicksQuery for sizeBuckets.
+func (s *Server) bitlyStats(c context.Context, ctx *fasthttp.RequestCtx, id string, sizeBuckets bool) (clicksRange, storage.Stats, error) {
 	code, err := s.bitlinkCode(id)
 	if err != nil {
 		return clicksRange{}, storage.Stats{}, err
@@ -154,11 +168,14 @@ func (s *Server) clicksStats(c context.Context, ctx *fasthttp.RequestCtx, id str
 	if err != nil {
 		return clicksRange{}, storage.Stats{}, notFoundLink(code, err)
 	}
-	r, err := clicksQuery(ctx, &l)
+	r, err := clicksQuery(ctx, &l, sizeBuckets)
 	if err != nil {
 		return r, storage.Stats{}, err
 	}
 	q := storage.StatsQuery{Code: code, From: r.starts[0], To: r.end, Interval: r.storage}
+	if !sizeBuckets {
+		q.TopN = r.size
+	}
 	if err := storage.ValidateStatsQuery(q); err != nil {
 		return r, storage.Stats{}, err
 	}
@@ -213,4 +230,52 @@ func (s *Server) bitlyClicksSummary(c context.Context, ctx *fasthttp.RequestCtx,
 	}
 	s.writeJSON(ctx, http.StatusOK, &clicksSummaryOut{TotalClicks: st.Total, Units: r.units, Unit: r.unit, UnitReference: r.ref.Format(bitlyTime)})
 	return nil
+}
+
+// bitlyMetric is one value of a breakdown.
+type bitlyMetric struct {
+	Value  string `json:"value"`
+	Clicks uint64 `json:"clicks"`
+}
+
+type metricsOut struct {
+	Metrics       []bitlyMetric `json:"metrics"`
+	Facet         string        `json:"facet"`
+	Units         int           `json:"units"`
+	Unit          string        `json:"unit"`
+	UnitReference string        `json:"unit_reference"`
+}
+
+// bitlyMetrics answers a breakdown (referrers, countries) over the same
+// range parameters as clicks; size is the number of values (default 50).
+func (s *Server) bitlyMetrics(c context.Context, ctx *fasthttp.RequestCtx, id, facet string) error {
+	r, st, err := s.bitlyStats(c, ctx, id, false)
+	if err != nil {
+		return err
+	}
+	bs, unknown := st.Referrers, "direct" // a visit without a referrer
+	if facet == "countries" {
+		bs, unknown = st.Countries, "Unknown"
+	}
+	out := metricsOut{Metrics: make([]bitlyMetric, len(bs)), Facet: facet, Units: r.units, Unit: r.unit, UnitReference: r.ref.Format(bitlyTime)}
+	for i, b := range bs {
+		out.Metrics[i] = bitlyMetric{Value: b.Key, Clicks: b.Visits}
+		if b.Key == "" {
+			out.Metrics[i].Value = unknown
+		}
+	}
+	s.writeJSON(ctx, http.StatusOK, &out)
+	return nil
+}
+
+// bitlyReferrers answers GET /v4/bitlinks/{bitlink}/referrers: the
+// referrer hosts, "direct" for none.
+func (s *Server) bitlyReferrers(c context.Context, ctx *fasthttp.RequestCtx, id string) error {
+	return s.bitlyMetrics(c, ctx, id, "referrers")
+}
+
+// bitlyCountries answers GET /v4/bitlinks/{bitlink}/countries: ISO 3166
+// codes (from --country-header), "Unknown" for none.
+func (s *Server) bitlyCountries(c context.Context, ctx *fasthttp.RequestCtx, id string) error {
+	return s.bitlyMetrics(c, ctx, id, "countries")
 }

@@ -28,7 +28,7 @@ import (
 const compatBitlyDir = "../../compat/bitly"
 
 // TestCompat_BitlyClient runs the real `bitly` npm client (7.1.2) through
-// shorten, expand, info and clicks against a node serving its own TLS
+// shorten, expand, info, clicks, referrers and countries against a node serving its own TLS
 // listener on 127.0.0.1:443 (the client only speaks https on 443) with a
 // throwaway self-signed certificate, which Node trusts through
 // NODE_EXTRA_CA_CERTS. It needs root (port 443), node and npm.
@@ -90,7 +90,14 @@ func TestCompat_BitlyClient(t *testing.T) {
 			Location string
 		}
 		Clicks, ClicksByMinute clicks
-		Summary                struct {
+		Referrers, Countries   struct {
+			Facet   string `json:"facet"`
+			Metrics []struct {
+				Value  string `json:"value"`
+				Clicks int    `json:"clicks"`
+			} `json:"metrics"`
+		}
+		Summary struct {
 			TotalClicks int    `json:"total_clicks"`
 			Unit        string `json:"unit"`
 		}
@@ -142,6 +149,12 @@ func TestCompat_BitlyClient(t *testing.T) {
 	}
 	if c := out.ClicksByMinute; sum(c) != 3 || c.Unit != "minute" {
 		t.Errorf("clicks by minute: %+v, want 3 in all", c)
+	}
+	if m := out.Referrers; m.Facet != "referrers" || len(m.Metrics) != 1 || m.Metrics[0].Value != "direct" || m.Metrics[0].Clicks != 3 {
+		t.Errorf("referrers: %+v, want 3 direct", m)
+	}
+	if m := out.Countries; m.Facet != "countries" || len(m.Metrics) != 1 || m.Metrics[0].Value != "Unknown" || m.Metrics[0].Clicks != 3 {
+		t.Errorf("countries: %+v, want 3 Unknown (no --country-header)", m)
 	}
 	if out.Summary.TotalClicks != 3 {
 		t.Errorf("clicks summary: %+v, want 3", out.Summary)

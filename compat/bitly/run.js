@@ -51,6 +51,8 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
   }
   out.clicksByMinute = await bitly.clicksByMinute(out.shorten.id);
+  out.referrers = await bitly.referrers(out.shorten.id);
+  out.countries = await bitly.countries(out.shorten.id);
   out.summary = await bitly.bitlyRequest(`bitlinks/${out.shorten.id}/clicks/summary`, { unit: 'day', units: -1 }, 'GET');
   out.unknown = await caught(bitly.info(`${host}/NoSuchCode1`));
   out.badURL = await caught(bitly.shorten('not a url'));
