@@ -191,12 +191,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 		IdleTimeout:           cfg.IdleTimeout,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
+		HeaderReceived:        s.headerReceived,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			var e error = &requestError{err: err}
+			if ae := s.anonymousBodyError(ctx, err); ae != nil {
+				e = ae
+			}
 			if p := ctx.Path(); bytes.HasPrefix(p, bitlyPrefix) {
-				s.writeBitlyError(ctx, &requestError{err: err})
+				s.writeBitlyError(ctx, e)
 				return
 			}
-			s.writeError(ctx, &requestError{err: err})
+			s.writeError(ctx, e)
 		},
 		Logger: fasthttpLogger{s.log},
 	}
