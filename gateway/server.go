@@ -193,6 +193,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultContentType:  true,
 		HeaderReceived:        s.headerReceived,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if !ctx.IsOptions() {
+				s.cors(ctx, ctx.Path()) // a refused body's answer is readable cross-origin too
+			}
 			var e error = &requestError{err: err}
 			if ae := s.anonymousBodyError(ctx, err); ae != nil {
 				e = ae
