@@ -41,6 +41,13 @@ func TestCompat_BitlyClient(t *testing.T) {
 			t.Fatalf("%s is not installed: run scripts/install-deps.sh (apt-get install nodejs npm)", bin)
 		}
 	}
+	// The client builds https://<host>/v4/...: port 443 it is.
+	if ln, err := net.Listen("tcp", "127.0.0.1:443"); err != nil {
+		t.Fatalf("127.0.0.1:443: %v; the bitly client only speaks https on port 443: run as root (CI does), "+
+			"or allow it (sysctl net.ipv4.ip_unprivileged_port_start=443), and free the port", err)
+	} else {
+		ln.Close()
+	}
 	dir := nodeModules(t)
 	certFile, keyFile := selfSignedCert(t, t.TempDir())
 
