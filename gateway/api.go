@@ -77,14 +77,19 @@ func newRoutes(rs []apiRoute) []apiRoute {
 
 // matchRoute finds the route of rest (the path after /api/v1) and the value
 // of its {code} segment.
-func matchRoute(rest string) (*apiRoute, string) {
+func matchRoute(rest string) (*apiRoute, string) { return matchIn(apiRoutes, rest) }
+
+// matchIn finds the route of rest in routes, and the value of its
+// placeholder segments ("{code}", "{domain}"), joined by "/" when there are
+// several.
+func matchIn(routes []apiRoute, rest string) (*apiRoute, string) {
 	if !strings.HasPrefix(rest, "/") {
 		return nil, ""
 	}
 	segs := strings.Split(rest[1:], "/")
 next:
-	for i := range apiRoutes {
-		r := &apiRoutes[i]
+	for i := range routes {
+		r := &routes[i]
 		last := len(r.segments) - 1
 		if len(segs) != len(r.segments) && !(r.tail && len(segs) > len(r.segments)) {
 			continue
@@ -94,8 +99,11 @@ next:
 			switch {
 			case r.tail && j == last:
 				code = strings.Join(segs[j:], "/")
-			case p == "{code}" && segs[j] != "":
-				code = segs[j]
+			case strings.HasPrefix(p, "{") && segs[j] != "":
+				if code != "" {
+					code += "/"
+				}
+				code += segs[j]
 			case p != segs[j]:
 				continue next
 			}

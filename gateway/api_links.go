@@ -278,16 +278,29 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 	if err := decodeStrict(body, &in, ""); err != nil {
 		return err
 	}
-	now := apiNow()
-	l, err := s.newLink(&in, now)
+	l, err := s.storeNewLink(c, &in)
 	if err != nil {
 		return err
+	}
+	var zero uint64
+	ctx.Response.Header.Set("Location", "/api/v1/links/"+l.Code)
+	s.writeJSON(ctx, http.StatusCreated, s.linkOut(&l, &zero))
+	return nil
+}
+
+// storeNewLink validates a create body and stores the link, generating its
+// code unless one is given; every API that creates links calls it.
+func (s *Server) storeNewLink(c context.Context, in *linkIn) (storage.Link, error) {
+	now := apiNow()
+	l, err := s.newLink(in, now)
+	if err != nil {
+		return l, err
 	}
 	custom := l.Code != ""
 	for attempt := 0; ; attempt++ {
 		if !custom {
 			if l.Code, err = shortcode.Generate(); err != nil {
-				return err
+				return l, err
 			}
 		}
 		err = s.d.Links.CreateLink(c, l)
@@ -295,13 +308,13 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 			break
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return err
+			return l, err
 		}
 		if custom {
-			return errorf(http.StatusConflict, "code_taken", fmt.Sprintf("code %q is already taken (codes of deleted links are never reused)", l.Code))
+			return l, errorf(http.StatusConflict, "code_taken", fmt.Sprintf("code %q is already taken (codes of deleted links are never reused)", l.Code))
 		}
 		if attempt+1 >= generateRetries {
-			return errorf(http.StatusServiceUnavailable, "code_generation_failed", fmt.Sprintf("no free code found in %d attempts; try again", generateRetries))
+			return l, errorf(http.StatusServiceUnavailable, "code_generation_failed", fmt.Sprintf("no free code found in %d attempts; try again", generateRetries))
 		}
 	}
 	if custom {
@@ -309,10 +322,7 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 		// cached "no such link".
 		s.d.Resolver.LinkChanged(c, l.Code)
 	}
-	var zero uint64
-	ctx.Response.Header.Set("Location", "/api/v1/links/"+l.Code)
-	s.writeJSON(ctx, http.StatusCreated, s.linkOut(&l, &zero))
-	return nil
+	return l, nil
 }
 
 // linkCode checks the {code} segment's syntax: anything else is no link.
@@ -369,31 +379,49 @@ func (s *Server) patchLink(c context.Context, ctx *fasthttp.RequestCtx, code str
 	if in.Code.Set {
 		return errorf(http.StatusBadRequest, "unknown_field", `field "code" cannot be changed; create a new link instead`)
 	}
-	p, err := s.linkFields(&in, apiNow())
+	l, err := s.updateLink(c, code, &in)
 	if err != nil {
 		return err
 	}
+	s.writeJSON(ctx, http.StatusOK, s.linkOut(&l, s.liveVisits(c, code)))
+	return nil
+}
+
+// updateLink validates a patch (every field of in but code) and applies it,
+// invalidating the caches; every API that edits links calls it.
+func (s *Server) updateLink(c context.Context, code string, in *linkIn) (storage.Link, error) {
+	p, err := s.linkFields(in, apiNow())
+	if err != nil {
+		return storage.Link{}, err
+	}
 	if p == (storage.LinkPatch{}) {
-		return errorf(http.StatusUnprocessableEntity, "empty_patch", "the patch changes nothing; send at least one of url, title, tags, expires_at, max_visits, redirect_status, forward_query, cache_max_age")
+		return storage.Link{}, errorf(http.StatusUnprocessableEntity, "empty_patch", "the patch changes nothing; send at least one of url, title, tags, expires_at, max_visits, redirect_status, forward_query, cache_max_age")
 	}
 	l, err := s.d.Links.UpdateLink(c, code, p)
 	if err != nil {
-		return notFoundLink(code, err)
+		return l, notFoundLink(code, err)
 	}
 	s.d.Resolver.LinkChanged(c, code)
-	s.writeJSON(ctx, http.StatusOK, s.linkOut(&l, s.liveVisits(c, code)))
-	return nil
+	return l, nil
 }
 
 func (s *Server) deleteLink(c context.Context, ctx *fasthttp.RequestCtx, code string) error {
 	if err := linkCode(code); err != nil {
 		return err
 	}
+	if err := s.removeLink(c, code); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+// removeLink deletes a link and invalidates the caches.
+func (s *Server) removeLink(c context.Context, code string) error {
 	if err := s.d.Links.DeleteLink(c, code); err != nil {
 		return notFoundLink(code, err)
 	}
 	s.d.Resolver.LinkChanged(c, code)
-	ctx.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 

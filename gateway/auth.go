@@ -53,31 +53,40 @@ func HashAPIKey(secret []byte) string {
 // 401; a store that cannot answer is 503 (never a silent pass).
 func (s *Server) authenticate(c context.Context, ctx *fasthttp.RequestCtx) error {
 	key, ae := apiKeyFrom(&ctx.Request.Header)
-	if ae == nil && len(key) > maxKeyLen {
-		ae = errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
-	}
 	if ae != nil {
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
 		return ae
+	}
+	_, err := s.checkKey(c, ctx, key)
+	return err
+}
+
+// checkKey looks the presented key up (refusing unknown, revoked and
+// over-long keys) and applies the key's rate limit; it returns the key's
+// record. Every API (/api/v1, /v4) authenticates through it.
+func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byte) (storage.APIKey, error) {
+	if len(key) > maxKeyLen { // refused unhashed
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
+		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
 	}
 	k, err := s.d.Keys.APIKeyByHash(c, HashAPIKey(key))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
-		return errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
+		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "unknown API key")
 	case err != nil:
 		if !errors.Is(err, storage.ErrUnavailable) {
 			s.log.Warn("api key lookup failed", "err", err)
 		}
-		return errorf(http.StatusServiceUnavailable, "store_unavailable", "cannot check the API key: the key store is unavailable; try again shortly")
+		return storage.APIKey{}, errorf(http.StatusServiceUnavailable, "store_unavailable", "cannot check the API key: the key store is unavailable; try again shortly")
 	case !k.RevokedAt.IsZero():
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
-		return errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
+		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
 	}
 	if s.limiter != nil && !s.limiter.allow(k.ID, time.Now()) {
 		ctx.Response.Header.Set("Retry-After", "1")
-		return errorf(http.StatusTooManyRequests, "rate_limited",
+		return storage.APIKey{}, errorf(http.StatusTooManyRequests, "rate_limited",
 			"this API key exceeded its request rate; slow down and retry after a second")
 	}
-	return nil
+	return k, nil
 }

@@ -112,6 +112,11 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 			live["/api/v1"+rt.pattern] = append(live["/api/v1"+rt.pattern], m)
 		}
 	}
+	for _, rt := range bitlyRoutes {
+		for m := range rt.methods {
+			live["/v4"+rt.pattern] = append(live["/v4"+rt.pattern], m)
+		}
+	}
 	for p, ms := range live {
 		for _, m := range ms {
 			if _, ok := paths[p][m]; !ok {
@@ -130,10 +135,15 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 	// Every documented operation is answered.
 	e.createLink(map[string]any{"url": "https://example.com/oa", "code": "oa"})
 	e.createLink(map[string]any{"url": "https://example.com/oadel", "code": "oadel"})
+	e.createLink(map[string]any{"url": "https://example.com/oa4del", "code": "oa4del"})
 	bodies := map[string]string{
-		"POST /api/v1/links":         `{"url":"https://example.com/new"}`,
-		"POST /api/v1/links/bulk":    `{"links":[{"url":"https://example.com/b"}]}`,
-		"PATCH /api/v1/links/{code}": `{"title":"documented"}`,
+		"POST /api/v1/links":                 `{"url":"https://example.com/new"}`,
+		"POST /api/v1/links/bulk":            `{"links":[{"url":"https://example.com/b"}]}`,
+		"PATCH /api/v1/links/{code}":         `{"title":"documented"}`,
+		"POST /v4/shorten":                   `{"long_url":"https://example.com/v4"}`,
+		"POST /v4/bitlinks":                  `{"long_url":"https://example.com/v4b","title":"t"}`,
+		"POST /v4/expand":                    `{"bitlink_id":"sho.rt/oa"}`,
+		"PATCH /v4/bitlinks/{domain}/{code}": `{"title":"documented"}`,
 	}
 	keys := make([]string, 0, len(paths))
 	for p := range paths {
@@ -145,8 +155,11 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 			code := "oa"
 			if m == "DELETE" {
 				code = "oadel"
+				if strings.HasPrefix(p, "/v4/") {
+					code = "oa4del"
+				}
 			}
-			url := strings.ReplaceAll(p, "{code}", code)
+			url := strings.ReplaceAll(strings.ReplaceAll(p, "{code}", code), "{domain}", "sho.rt")
 			var body any
 			if b, ok := bodies[m+" "+p]; ok {
 				body = b
@@ -171,14 +184,14 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 
 	// On API paths, undocumented methods are refused.
 	for _, p := range keys {
-		if !strings.HasPrefix(p, "/api/v1/") {
+		if !strings.HasPrefix(p, "/api/v1/") && !strings.HasPrefix(p, "/v4/") {
 			continue // /health and friends are not method-checked by the API router
 		}
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			if _, ok := paths[p][m]; ok {
 				continue
 			}
-			url := strings.ReplaceAll(p, "{code}", "oa")
+			url := strings.ReplaceAll(strings.ReplaceAll(p, "{code}", "oa"), "{domain}", "sho.rt")
 			if r := e.do(m, url, nil); r.status != http.StatusMethodNotAllowed {
 				t.Errorf("undocumented %s %s answered %d, want 405", m, url, r.status)
 			}

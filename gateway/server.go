@@ -51,6 +51,12 @@ type Config struct {
 	// docs/architecture.md).
 	APIRate  float64
 	APIBurst int
+	// CORSOrigins are the origins browser apps may call the APIs from
+	// (/api/v1, /rest, /v4): "*" (any), a comma-separated list of origins
+	// (each echoed when it matches, with credentials allowed, and
+	// "Vary: Origin"), or "" for no CORS headers. Preflights are answered
+	// either way (see cors.go).
+	CORSOrigins string
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -70,6 +76,10 @@ func (c *Config) Validate() error {
 	case c.APIRate > 0 && c.APIBurst < 1:
 		problem = fmt.Sprintf("APIBurst must be at least 1 when APIRate is set, got %d", c.APIBurst)
 	default:
+		if _, err := parseCORSOrigins(c.CORSOrigins); err != nil {
+			problem = err.Error()
+			break
+		}
 		return nil
 	}
 	return fmt.Errorf("gateway config: %s", problem)
@@ -86,6 +96,7 @@ func DefaultConfig() Config {
 		ResolveTimeout: 2 * time.Second,
 		APIRate:        100,
 		APIBurst:       200,
+		CORSOrigins:    "*",
 	}
 }
 
@@ -141,6 +152,8 @@ type Server struct {
 	uaCache        useragent.Cache
 	limiter        *keyLimiter
 	ui             uiFiles
+	corsPolicy     corsPolicy
+	bitlyDomain    string // the host of BaseURL: the domain of /v4 bitlink ids
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -164,6 +177,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.ui = ui
+	s.corsPolicy, _ = parseCORSOrigins(cfg.CORSOrigins) // checked by Validate
+	s.bitlyDomain = bitlyDomainOf(cfg.BaseURL)
 	if cfg.APIRate > 0 {
 		s.limiter = newKeyLimiter(cfg.APIRate, cfg.APIBurst)
 	}
@@ -182,8 +197,20 @@ func New(cfg Config, d Deps) (*Server, error) {
 		IdleTimeout:           cfg.IdleTimeout,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
+		HeaderReceived:        s.headerReceived,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			s.writeError(ctx, &requestError{err: err})
+			if !ctx.IsOptions() {
+				s.cors(ctx, ctx.Path()) // a refused body's answer is readable cross-origin too
+			}
+			var e error = &requestError{err: err}
+			if ae := s.anonymousBodyError(ctx, err); ae != nil {
+				e = ae
+			}
+			if p := ctx.Path(); bytes.HasPrefix(p, bitlyPrefix) {
+				s.writeBitlyError(ctx, e)
+				return
+			}
+			s.writeError(ctx, e)
 		},
 		Logger: fasthttpLogger{s.log},
 	}
@@ -212,6 +239,9 @@ var (
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
+	if s.cors(ctx, path) {
+		return // a preflight, answered
+	}
 	switch string(path) {
 	case "/health":
 		s.serveHealth(ctx)
@@ -225,6 +255,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
 		s.serveAPI(ctx)
+		return
+	}
+	if bytes.HasPrefix(path, bitlyPrefix) || bytes.Equal(path, bitlyRoot) {
+		s.serveBitly(ctx)
 		return
 	}
 	if s.serveWeb(ctx, path) { // web.go: "/", /ui/, /{code}/qr-code

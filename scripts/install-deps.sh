@@ -2,7 +2,9 @@
 # Installs, when missing, what `make test` and `make bench` need on Debian:
 # ClickHouse (clickhouse-server, clickhouse-client), the PostgreSQL 15 server
 # binaries, wrk, iproute2, util-linux, protoc (protobuf-compiler, for
-# `make proto` and its check) and chromium (the web UI's browser test). Needs root (CI runs as root) or sudo.
+# `make proto` and its check), chromium (the web UI's browser test) and
+# Node.js with npm (nodejs, npm: the real API clients of the compatibility
+# tests, compat/). Needs root (CI runs as root) or sudo.
 set -eu
 need=""
 command -v clickhouse-server >/dev/null 2>&1 || need="$need clickhouse-server clickhouse-client"
@@ -12,6 +14,8 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"           # partition tes
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux"    # unshare, nsenter, runuser, taskset
 command -v protoc >/dev/null 2>&1 || need="$need protobuf-compiler" # make proto, make proto-check
 command -v chromium >/dev/null 2>&1 || need="$need chromium"       # TestUI_Browser (cmd/minibitly), driven by chromedp
+command -v node >/dev/null 2>&1 || need="$need nodejs"             # compat/: the real API clients
+command -v npm >/dev/null 2>&1 || need="$need npm"
 [ -z "$need" ] && exit 0
 echo "installing:$need"
 SUDO=""

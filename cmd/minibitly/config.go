@@ -20,7 +20,12 @@ import (
 // defaultConfig: the packages' DefaultConfig values, plus the settings only
 // the binary has.
 type config struct {
-	HTTPAddr        string
+	HTTPAddr string
+	// HTTPSAddr is the TLS listener's address, used when TLSCert and
+	// TLSKey are set (both or neither): a second listener of the same
+	// handler beside HTTPAddr.
+	HTTPSAddr       string
+	TLSCert, TLSKey string
 	DataDir         string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -71,6 +76,7 @@ var gossipProfiles = []struct {
 func defaultConfig() config {
 	c := config{
 		HTTPAddr:        ":8080",
+		HTTPSAddr:       ":8443",
 		DataDir:         "./data",
 		LogLevel:        "info",
 		ShutdownTimeout: 25 * time.Second,
@@ -135,6 +141,22 @@ func (c *config) finish() error {
 	if host != "" {
 		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPAddr)
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both (or neither, for no TLS listener)")
+	}
+	if c.TLSCert != "" {
+		thost, tport, err := net.SplitHostPort(c.HTTPSAddr)
+		if err != nil {
+			return fmt.Errorf("--https-addr %q: %w", c.HTTPSAddr, err)
+		}
+		if c.HTTPSAddr == c.HTTPAddr {
+			return fmt.Errorf("--https-addr %q is --http-addr too: give the TLS listener its own address", c.HTTPSAddr)
+		}
+		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", tport), net.JoinHostPort("127.0.0.1", tport))
+		if thost != "" {
+			c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPSAddr)
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("--shutdown-timeout must be positive")
 	}
@@ -158,7 +180,7 @@ func (c *config) finish() error {
 var gatewayFlags = strings.NewReplacer(
 	"MaxBodyBytes", "--max-body-bytes", "DefaultCacheMaxAge", "--cache-max-age",
 	"ReadTimeout", "--http-read-timeout", "WriteTimeout", "--http-write-timeout", "IdleTimeout", "--http-idle-timeout",
-	"APIRate", "--api-rate", "APIBurst", "--api-burst",
+	"APIRate", "--api-rate", "APIBurst", "--api-burst", "CORSOrigins", "--cors-origins",
 )
 
 // finishCluster checks and derives the cluster settings.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,7 @@ func TestFlag_Defaults(t *testing.T) {
 	want := map[string]string{
 		// Defined by the binary (defaultConfig).
 		"http-addr":        ":8080",
+		"https-addr":       ":8443",
 		"data-dir":         "./data",
 		"log-level":        "info",
 		"shutdown-timeout": "25s",
@@ -172,6 +174,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"node-name": "the host name",
 		// Off unless given.
 		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "country-header": "",
+		"tls-cert": "", "tls-key": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
 		"allow-local-visits": "false",
@@ -186,6 +189,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"cache-max-age":            fmt.Sprint(g.DefaultCacheMaxAge),
 		"api-rate":                 fmt.Sprint(g.APIRate),
 		"api-burst":                fmt.Sprint(g.APIBurst),
+		"cors-origins":             g.CORSOrigins,
 		"shards":                   fmt.Sprint(a.Shards),
 		"flush-interval":           d(a.FlushInterval),
 		"batch-interval":           d(a.BatchInterval),
@@ -479,6 +483,24 @@ func TestConfig_ZeroIsAValue(t *testing.T) {
 	}
 	if _, err := parseArgs(t, "--max-body-bytes", "0"); err == nil || !strings.Contains(err.Error(), "--max-body-bytes must be positive") {
 		t.Fatalf("--max-body-bytes 0: %v, want an error naming the flag", err)
+	}
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"cert without key":   {[]string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
+		"key without cert":   {[]string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key go together"},
+		"https is http":      {[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--https-addr", ":8080"}, "its own address"},
+		"bad https addr":     {[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--https-addr", "nope"}, "--https-addr"},
+		"cors not an origin": {[]string{"--cors-origins", "app.example"}, "--cors-origins"},
+		"cors with a path":   {[]string{"--cors-origins", "https://app.example/ui"}, "--cors-origins"},
+	} {
+		if _, err := parseArgs(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
+		}
+	}
+	if c, err := parseArgs(t, "--tls-cert", "c.pem", "--tls-key", "k.pem", "--https-addr", "127.0.0.1:9443"); err != nil || !slices.Contains(c.Gateway.SelfHosts, "127.0.0.1:9443") {
+		t.Errorf("TLS listener: %v; self hosts %v, want 127.0.0.1:9443 among them", err, c)
 	}
 	for name, args := range refused {
 		t.Run(name, func(t *testing.T) {

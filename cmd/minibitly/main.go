@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -135,11 +136,12 @@ type process struct {
 	actors  *actors.System
 	http    *gateway.Server
 	ln      net.Listener
+	tlsLn   net.Listener // nil without --tls-cert
 
 	// What run started, for shutdown to stop (a start may fail half-way).
 	joined, actorsStarted, serving bool
 	serveErr                       chan error
-	wg                             sync.WaitGroup // the HTTP serve goroutine
+	wg                             sync.WaitGroup // the HTTP (and HTTPS) serve goroutines
 }
 
 // buildProcess opens the stores (migrating them), creates the initial API
@@ -151,7 +153,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	if err != nil {
 		return nil, err
 	}
-	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 1)}
+	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -207,6 +209,21 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	if p.ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		ln, err := net.Listen("tcp", c.HTTPSAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", c.HTTPSAddr, err)
+		}
+		p.tlsLn = tls.NewListener(ln, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"http/1.1"},
+		})
+	}
 	return p, nil
 }
 
@@ -225,12 +242,21 @@ func (p *process) run(ctx context.Context) error {
 		return err
 	}
 	p.serving = true
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		p.serveErr <- p.http.Serve(p.ln)
-	}()
-	p.log.Info("minibitly serving", "http_addr", p.ln.Addr().String(), "base_url", p.c.Gateway.BaseURL,
+	for _, ln := range []net.Listener{p.ln, p.tlsLn} {
+		if ln == nil {
+			continue
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.serveErr <- p.http.Serve(ln)
+		}()
+	}
+	httpsAddr := ""
+	if p.tlsLn != nil {
+		httpsAddr = p.tlsLn.Addr().String()
+	}
+	p.log.Info("minibitly serving", "http_addr", p.ln.Addr().String(), "https_addr", httpsAddr, "base_url", p.c.Gateway.BaseURL,
 		"node_id", p.actors.NodeID(), "shards", p.c.Actors.Shards, "flush_interval", p.c.Actors.FlushInterval.String())
 
 	select {
@@ -243,8 +269,8 @@ func (p *process) run(ctx context.Context) error {
 }
 
 // shutdown stops the node in the documented order, within
-// --shutdown-timeout: stop accepting HTTP (and finish the requests in
-// flight) → leave the cluster, so others stop routing codes and visits here,
+// --shutdown-timeout: stop accepting HTTP on both listeners (and finish the
+// requests in flight) → leave the cluster, so others stop routing codes and visits here,
 // and quiesce → shut the actor system down, which drains and flushes every
 // counted visit → close the cluster, the clock and the stores. It returns
 // the actor shutdown's error (visits not delivered).
@@ -279,8 +305,12 @@ func (p *process) shutdown() error {
 
 // close releases what buildProcess acquired, last acquired first.
 func (p *process) close() {
-	if p.ln != nil && !p.serving {
-		p.ln.Close() // once served, the HTTP shutdown closed it
+	if !p.serving { // once served, the HTTP shutdown closed them
+		for _, ln := range []net.Listener{p.ln, p.tlsLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
 	}
 	if p.cluster != nil {
 		if err := p.cluster.Shutdown(); err != nil {

@@ -26,6 +26,7 @@ var reserved = map[string]bool{
 	"cluster": true, "bulk": true, "stats": true, "links": true, "favicon": true,
 	"healthz": true, "readyz": true, "livez": true, "status": true, "debug": true,
 	"swagger": true, "well-known": true, "_": true, "-": true,
+	"v4": true, // the Bitly-compatible API
 }
 
 // Reserved reports whether code is a reserved word (case-insensitively).
