@@ -77,14 +77,18 @@ func newRoutes(rs []apiRoute) []apiRoute {
 
 // matchRoute finds the route of rest (the path after /api/v1) and the value
 // of its {code} segment.
-func matchRoute(rest string) (*apiRoute, string) {
+func matchRoute(rest string) (*apiRoute, string) { return matchIn(apiRoutes, rest) }
+
+// matchIn finds the route of rest in routes (the /api/v1 table, or the
+// Shlink one of /rest/v3) and the value of its {code} segment.
+func matchIn(routes []apiRoute, rest string) (*apiRoute, string) {
 	if !strings.HasPrefix(rest, "/") {
 		return nil, ""
 	}
 	segs := strings.Split(rest[1:], "/")
 next:
-	for i := range apiRoutes {
-		r := &apiRoutes[i]
+	for i := range routes {
+		r := &routes[i]
 		last := len(r.segments) - 1
 		if len(segs) != len(r.segments) && !(r.tail && len(segs) > len(r.segments)) {
 			continue

@@ -283,14 +283,27 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 	if err != nil {
 		return err
 	}
+	if err := s.insertLink(c, &l, shortcode.Generate); err != nil {
+		return err
+	}
+	var zero uint64
+	ctx.Response.Header.Set("Location", "/api/v1/links/"+l.Code)
+	s.writeJSON(ctx, http.StatusCreated, s.linkOut(&l, &zero))
+	return nil
+}
+
+// insertLink stores l, a link from newLink: with its custom code, or with
+// a code from generate (retried on a collision) when l.Code is "".
+func (s *Server) insertLink(c context.Context, l *storage.Link, generate func() (string, error)) error {
 	custom := l.Code != ""
 	for attempt := 0; ; attempt++ {
 		if !custom {
-			if l.Code, err = shortcode.Generate(); err != nil {
+			var err error
+			if l.Code, err = generate(); err != nil {
 				return err
 			}
 		}
-		err = s.d.Links.CreateLink(c, l)
+		err := s.d.Links.CreateLink(c, *l)
 		if err == nil {
 			break
 		}
@@ -309,9 +322,6 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 		// cached "no such link".
 		s.d.Resolver.LinkChanged(c, l.Code)
 	}
-	var zero uint64
-	ctx.Response.Header.Set("Location", "/api/v1/links/"+l.Code)
-	s.writeJSON(ctx, http.StatusCreated, s.linkOut(&l, &zero))
 	return nil
 }
 

@@ -177,6 +177,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if isShlinkPath(ctx.Path()) {
+				s.writeProblem(ctx, &requestError{err: err}, "")
+				return
+			}
 			s.writeError(ctx, &requestError{err: err})
 		},
 		Logger: fasthttpLogger{s.log},
@@ -219,6 +223,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
 		s.serveAPI(ctx)
+		return
+	}
+	if isShlinkPath(path) {
+		s.serveShlink(ctx)
 		return
 	}
 	if len(path) > 1 {
