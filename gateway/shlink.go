@@ -59,6 +59,9 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodPatch:  (*Server).shlinkEditShortURL,
 		http.MethodDelete: (*Server).shlinkDeleteShortURL,
 	}},
+	{pattern: "/short-urls/{code}/visits", methods: map[string]apiHandler{
+		http.MethodGet: (*Server).shlinkShortURLVisits,
+	}},
 	{pattern: "/short-urls/{code}/redirect-rules", methods: map[string]apiHandler{
 		http.MethodGet:   (*Server).shlinkGetRedirectRules,
 		http.MethodPost:  (*Server).shlinkSetRedirectRules,

@@ -353,3 +353,73 @@ func TestShlink_TagsDomainsOverviewRules(t *testing.T) {
 	}
 	e.shlink("GET", "/rest/v3/short-urls/nope/redirect-rules", nil).wantProblem(t, http.StatusNotFound, "short-url-not-found")
 }
+
+type shlinkVisitsOut struct {
+	Visits struct {
+		Data       []map[string]any `json:"data"`
+		Pagination shlinkPagination `json:"pagination"`
+	} `json:"visits"`
+}
+
+func TestShlink_ShortURLVisits(t *testing.T) {
+	e := newAPIEnv(t)
+	l := e.createLink(map[string]any{"url": "https://example.com/v", "code": "vis"})
+	m0 := time.Now().Unix()/60*60 - 120
+	e.store.addVisits(
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "vis", Minute: m0, Referrer: "google.com", Device: "mobile", Browser: "chrome", OS: "android", Country: "DE"}, Visits: 3},
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "vis", Minute: m0 + 60, Device: "bot", Browser: "bot", OS: "other", Bot: true}, Visits: 2},
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "vis", Minute: m0 + 120, Device: "desktop", Browser: "firefox", OS: "linux"}, Visits: 1},
+	)
+	get := func(query string) shlinkVisitsOut {
+		t.Helper()
+		var out shlinkVisitsOut
+		e.shlink("GET", "/rest/v3/short-urls/vis/visits"+query, nil).wantStatus(t, http.StatusOK).decode(t, &out)
+		return out
+	}
+	out := get("")
+	if pg := out.Visits.Pagination; pg != (shlinkPagination{CurrentPage: 1, PagesCount: 1, ItemsPerPage: 5000, ItemsInCurrentPage: 6, TotalItems: 6}) {
+		t.Errorf("pagination %+v", pg)
+	}
+	dates := []string{}
+	for _, v := range out.Visits.Data {
+		dates = append(dates, v["date"].(string))
+		if _, ok := v["type"]; ok {
+			t.Errorf("a regular visit has a type: %v", v)
+		}
+	}
+	d := func(sec int64) string { return atom(time.Unix(sec, 0)) }
+	want := []string{d(m0 + 120), d(m0 + 60), d(m0 + 60), d(m0), d(m0), d(m0)}
+	if fmt.Sprint(dates) != fmt.Sprint(want) {
+		t.Errorf("dates %v, want newest first %v", dates, want)
+	}
+	last := out.Visits.Data[5]
+	loc, _ := last["visitLocation"].(map[string]any)
+	if last["referer"] != "google.com" || last["potentialBot"] != false || last["visitedUrl"] != l.ShortURL ||
+		!strings.Contains(last["userAgent"].(string), "Android") || !strings.Contains(last["userAgent"].(string), "Chrome/") ||
+		loc["countryCode"] != "DE" || loc["isEmpty"] != false {
+		t.Errorf("visit %v", last)
+	}
+	if out.Visits.Data[0]["visitLocation"] != nil || out.Visits.Data[1]["potentialBot"] != true {
+		t.Errorf("visits %v", out.Visits.Data[:2])
+	}
+	out = get("?page=2&itemsPerPage=4")
+	if len(out.Visits.Data) != 2 || out.Visits.Pagination.PagesCount != 2 || out.Visits.Pagination.ItemsInCurrentPage != 2 {
+		t.Errorf("page 2: %+v", out.Visits)
+	}
+	out = get("?page=1&itemsPerPage=1")
+	if len(out.Visits.Data) != 1 || out.Visits.Data[0]["date"] != d(m0+120) {
+		t.Errorf("latest visit: %+v", out.Visits)
+	}
+	if out = get("?excludeBots=true"); out.Visits.Pagination.TotalItems != 4 {
+		t.Errorf("excludeBots: %+v", out.Visits.Pagination)
+	}
+	q := "?startDate=" + strings.ReplaceAll(d(m0+60), "+", "%2B") + "&endDate=" + strings.ReplaceAll(d(m0+60), "+", "%2B")
+	if out = get(q); out.Visits.Pagination.TotalItems != 2 {
+		t.Errorf("one minute: %+v", out.Visits.Pagination)
+	}
+	if out = get("?page=9&itemsPerPage=5000"); len(out.Visits.Data) != 0 || out.Visits.Data == nil {
+		t.Errorf("beyond the last page: %+v", out.Visits)
+	}
+	e.shlink("GET", "/rest/v3/short-urls/nope/visits", nil).wantProblem(t, http.StatusNotFound, "short-url-not-found")
+	e.shlink("GET", "/rest/v3/short-urls/vis/visits?startDate=x", nil).wantProblem(t, http.StatusBadRequest, "invalid-data")
+}
