@@ -68,7 +68,11 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodPatch: (*Server).shlinkSetRedirectRules,
 	}},
 	{pattern: "/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkVisitsOverview}},
-	{pattern: "/tags", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListTags}},
+	{pattern: "/tags", methods: map[string]apiHandler{
+		http.MethodGet:    (*Server).shlinkListTags,
+		http.MethodPut:    (*Server).shlinkRenameTag,
+		http.MethodDelete: (*Server).shlinkDeleteTags,
+	}},
 	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
 })
@@ -153,6 +157,8 @@ var shlinkTitles = map[string]string{
 	"mercure-not-configured": "Mercure integration not configured",
 	"malformed-request-body": "Malformed request body",
 	"not-found":              "Not found",
+	"tag-not-found":          "Tag not found",
+	"tag-conflict":           "Tag conflict",
 }
 
 // shlinkFieldNames maps /api/v1 field names (in the codes of field errors,

@@ -423,3 +423,39 @@ func TestShlink_ShortURLVisits(t *testing.T) {
 	e.shlink("GET", "/rest/v3/short-urls/nope/visits", nil).wantProblem(t, http.StatusNotFound, "short-url-not-found")
 	e.shlink("GET", "/rest/v3/short-urls/vis/visits?startDate=x", nil).wantProblem(t, http.StatusBadRequest, "invalid-data")
 }
+
+func TestShlink_RenameDeleteTags(t *testing.T) {
+	e := newAPIEnv(t)
+	e.createLink(map[string]any{"url": "https://example.com/1", "code": "r1", "tags": []string{"old", "keep"}})
+	e.createLink(map[string]any{"url": "https://example.com/2", "code": "r2", "tags": []string{"old"}})
+	e.createLink(map[string]any{"url": "https://example.com/3", "code": "r3", "tags": []string{"taken"}})
+	tagsOf := func(code string) string { t.Helper(); return strings.Join(e.getLink(code).Tags, ",") }
+
+	for name, body := range map[string]map[string]any{
+		"no oldName": {"newName": "x"}, "no newName": {"oldName": "old"}, "bad newName": {"oldName": "old", "newName": "a b"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e.shlink("PUT", "/rest/v3/tags", body).wantProblem(t, http.StatusBadRequest, "invalid-data")
+		})
+	}
+	e.shlink("PUT", "/rest/v3/tags", map[string]any{"oldName": "nope", "newName": "x"}).wantProblem(t, http.StatusNotFound, "tag-not-found")
+	e.shlink("PUT", "/rest/v3/tags", map[string]any{"oldName": "old", "newName": "taken"}).wantProblem(t, http.StatusConflict, "tag-conflict")
+	if tagsOf("r1") != "old,keep" || tagsOf("r2") != "old" {
+		t.Fatalf("a refused rename changed tags: %s / %s", tagsOf("r1"), tagsOf("r2"))
+	}
+	e.shlink("PUT", "/rest/v3/tags", map[string]any{"oldName": "old", "newName": "new"}).wantStatus(t, http.StatusNoContent)
+	if tagsOf("r1") != "new,keep" || tagsOf("r2") != "new" || tagsOf("r3") != "taken" {
+		t.Errorf("after rename: %s / %s / %s", tagsOf("r1"), tagsOf("r2"), tagsOf("r3"))
+	}
+	e.shlink("DELETE", "/rest/v3/tags?tags%5B%5D=new&tags%5B%5D=taken&tags%5B%5D=none", nil).wantStatus(t, http.StatusNoContent)
+	if tagsOf("r1") != "keep" || tagsOf("r2") != "" || tagsOf("r3") != "" {
+		t.Errorf("after delete: %s / %s / %s", tagsOf("r1"), tagsOf("r2"), tagsOf("r3"))
+	}
+	var tags struct {
+		Tags struct{ Data []string } `json:"tags"`
+	}
+	e.shlink("GET", "/rest/v3/tags", nil).wantStatus(t, http.StatusOK).decode(t, &tags)
+	if strings.Join(tags.Tags.Data, ",") != "keep" {
+		t.Errorf("tags %v", tags.Tags.Data)
+	}
+}

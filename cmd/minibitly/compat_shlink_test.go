@@ -213,7 +213,10 @@ func TestShlinkSDK(t *testing.T) {
 		updated.Meta.ValidUntil != nil || updated.ForwardQuery || strings.Join(updated.Tags, ",") != "sdk,both,edited" {
 		t.Errorf("updateShortUrl returned %+v", updated)
 	}
-	var l linkJSON
+	var l struct {
+		linkJSON
+		Tags []string `json:"tags"`
+	}
 	if st := harness.Do(t, "GET", base+"/api/v1/links/fromsdk", testKey, nil, &l); st != 200 || l.URL != "https://example.com/sdk-edited" {
 		t.Errorf("/api/v1 sees fromsdk as %d %+v", st, l)
 	}
@@ -329,6 +332,18 @@ func TestShlinkSDK(t *testing.T) {
 		t.Errorf("/api/v1 still has %s deleted through the SDK: %d", deleted, st)
 	}
 	problem(t, steps, "deleteMissing", "short-url-not-found", 404)
+	problem(t, steps, "editTagConflict", "tag-conflict", 409)
+	value(t, steps, "tagsAfterEdit", &tags)
+	if strings.Join(tags.Data, ",") != "both,renamed,sdk" {
+		t.Errorf("listTags after editTag(edited -> renamed) = %v", tags.Data)
+	}
+	value(t, steps, "tagsAfterDelete", &tags)
+	if strings.Join(tags.Data, ",") != "both" {
+		t.Errorf("listTags after deleteTags([renamed, sdk]) = %v", tags.Data)
+	}
+	if st := harness.Do(t, "GET", base+"/api/v1/links/fromsdk", testKey, nil, &l); st != 200 || strings.Join(l.Tags, ",") != "both" {
+		t.Errorf("/api/v1 sees fromsdk's tags as %v after the SDK renamed and deleted tags", l.Tags)
+	}
 
 	// Visits of the SDK's link, counted by the redirect path, seen through
 	// /api/v1 and through the SDK.

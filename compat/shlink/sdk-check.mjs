@@ -80,6 +80,11 @@ if (phase === 'main') {
     return made.shortCode;
   });
   await step('deleteMissing', () => client.deleteShortUrl({ shortCode: 'missing' }));
+  await step('editTag', () => client.editTag({ oldName: 'edited', newName: 'renamed' }));
+  await step('editTagConflict', () => client.editTag({ oldName: 'renamed', newName: 'both' }));
+  await step('tagsAfterEdit', () => client.listTags());
+  await step('deleteTags', () => client.deleteTags(['renamed', 'sdk']));
+  await step('tagsAfterDelete', () => client.listTags());
 } else if (phase === 'counted') {
   await step('get', () => client.getShortUrl({ shortCode: 'fromsdk' }));
   await step('visits', () => client.getShortUrlVisits({ shortCode: 'fromsdk' }, { page: 1, itemsPerPage: 5000 }));
