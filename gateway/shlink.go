@@ -73,6 +73,9 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodPut:    (*Server).shlinkRenameTag,
 		http.MethodDelete: (*Server).shlinkDeleteTags,
 	}},
+	{pattern: "/tags/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagVisits}},
+	{pattern: "/domains/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkDomainVisits}},
+	{pattern: "/visits/non-orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
 	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
 })
@@ -159,6 +162,7 @@ var shlinkTitles = map[string]string{
 	"not-found":              "Not found",
 	"tag-not-found":          "Tag not found",
 	"tag-conflict":           "Tag conflict",
+	"domain-not-found":       "Domain not found",
 }
 
 // shlinkFieldNames maps /api/v1 field names (in the codes of field errors,

@@ -459,3 +459,44 @@ func TestShlink_RenameDeleteTags(t *testing.T) {
 		t.Errorf("tags %v", tags.Tags.Data)
 	}
 }
+
+func TestShlink_TagDomainNonOrphanVisits(t *testing.T) {
+	e := newAPIEnv(t)
+	e.createLink(map[string]any{"url": "https://example.com/1", "code": "a1", "tags": []string{"t"}})
+	e.createLink(map[string]any{"url": "https://example.com/2", "code": "a2", "tags": []string{"t"}})
+	e.createLink(map[string]any{"url": "https://example.com/3", "code": "a3", "tags": []string{}})
+	m0 := time.Now().Unix()/60*60 - 600
+	e.store.addVisits(
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "a1", Minute: m0}, Visits: 2},
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "a2", Minute: m0 + 60}, Visits: 1},
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "a3", Minute: m0 + 120, Bot: true}, Visits: 1},
+		storage.VisitCount{VisitKey: storage.VisitKey{Code: "a1", Minute: m0 + 180}, Visits: 1},
+	)
+	urls := func(path string) string {
+		t.Helper()
+		var out shlinkVisitsOut
+		e.shlink("GET", path, nil).wantStatus(t, http.StatusOK).decode(t, &out)
+		var us []string
+		for _, v := range out.Visits.Data {
+			us = append(us, strings.TrimPrefix(v["visitedUrl"].(string), testBaseURL+"/"))
+		}
+		if out.Visits.Pagination.ItemsInCurrentPage != len(us) {
+			t.Errorf("%s: itemsInCurrentPage %d, %d visits", path, out.Visits.Pagination.ItemsInCurrentPage, len(us))
+		}
+		return strings.Join(us, ",")
+	}
+	f := func(path, want string) {
+		t.Helper()
+		if got := urls(path); got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
+	f("/rest/v3/tags/t/visits", "a1,a2,a1,a1")
+	f("/rest/v3/tags/t/visits?page=2&itemsPerPage=3", "a1")
+	f("/rest/v3/domains/DEFAULT/visits", "a1,a3,a2,a1,a1")
+	f("/rest/v3/domains/sho.rt/visits?excludeBots=true", "a1,a2,a1,a1")
+	f("/rest/v3/visits/non-orphan", "a1,a3,a2,a1,a1")
+	f("/rest/v3/visits/non-orphan?domain=other.example", "")
+	e.shlink("GET", "/rest/v3/tags/none/visits", nil).wantProblem(t, http.StatusNotFound, "tag-not-found")
+	e.shlink("GET", "/rest/v3/domains/other.example/visits", nil).wantProblem(t, http.StatusNotFound, "domain-not-found")
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +28,10 @@ import (
 //   - potentialBot: the row's bot flag;
 //   - visitedUrl: the short URL (the query string is not stored);
 //     redirectUrl: null (the long URL at the time is not stored).
+//
+// The visits of a tag, a domain or every link (non-orphan) merge the rows
+// of the links (the newest shlinkScanLimit), newest minute first, then by
+// short code.
 //
 // Bounds: the newest storage.MaxVisitRows rows of the range, and at most
 // shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
@@ -125,6 +131,73 @@ func (s *Server) shlinkVisitJSON(r *storage.VisitCount, shortURL string) ([]byte
 }
 
 func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCtx, code string) error {
+	l, err := s.shlinkLink(c, ctx, code)
+	if err != nil {
+		return err
+	}
+	return s.writeShlinkVisits(c, ctx, []storage.Link{l})
+}
+
+// shlinkTagVisits is the visits of every link carrying the tag (the newest
+// shlinkScanLimit of them).
+func (s *Server) shlinkTagVisits(c context.Context, ctx *fasthttp.RequestCtx, tag string) error {
+	if !validTag(tag) || !s.shlinkDefaultDomain(string(ctx.QueryArgs().Peek("domain"))) {
+		return errorf(http.StatusNotFound, "tag_not_found", "Tag with name "+strconv.Quote(tag)+" could not be found")
+	}
+	codes, err := s.linksWithTag(c, tag, shlinkScanLimit)
+	if err != nil {
+		return err
+	}
+	if len(codes) == 0 {
+		return errorf(http.StatusNotFound, "tag_not_found", "Tag with name "+strconv.Quote(tag)+" could not be found")
+	}
+	links := make([]storage.Link, 0, len(codes))
+	for _, code := range codes {
+		l, err := s.d.Links.GetLink(c, code)
+		if err != nil && !errNotFound(err) {
+			return err
+		}
+		if err == nil {
+			links = append(links, l)
+		}
+	}
+	return s.writeShlinkVisits(c, ctx, links)
+}
+
+// shlinkDomainVisits is the visits of every link of the domain: all links
+// for the default one (DEFAULT or --base-url's authority).
+func (s *Server) shlinkDomainVisits(c context.Context, ctx *fasthttp.RequestCtx, domain string) error {
+	if !s.shlinkDefaultDomain(domain) || domain == "" {
+		return errorf(http.StatusNotFound, "domain_not_found", "Domain with authority "+strconv.Quote(domain)+" could not be found")
+	}
+	return s.shlinkAllVisits(c, ctx)
+}
+
+// shlinkNonOrphanVisits is the visits of every link.
+func (s *Server) shlinkNonOrphanVisits(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	if !s.shlinkDefaultDomain(string(ctx.QueryArgs().Peek("domain"))) {
+		return s.writeShlinkVisits(c, ctx, nil)
+	}
+	return s.shlinkAllVisits(c, ctx)
+}
+
+func (s *Server) shlinkAllVisits(c context.Context, ctx *fasthttp.RequestCtx) error {
+	var links []storage.Link
+	if err := s.scanLinks(c, func(l *storage.Link) bool { links = append(links, *l); return true }); err != nil {
+		return err
+	}
+	return s.writeShlinkVisits(c, ctx, links)
+}
+
+// linkRow is an aggregate row with the index of its link.
+type linkRow struct {
+	storage.VisitCount
+	link int
+}
+
+// writeShlinkVisits answers the visits of links, merged newest first (then
+// by code and storage.LessVisitKey), at most storage.MaxVisitRows rows.
+func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, links []storage.Link) error {
 	page, per, err := shlinkPage(ctx, -1)
 	if err != nil {
 		return err
@@ -140,12 +213,8 @@ func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCt
 	if err != nil {
 		return err
 	}
-	l, err := s.shlinkLink(c, ctx, code)
-	if err != nil {
-		return err
-	}
 	q := storage.VisitRowsQuery{
-		Code: code, From: from, To: to, Limit: storage.MaxVisitRows,
+		From: from, To: to, Limit: storage.MaxVisitRows,
 		ExcludeBots: ctx.QueryArgs().Has("excludeBots"), // Shlink: any value
 	}
 	if q.From.IsZero() {
@@ -156,11 +225,26 @@ func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCt
 	} else {
 		q.To = q.To.Add(time.Second) // endDate is inclusive
 	}
-	var rows []storage.VisitCount
+	var rows []linkRow
 	if q.To.Unix() > q.From.Unix() {
-		if rows, err = s.d.Stats.VisitRows(c, q); err != nil {
-			return err
+		for i := range links {
+			q.Code = links[i].Code
+			rs, err := s.d.Stats.VisitRows(c, q)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				rows = append(rows, linkRow{VisitCount: r, link: i})
+			}
+			if len(rows) > 2*storage.MaxVisitRows { // keep the newest, bounded
+				sortLinkRows(rows, links)
+				rows = rows[:storage.MaxVisitRows]
+			}
 		}
+		if len(links) > 1 {
+			sortLinkRows(rows, links)
+		}
+		rows = rows[:min(len(rows), storage.MaxVisitRows)]
 	}
 	var total uint64
 	for _, r := range rows {
@@ -168,7 +252,6 @@ func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCt
 	}
 	n := int(min(total, uint64(1<<31-1)))
 	lo, hi, pg := paginate(n, page, per)
-	shortURL := s.linkOut(&l, nil).ShortURL
 
 	buf := append(make([]byte, 0, 4096), `{"visits":{"data":[`...)
 	at, first := 0, true // at: index of the first visit of the row
@@ -181,7 +264,7 @@ func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCt
 		if at >= hi {
 			break
 		}
-		j, err := s.shlinkVisitJSON(&rows[i], shortURL)
+		j, err := s.shlinkVisitJSON(&rows[i].VisitCount, s.linkOut(&links[rows[i].link], nil).ShortURL)
 		if err != nil {
 			return err
 		}
@@ -203,4 +286,30 @@ func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCt
 	ctx.SetContentType("application/json")
 	ctx.SetBody(buf)
 	return nil
+}
+
+func sortLinkRows(rows []linkRow, links []storage.Link) {
+	slices.SortStableFunc(rows, func(a, b linkRow) int {
+		switch {
+		case a.Minute != b.Minute:
+			return cmpInt64(b.Minute, a.Minute)
+		case a.link != b.link:
+			return strings.Compare(links[a.link].Code, links[b.link].Code)
+		case storage.LessVisitKey(a.VisitKey, b.VisitKey):
+			return -1
+		case storage.LessVisitKey(b.VisitKey, a.VisitKey):
+			return 1
+		}
+		return 0
+	})
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -291,6 +291,18 @@ func TestShlinkSDK(t *testing.T) {
 		t.Errorf("getShortUrlVisits(excludeBots) = %+v", human.Pagination)
 	}
 
+	for name, want := range map[string]int{"tagVisits": 4, "domainVisits": 3, "nonOrphanVisits": 4} {
+		var vs sdkVisits
+		value(t, steps, name, &vs)
+		if len(vs.Data) != want || vs.Pagination.TotalItems != want {
+			t.Errorf("%s: %d visits (totalItems %d), want %d", name, len(vs.Data), vs.Pagination.TotalItems, want)
+		}
+		for _, v := range vs.Data {
+			if v.VisitedURL != base+"/fromv1" {
+				t.Errorf("%s: a visit of %s, only fromv1 has visits", name, v.VisitedURL)
+			}
+		}
+	}
 	var tags struct{ Data []string }
 	value(t, steps, "tags", &tags)
 	if strings.Join(tags.Data, ",") != "both,edited,sdk" {

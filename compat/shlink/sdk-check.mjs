@@ -67,6 +67,9 @@ if (phase === 'main') {
   await step('visitsV1', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { page: 1, itemsPerPage: 5000, ...last30Days() }));
   await step('visitsV1Latest', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { page: 1, itemsPerPage: 1 }));
   await step('visitsV1NoBots', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { excludeBots: true }));
+  await step('tagVisits', () => client.getTagVisits('both', { page: 1, itemsPerPage: 5000, ...last30Days() }));
+  await step('domainVisits', () => client.getDomainVisits('DEFAULT', { page: 1, itemsPerPage: 5000, excludeBots: true }));
+  await step('nonOrphanVisits', () => client.getNonOrphanVisits({ page: 1, itemsPerPage: 5000 }));
   await step('tags', () => client.listTags());
   await step('tagsStats', () => client.tagsStats());
   await step('domains', () => client.listDomains());
