@@ -368,18 +368,22 @@ type shlinkPagination struct {
 	TotalItems         int `json:"totalItems"`
 }
 
+// maxPageParam bounds page and itemsPerPage, so page × itemsPerPage
+// cannot overflow.
+const maxPageParam = 1 << 30
+
 // shlinkPage reads page and itemsPerPage (def when absent; below 1 = all).
 func shlinkPage(ctx *fasthttp.RequestCtx, def int) (page, per int, err error) {
 	page, per = 1, def
 	args := ctx.QueryArgs()
 	if v := args.Peek("page"); len(v) > 0 {
-		if page, err = strconv.Atoi(string(v)); err != nil || page < 1 {
-			return 0, 0, shlinkInvalid("page", "must be a positive integer, got %q", v)
+		if page, err = strconv.Atoi(string(v)); err != nil || page < 1 || page > maxPageParam {
+			return 0, 0, shlinkInvalid("page", "must be an integer from 1 to %d, got %q", maxPageParam, v)
 		}
 	}
 	if v := args.Peek("itemsPerPage"); len(v) > 0 {
-		if per, err = strconv.Atoi(string(v)); err != nil {
-			return 0, 0, shlinkInvalid("itemsPerPage", "must be an integer (-1 for all), got %q", v)
+		if per, err = strconv.Atoi(string(v)); err != nil || per > maxPageParam {
+			return 0, 0, shlinkInvalid("itemsPerPage", "must be an integer up to %d (-1 for all), got %q", maxPageParam, v)
 		}
 	}
 	return page, per, nil

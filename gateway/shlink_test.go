@@ -286,7 +286,7 @@ func TestShlink_List(t *testing.T) {
 	if v := out.ShortURLs.Data[0].VisitsSummary; v != (shlinkVisitsSummary{Total: 5, NonBots: 0, Bots: 5}) {
 		t.Errorf("visitsSummary %+v", v)
 	}
-	for _, q := range []string{"?page=0", "?page=x", "?itemsPerPage=x", "?orderBy=nope-ASC", "?orderBy=title-UP", "?tagsMode=some", "?startDate=yesterday"} {
+	for _, q := range []string{"?page=0", "?page=x", "?page=9223372036854775807&itemsPerPage=1073741824", "?itemsPerPage=9223372036854775807", "?itemsPerPage=x", "?orderBy=nope-ASC", "?orderBy=title-UP", "?tagsMode=some", "?startDate=yesterday"} {
 		e.shlink("GET", "/rest/v3/short-urls"+q, nil).wantProblem(t, http.StatusBadRequest, "invalid-data")
 	}
 }
