@@ -280,6 +280,18 @@ func TestShlinkSDK(t *testing.T) {
 	if bots != 1 {
 		t.Errorf("%d bot visits, want 1", bots)
 	}
+	// The synthesised user agents read back as what was counted, by the
+	// parser the web client charts with.
+	var parsed []struct {
+		Browser, OS *string
+		Bot         bool
+	}
+	value(t, steps, "visitsV1Parsed", &parsed)
+	for _, p := range parsed {
+		if !p.Bot && (p.Browser == nil || *p.Browser != "Chrome" || p.OS == nil || *p.OS != "Windows") {
+			t.Errorf("bowser reads a Chrome on Windows visit as %v / %v", p.Browser, p.OS)
+		}
+	}
 	var latest sdkVisits
 	value(t, steps, "visitsV1Latest", &latest)
 	if len(latest.Data) != 1 || latest.Pagination.PagesCount != 4 || latest.Data[0].Date != visits.Data[0].Date {

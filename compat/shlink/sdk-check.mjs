@@ -1,5 +1,6 @@
 // Drives the official Shlink JS SDK (@shlinkio/shlink-js-sdk, pinned in
-// package-lock.json) against a running minibitly node, through the
+// package-lock.json, with bowser, the user-agent parser of
+// shlink-web-component) against a running minibitly node, through the
 // methods shlink-web-client and shlink-web-component call, and prints one
 // JSON object: step name -> {"value": what the SDK returned} or
 // {"error": what it threw}. It asserts nothing itself: the Go test
@@ -11,6 +12,8 @@
 // visits of the link made in "main" after the Go test redirected it.
 import { ShlinkApiClient } from '@shlinkio/shlink-js-sdk';
 import { FetchHttpClient } from '@shlinkio/shlink-js-sdk/fetch';
+// The user-agent parser shlink-web-component charts browsers and OSes with.
+import bowser from 'bowser';
 
 const [phase, baseUrl, apiKey] = process.argv.slice(2);
 // A base URL with a trailing slash, as users type it: the SDK then calls
@@ -65,6 +68,10 @@ if (phase === 'main') {
   }));
   await step('visitsOverview', () => client.getVisitsOverview());
   await step('visitsV1', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { page: 1, itemsPerPage: 5000, ...last30Days() }));
+  await step('visitsV1Parsed', async () => out.visitsV1.value.data.map((v) => {
+    const p = bowser.parse(v.userAgent);
+    return { browser: p.browser.name ?? null, os: p.os.name ?? null, bot: v.potentialBot };
+  }));
   await step('visitsV1Latest', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { page: 1, itemsPerPage: 1 }));
   await step('visitsV1NoBots', () => client.getShortUrlVisits({ shortCode: 'fromv1' }, { excludeBots: true }));
   await step('tagVisits', () => client.getTagVisits('both', { page: 1, itemsPerPage: 5000, ...last30Days() }));
