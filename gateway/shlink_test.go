@@ -500,3 +500,29 @@ func TestShlink_TagDomainNonOrphanVisits(t *testing.T) {
 	e.shlink("GET", "/rest/v3/tags/none/visits", nil).wantProblem(t, http.StatusNotFound, "tag-not-found")
 	e.shlink("GET", "/rest/v3/domains/other.example/visits", nil).wantProblem(t, http.StatusNotFound, "domain-not-found")
 }
+
+// TestShlink_UserAgent: every browser × OS × device the classifier
+// produces gets a user agent naming them (bowser's reading of these is
+// checked by TestShlinkSDK in cmd/minibitly).
+func TestShlink_UserAgent(t *testing.T) {
+	browsers := map[string]string{"chrome": "Chrome/", "firefox": "Firefox/", "safari": "Version/17.0", "edge": "Edg/",
+		"opera": "OPR/", "samsung": "SamsungBrowser/", "ie": "Trident/", "other": "Mozilla/5.0 ("}
+	oses := map[string]string{"windows": "Windows NT", "macos": "Mac OS X", "ios": "like Mac OS X", "android": "Android",
+		"linux": "Linux", "chromeos": "CrOS", "other": "compatible"}
+	for b, bt := range browsers {
+		for o, ot := range oses {
+			for _, d := range []string{"desktop", "mobile", "tablet"} {
+				ua := shlinkUserAgent(&storage.VisitKey{Browser: b, OS: o, Device: d})
+				if !strings.Contains(ua, bt) || (b != "ie" && !strings.Contains(ua, ot)) {
+					t.Errorf("%s/%s/%s: %q lacks %q or %q", b, o, d, ua, bt, ot)
+				}
+				if d == "mobile" && (b == "chrome" || b == "safari") && !strings.Contains(ua, "Mobile") {
+					t.Errorf("%s/%s/mobile: %q is not a mobile user agent", b, o, ua)
+				}
+			}
+		}
+	}
+	if ua := shlinkUserAgent(&storage.VisitKey{Browser: "chrome", OS: "windows", Bot: true}); !strings.Contains(ua, "Bot") {
+		t.Errorf("bot visit: %q", ua)
+	}
+}
