@@ -79,9 +79,9 @@ func newRoutes(rs []apiRoute) []apiRoute {
 // of its {code} segment.
 func matchRoute(rest string) (*apiRoute, string) { return matchIn(apiRoutes, rest) }
 
-// matchIn finds the route of rest in routes, and the value of its
-// placeholder segments ("{code}", "{domain}"), joined by "/" when there are
-// several.
+// matchIn finds the route of rest in routes (the /api/v1 table, the /v4 one
+// or the Shlink one of /rest/v3), and the value of its placeholder segments
+// ("{code}", "{domain}"), joined by "/" when there are several.
 func matchIn(routes []apiRoute, rest string) (*apiRoute, string) {
 	if !strings.HasPrefix(rest, "/") {
 		return nil, ""

@@ -289,32 +289,43 @@ func (s *Server) createLink(c context.Context, ctx *fasthttp.RequestCtx, _ strin
 }
 
 // storeNewLink validates a create body and stores the link, generating its
-// code unless one is given; every API that creates links calls it.
+// code unless one is given; the APIs that create links from a linkIn call
+// it (the Shlink one builds its own linkIn and calls insertLink with its
+// code length).
 func (s *Server) storeNewLink(c context.Context, in *linkIn) (storage.Link, error) {
-	now := apiNow()
-	l, err := s.newLink(in, now)
+	l, err := s.newLink(in, apiNow())
 	if err != nil {
 		return l, err
 	}
+	if err := s.insertLink(c, &l, shortcode.Generate); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// insertLink stores l, a link from newLink: with its custom code, or with
+// a code from generate (retried on a collision) when l.Code is "".
+func (s *Server) insertLink(c context.Context, l *storage.Link, generate func() (string, error)) error {
 	custom := l.Code != ""
 	for attempt := 0; ; attempt++ {
 		if !custom {
-			if l.Code, err = shortcode.Generate(); err != nil {
-				return l, err
+			var err error
+			if l.Code, err = generate(); err != nil {
+				return err
 			}
 		}
-		err = s.d.Links.CreateLink(c, l)
+		err := s.d.Links.CreateLink(c, *l)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return l, err
+			return err
 		}
 		if custom {
-			return l, errorf(http.StatusConflict, "code_taken", fmt.Sprintf("code %q is already taken (codes of deleted links are never reused)", l.Code))
+			return errorf(http.StatusConflict, "code_taken", fmt.Sprintf("code %q is already taken (codes of deleted links are never reused)", l.Code))
 		}
 		if attempt+1 >= generateRetries {
-			return l, errorf(http.StatusServiceUnavailable, "code_generation_failed", fmt.Sprintf("no free code found in %d attempts; try again", generateRetries))
+			return errorf(http.StatusServiceUnavailable, "code_generation_failed", fmt.Sprintf("no free code found in %d attempts; try again", generateRetries))
 		}
 	}
 	if custom {
@@ -322,7 +333,7 @@ func (s *Server) storeNewLink(c context.Context, in *linkIn) (storage.Link, erro
 		// cached "no such link".
 		s.d.Resolver.LinkChanged(c, l.Code)
 	}
-	return l, nil
+	return nil
 }
 
 // linkCode checks the {code} segment's syntax: anything else is no link.

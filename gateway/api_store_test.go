@@ -207,6 +207,13 @@ func (s *faultStore) VisitTotal(ctx context.Context, code string) (uint64, error
 	return s.db.VisitTotal(ctx, code)
 }
 
+func (s *faultStore) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]storage.VisitCount, error) {
+	if err := s.fail(true); err != nil {
+		return nil, err
+	}
+	return s.db.VisitRows(ctx, q)
+}
+
 // addVisits writes rows as one visit batch, as a flush would.
 func (s *faultStore) addVisits(rows ...storage.VisitCount) {
 	s.t.Helper()

@@ -94,7 +94,7 @@ func parseCORSOrigins(v string) (corsPolicy, error) {
 // corsPath reports whether CORS applies to path: the APIs, not redirects.
 func corsPath(path []byte) bool {
 	return bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) ||
-		bytes.HasPrefix(path, restPrefix) || bytes.Equal(path, restRoot) ||
+		bytes.HasPrefix(path, restPrefix) || bytes.Equal(path, restRoot) || isShlinkPath(path) ||
 		bytes.HasPrefix(path, bitlyPrefix) || bytes.Equal(path, bitlyRoot)
 }
 

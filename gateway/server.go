@@ -206,11 +206,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 			if ae := s.anonymousBodyError(ctx, err); ae != nil {
 				e = ae
 			}
-			if p := ctx.Path(); bytes.HasPrefix(p, bitlyPrefix) {
+			switch p := ctx.Path(); {
+			case bytes.HasPrefix(p, bitlyPrefix):
 				s.writeBitlyError(ctx, e)
-				return
+			case isShlinkPath(p):
+				s.writeProblem(ctx, e, "")
+			default:
+				s.writeError(ctx, e)
 			}
-			s.writeError(ctx, e)
 		},
 		Logger: fasthttpLogger{s.log},
 	}
@@ -255,6 +258,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if bytes.HasPrefix(path, apiPrefix) || bytes.Equal(path, apiRoot) {
 		s.serveAPI(ctx)
+		return
+	}
+	if isShlinkPath(path) {
+		s.serveShlink(ctx)
 		return
 	}
 	if bytes.HasPrefix(path, bitlyPrefix) || bytes.Equal(path, bitlyRoot) {

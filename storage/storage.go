@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -223,11 +224,59 @@ type Stats struct {
 	Humans    uint64
 }
 
+// MaxVisitRows bounds VisitRowsQuery.Limit.
+const MaxVisitRows = 100000
+
+// VisitRowsQuery asks for the stored aggregate rows of one code whose
+// minute is in [From, To).
+type VisitRowsQuery struct {
+	Code        string
+	From, To    time.Time
+	ExcludeBots bool // leave out rows with Bot set
+	Limit       int  // 1..MaxVisitRows rows
+}
+
 // StatsReader answers stats questions.
 type StatsReader interface {
 	Stats(ctx context.Context, q StatsQuery) (Stats, error)
 	// VisitTotal is every visit of the code ever stored.
 	VisitTotal(ctx context.Context, code string) (uint64, error)
+	// VisitRows returns up to q.Limit rows of q.Code in [From, To), one per
+	// bucket (minute × dimensions; what several batches wrote for the same
+	// bucket is summed), newest minute first and, within a minute, by
+	// Referrer, Device, Browser, OS, Country, then Bot (false first), so
+	// the order is the same on every call and in every backend. An
+	// ErrInvalidQuery for a Limit out of range or From not before To.
+	VisitRows(ctx context.Context, q VisitRowsQuery) ([]VisitCount, error)
+}
+
+// ValidateVisitRowsQuery reports why q cannot be answered, wrapping
+// ErrInvalidQuery, or nil. Every StatsReader calls it first.
+func ValidateVisitRowsQuery(q VisitRowsQuery) error {
+	if q.Limit < 1 || q.Limit > MaxVisitRows {
+		return fmt.Errorf("%w: row limit %d, want 1 to %d", ErrInvalidQuery, q.Limit, MaxVisitRows)
+	}
+	if q.To.Unix() <= q.From.Unix() {
+		return fmt.Errorf("%w: [%s, %s)", ErrEmptyRange, q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// LessVisitKey is the order of VisitRows within a minute.
+func LessVisitKey(a, b VisitKey) bool {
+	switch {
+	case a.Referrer != b.Referrer:
+		return a.Referrer < b.Referrer
+	case a.Device != b.Device:
+		return a.Device < b.Device
+	case a.Browser != b.Browser:
+		return a.Browser < b.Browser
+	case a.OS != b.OS:
+		return a.OS < b.OS
+	case a.Country != b.Country:
+		return a.Country < b.Country
+	}
+	return !a.Bot && b.Bot
 }
 
 // Pinger reports whether a backend is reachable.

@@ -38,22 +38,35 @@ const rejectAbove = 256 - 256%len(Alphabet) // 248
 
 // Generate returns a new random code of Length base62 characters that is
 // not a reserved word (a generated "metrics" would hide behind /metrics).
-func Generate() (string, error) { return generate(rand.Reader) }
+func Generate() (string, error) { return generate(rand.Reader, Length) }
 
-func generate(r io.Reader) (string, error) {
+// MinLength is the shortest length GenerateLength accepts.
+const MinLength = 4
+
+// GenerateLength is Generate with n characters, MinLength to MaxLength
+// (the Shlink API's shortCodeLength).
+func GenerateLength(n int) (string, error) {
+	if n < MinLength || n > MaxLength {
+		return "", fmt.Errorf("%w: a generated code has %d to %d characters, not %d", ErrInvalid, MinLength, MaxLength, n)
+	}
+	return generate(rand.Reader, n)
+}
+
+func generate(r io.Reader, length int) (string, error) {
 	for {
-		code, err := generateOnce(r)
+		code, err := generateOnce(r, length)
 		if err != nil || !Reserved(code) {
 			return code, err
 		}
 	}
 }
 
-func generateOnce(r io.Reader) (string, error) {
-	var out [Length]byte
+func generateOnce(r io.Reader, length int) (string, error) {
+	var arr [MaxLength]byte
+	out := arr[:length]
 	var buf [16]byte
 	n := 0
-	for n < Length {
+	for n < length {
 		if _, err := io.ReadFull(r, buf[:]); err != nil {
 			return "", fmt.Errorf("generate code: %w", err)
 		}
@@ -63,12 +76,12 @@ func generateOnce(r io.Reader) (string, error) {
 			}
 			out[n] = Alphabet[int(b)%len(Alphabet)]
 			n++
-			if n == Length {
+			if n == length {
 				break
 			}
 		}
 	}
-	return string(out[:]), nil
+	return string(out), nil
 }
 
 // codeChar[c] reports whether byte c may appear in a code: A-Z, a-z, 0-9,

@@ -98,7 +98,7 @@ func TestGenerate_ValidAndUniform(t *testing.T) {
 func TestGenerate_RejectsBiasedBytes(t *testing.T) {
 	// Bytes 248..255 must be skipped, not folded onto the first symbols.
 	src := bytes.Repeat([]byte{255, 248, 0, 61, 62, 247}, 10)
-	c, err := generate(bytes.NewReader(src))
+	c, err := generate(bytes.NewReader(src), Length)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestGenerate_SkipsReservedWords(t *testing.T) {
 	}
 	src := append(idx("metrics"), idx("Metrics")...)
 	src = append(src, idx("abc1234")...)
-	c, err := generate(bytes.NewReader(src))
+	c, err := generate(bytes.NewReader(src), Length)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestGenerate_SkipsReservedWords(t *testing.T) {
 }
 
 func TestGenerate_ReaderError(t *testing.T) {
-	if _, err := generate(bytes.NewReader(nil)); err == nil {
+	if _, err := generate(bytes.NewReader(nil), Length); err == nil {
 		t.Fatal("generate with an empty reader: want an error")
 	}
 }

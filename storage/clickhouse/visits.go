@@ -178,3 +178,46 @@ func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats,
 	}
 	return st, nil
 }
+
+// VisitRows sums each bucket over its (deduplicated) batches, in
+// storage.LessVisitKey order within a minute (strings compare bytewise in
+// ClickHouse as in Go).
+func (s *Store) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]storage.VisitCount, error) {
+	op := fmt.Sprintf("visit rows %q", q.Code)
+	if err := storage.ValidateVisitRowsQuery(q); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)",
+		quote(q.Code), clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix()))
+	if q.ExcludeBots {
+		where += " AND bot = 0"
+	}
+	const dims = `minute, referrer, device, browser, os, country, bot`
+	sql := fmt.Sprintf(`SELECT toUInt32(minute) AS m, referrer, device, browser, os, country, bot, toUInt64(sum(visits)) AS v
+FROM %s GROUP BY %s ORDER BY m DESC, referrer, device, browser, os, country, bot LIMIT %d`,
+		s.source(where, s.mode(readFinal)), dims, q.Limit)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	rows, err := s.conn.Query(ctx, sql)
+	if err != nil {
+		return nil, mapErr(ctx, op, err)
+	}
+	defer rows.Close()
+	var out []storage.VisitCount
+	for rows.Next() {
+		var (
+			m   uint32
+			bot uint8
+			r   storage.VisitCount
+		)
+		if err := rows.Scan(&m, &r.Referrer, &r.Device, &r.Browser, &r.OS, &r.Country, &bot, &r.Visits); err != nil {
+			return nil, mapErr(ctx, op, err)
+		}
+		r.Code, r.Minute, r.Bot = q.Code, int64(m), bot == 1
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(ctx, op, err)
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sort"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -140,4 +141,66 @@ func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats,
 		return storage.Stats{}, err
 	}
 	return agg.Stats(), nil
+}
+
+// VisitRows walks the code's keys backwards from To: keys sort by minute,
+// then by length-prefixed dimensions, so each minute's rows are re-sorted
+// into storage.LessVisitKey order before they are appended.
+func (s *Store) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]storage.VisitCount, error) {
+	op := fmt.Sprintf("visit rows of %q", q.Code)
+	if err := storage.ValidateVisitRowsQuery(q); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var out, minute []storage.VisitCount
+	flush := func() {
+		sort.Slice(minute, func(i, j int) bool { return storage.LessVisitKey(minute[i].VisitKey, minute[j].VisitKey) })
+		out = append(out, minute...)
+		minute = minute[:0]
+	}
+	err := s.view(ctx, op, func(tx *bolt.Tx) error {
+		if !validCode(q.Code) {
+			return nil
+		}
+		prefix := appendVisitPrefix(nil, q.Code)
+		from := binary.BigEndian.AppendUint64(bytes.Clone(prefix), flip(q.From.Unix()))
+		to := binary.BigEndian.AppendUint64(bytes.Clone(prefix), flip(q.To.Unix()))
+		c := tx.Bucket(bVisits).Cursor()
+		k, v := c.Seek(to)
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		// Keys in [from, to) all start with the code's prefix.
+		for ; k != nil && bytes.Compare(k, from) >= 0; k, v = c.Prev() {
+			if bytes.Compare(k, to) >= 0 {
+				continue // c.Last() past the end of the code's range
+			}
+			d, err := decodeVisitKey(k, len(prefix))
+			if err != nil {
+				return err
+			}
+			if d.bot && q.ExcludeBots {
+				continue
+			}
+			if len(minute) > 0 && minute[0].Minute != d.minute {
+				if flush(); len(out) >= q.Limit {
+					break
+				}
+			}
+			minute = append(minute, storage.VisitCount{VisitKey: storage.VisitKey{
+				Code: q.Code, Minute: d.minute, Referrer: d.ref, Device: d.dev,
+				Browser: d.br, OS: d.os, Country: d.cc, Bot: d.bot,
+			}, Visits: u64(v)})
+		}
+		flush()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -32,6 +33,56 @@ func RunVisits(t *testing.T, open func(t *testing.T) (storage.VisitSink, storage
 	run("TopN", testStatsTopN)
 	run("InvalidQuery", testStatsInvalid)
 	run("Random", testStatsRandom)
+	run("VisitRows", testVisitRows)
+}
+
+func testVisitRows(t *testing.T, w storage.VisitSink, r storage.StatsReader) {
+	visitFixture(t, w)
+	write(t, w, "n1", 1, vc("vis", m(0), dGoogleWin, 5)) // a replayed batch: not counted again
+	write(t, w, "n3", 1, vc("vis", m(0), dims{"a.example", "desktop", "Chrome", "Windows", "DE", false}, 2))
+	rows := func(q storage.VisitRowsQuery) []storage.VisitCount {
+		t.Helper()
+		got, err := r.VisitRows(t.Context(), q)
+		must(t, "VisitRows", err)
+		return got
+	}
+	q := storage.VisitRowsQuery{Code: "vis", From: base, To: base.Add(5 * time.Minute), Limit: 100}
+	want := []storage.VisitCount{
+		vc("vis", m(4), dBing, 1),
+		vc("vis", m(3), dBot, 4),
+		vc("vis", m(2), dEdge, 10),
+		vc("vis", m(1), dGoogleAnd, 2),
+		vc("vis", m(0), dDirectIOS, 3), // "" < "a.example" < "google.com"
+		vc("vis", m(0), dims{"a.example", "desktop", "Chrome", "Windows", "DE", false}, 2),
+		vc("vis", m(0), dGoogleWin, 6), // two batches' rows of one bucket, summed
+	}
+	if got := rows(q); !slices.Equal(got, want) {
+		t.Errorf("VisitRows = %v\nwant %v", got, want)
+	}
+	q.Limit = 3
+	if got := rows(q); !slices.Equal(got, want[:3]) {
+		t.Errorf("Limit 3: %v, want %v", got, want[:3])
+	}
+	q.Limit, q.ExcludeBots = 100, true
+	if got := rows(q); !slices.Equal(got, slices.Delete(slices.Clone(want), 1, 2)) {
+		t.Errorf("ExcludeBots: %v", got)
+	}
+	q.ExcludeBots, q.From, q.To = false, base.Add(time.Minute), base.Add(3*time.Minute)
+	if got := rows(q); !slices.Equal(got, want[2:4]) {
+		t.Errorf("[m1, m3): %v, want %v", got, want[2:4])
+	}
+	if got := rows(storage.VisitRowsQuery{Code: "nope", From: base, To: base.Add(time.Hour), Limit: 10}); len(got) != 0 {
+		t.Errorf("unknown code: %v", got)
+	}
+	for name, bad := range map[string]storage.VisitRowsQuery{
+		"limit 0":     {Code: "vis", From: base, To: base.Add(time.Hour)},
+		"limit large": {Code: "vis", From: base, To: base.Add(time.Hour), Limit: storage.MaxVisitRows + 1},
+		"empty range": {Code: "vis", From: base, To: base, Limit: 1},
+	} {
+		if _, err := r.VisitRows(t.Context(), bad); !errors.Is(err, storage.ErrInvalidQuery) {
+			t.Errorf("%s: err %v, want ErrInvalidQuery", name, err)
+		}
+	}
 }
 
 // m is the start of minute i after base, in unix seconds.

@@ -1,0 +1,315 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minibitly/minibitly/storage"
+	"github.com/valyala/fasthttp"
+)
+
+// Shlink lists single visits; Mini Bitly stores aggregates (a code ×
+// minute × referrer host × device × browser × OS × country × bot, with a
+// count). GET /short-urls/{shortCode}/visits expands each aggregate row
+// into as many visits as it counts, all alike:
+//
+//   - date: the start of the row's minute (the second is not stored);
+//   - referer: the referrer's host alone ("" for direct), not its URL;
+//   - userAgent: a representative user agent of the row's browser and OS
+//     families and device class (shlinkUserAgent), not the visitor's;
+//   - visitLocation: null without a country; else countryCode and
+//     countryName both the ISO code, every other member null/"" (no
+//     region, city or coordinates are stored);
+//   - potentialBot: the row's bot flag;
+//   - visitedUrl: the short URL (the query string is not stored);
+//     redirectUrl: null (the long URL at the time is not stored).
+//
+// The visits of a tag, a domain or every link (non-orphan) merge the rows
+// of the links (the newest shlinkScanLimit), newest minute first, then by
+// short code.
+//
+// Bounds: the newest storage.MaxVisitRows rows of the range, and at most
+// shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
+// itemsPerPage above it are answered with pages of that size; the
+// pagination object says so, and clients page by it).
+const shlinkMaxVisitsPage = 5000
+
+type shlinkLocation struct {
+	CountryCode string   `json:"countryCode"`
+	CountryName string   `json:"countryName"`
+	RegionName  string   `json:"regionName"`
+	CityName    string   `json:"cityName"`
+	Latitude    *float64 `json:"latitude"`
+	Longitude   *float64 `json:"longitude"`
+	Timezone    *string  `json:"timezone"`
+	IsEmpty     bool     `json:"isEmpty"`
+}
+
+type shlinkVisit struct {
+	Referer       string          `json:"referer"`
+	Date          string          `json:"date"`
+	UserAgent     string          `json:"userAgent"`
+	VisitLocation *shlinkLocation `json:"visitLocation"`
+	PotentialBot  bool            `json:"potentialBot"`
+	VisitedURL    string          `json:"visitedUrl"`
+	RedirectURL   *string         `json:"redirectUrl"`
+}
+
+// shlinkUserAgent is a user agent that user-agent parsers (bowser, as
+// shlink-web-component uses) read as the row's browser, OS and device.
+func shlinkUserAgent(r *storage.VisitKey) string {
+	if r.Bot || strings.EqualFold(r.Browser, "bot") {
+		return "Mozilla/5.0 (compatible; Bot/1.0; a bot visit counted by minibitly)"
+	}
+	mobile := strings.EqualFold(r.Device, "mobile")
+	tablet := strings.EqualFold(r.Device, "tablet")
+	var osPart string
+	switch strings.ToLower(r.OS) {
+	case "windows":
+		osPart = "Windows NT 10.0; Win64; x64"
+	case "macos":
+		osPart = "Macintosh; Intel Mac OS X 10_15_7"
+	case "ios":
+		osPart = "iPhone; CPU iPhone OS 17_0 like Mac OS X"
+		if tablet {
+			osPart = "iPad; CPU OS 17_0 like Mac OS X"
+		}
+	case "android":
+		osPart = "Linux; Android 14; K"
+	case "linux":
+		osPart = "X11; Linux x86_64"
+	case "chromeos":
+		osPart = "X11; CrOS x86_64 15633.69.0"
+	default:
+		osPart = "compatible"
+	}
+	mob := ""
+	if mobile {
+		mob = "Mobile "
+	}
+	chrome := "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 " + mob + "Safari/537.36"
+	var b string
+	switch strings.ToLower(r.Browser) {
+	case "chrome":
+		b = chrome
+	case "edge":
+		b = chrome + " Edg/120.0.0.0"
+	case "opera":
+		b = chrome + " OPR/105.0.0.0"
+	case "samsung":
+		b = "AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 " + mob + "Safari/537.36"
+	case "firefox":
+		return "Mozilla/5.0 (" + osPart + "; rv:120.0) Gecko/20100101 Firefox/120.0"
+	case "safari":
+		if mobile || tablet {
+			mob = "Mobile/15E148 "
+		}
+		b = "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 " + mob + "Safari/605.1.15"
+	case "ie":
+		return "Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0) like Gecko"
+	default:
+		return "Mozilla/5.0 (" + osPart + ")"
+	}
+	return "Mozilla/5.0 (" + osPart + ") " + b
+}
+
+// shlinkVisitJSON is the JSON of each visit of row r.
+func (s *Server) shlinkVisitJSON(r *storage.VisitCount, shortURL string) ([]byte, error) {
+	v := shlinkVisit{
+		Referer: r.Referrer, Date: atom(time.Unix(r.Minute, 0)), UserAgent: shlinkUserAgent(&r.VisitKey),
+		PotentialBot: r.Bot, VisitedURL: shortURL,
+	}
+	if r.Country != "" {
+		v.VisitLocation = &shlinkLocation{CountryCode: r.Country, CountryName: r.Country}
+	}
+	return json.Marshal(&v)
+}
+
+func (s *Server) shlinkShortURLVisits(c context.Context, ctx *fasthttp.RequestCtx, code string) error {
+	l, err := s.shlinkLink(c, ctx, code)
+	if err != nil {
+		return err
+	}
+	return s.writeShlinkVisits(c, ctx, []storage.Link{l})
+}
+
+// shlinkTagVisits is the visits of every link carrying the tag (the newest
+// shlinkScanLimit of them).
+func (s *Server) shlinkTagVisits(c context.Context, ctx *fasthttp.RequestCtx, tag string) error {
+	if !validTag(tag) || !s.shlinkDefaultDomain(string(ctx.QueryArgs().Peek("domain"))) {
+		return errorf(http.StatusNotFound, "tag_not_found", "Tag with name "+strconv.Quote(tag)+" could not be found")
+	}
+	codes, err := s.linksWithTag(c, tag, shlinkScanLimit)
+	if err != nil {
+		return err
+	}
+	if len(codes) == 0 {
+		return errorf(http.StatusNotFound, "tag_not_found", "Tag with name "+strconv.Quote(tag)+" could not be found")
+	}
+	links := make([]storage.Link, 0, len(codes))
+	for _, code := range codes {
+		l, err := s.d.Links.GetLink(c, code)
+		if err != nil && !errNotFound(err) {
+			return err
+		}
+		if err == nil {
+			links = append(links, l)
+		}
+	}
+	return s.writeShlinkVisits(c, ctx, links)
+}
+
+// shlinkDomainVisits is the visits of every link of the domain: all links
+// for the default one (DEFAULT or --base-url's authority).
+func (s *Server) shlinkDomainVisits(c context.Context, ctx *fasthttp.RequestCtx, domain string) error {
+	if !s.shlinkDefaultDomain(domain) || domain == "" {
+		return errorf(http.StatusNotFound, "domain_not_found", "Domain with authority "+strconv.Quote(domain)+" could not be found")
+	}
+	return s.shlinkAllVisits(c, ctx)
+}
+
+// shlinkNonOrphanVisits is the visits of every link.
+func (s *Server) shlinkNonOrphanVisits(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	if !s.shlinkDefaultDomain(string(ctx.QueryArgs().Peek("domain"))) {
+		return s.writeShlinkVisits(c, ctx, nil)
+	}
+	return s.shlinkAllVisits(c, ctx)
+}
+
+func (s *Server) shlinkAllVisits(c context.Context, ctx *fasthttp.RequestCtx) error {
+	var links []storage.Link
+	if err := s.scanLinks(c, func(l *storage.Link) bool { links = append(links, *l); return true }); err != nil {
+		return err
+	}
+	return s.writeShlinkVisits(c, ctx, links)
+}
+
+// linkRow is an aggregate row with the index of its link.
+type linkRow struct {
+	storage.VisitCount
+	link int
+}
+
+// writeShlinkVisits answers the visits of links, merged newest first (then
+// by code and storage.LessVisitKey), at most storage.MaxVisitRows rows.
+func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, links []storage.Link) error {
+	page, per, err := shlinkPage(ctx, -1)
+	if err != nil {
+		return err
+	}
+	if per < 1 || per > shlinkMaxVisitsPage {
+		per = shlinkMaxVisitsPage
+	}
+	from, err := shlinkQueryTime(ctx, "startDate")
+	if err != nil {
+		return err
+	}
+	to, err := shlinkQueryTime(ctx, "endDate")
+	if err != nil {
+		return err
+	}
+	q := storage.VisitRowsQuery{
+		From: from, To: to, Limit: storage.MaxVisitRows,
+		ExcludeBots: ctx.QueryArgs().Has("excludeBots"), // Shlink: any value
+	}
+	if q.From.IsZero() {
+		q.From = time.Unix(0, 0)
+	}
+	if q.To.IsZero() {
+		q.To = time.Now().Truncate(time.Second).Add(time.Second)
+	} else {
+		q.To = q.To.Add(time.Second) // endDate is inclusive
+	}
+	var rows []linkRow
+	if q.To.Unix() > q.From.Unix() {
+		for i := range links {
+			q.Code = links[i].Code
+			rs, err := s.d.Stats.VisitRows(c, q)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				rows = append(rows, linkRow{VisitCount: r, link: i})
+			}
+			if len(rows) > 2*storage.MaxVisitRows { // keep the newest, bounded
+				sortLinkRows(rows, links)
+				rows = rows[:storage.MaxVisitRows]
+			}
+		}
+		if len(links) > 1 {
+			sortLinkRows(rows, links)
+		}
+		rows = rows[:min(len(rows), storage.MaxVisitRows)]
+	}
+	var total uint64
+	for _, r := range rows {
+		total += r.Visits
+	}
+	n := int(min(total, uint64(1<<31-1)))
+	lo, hi, pg := paginate(n, page, per)
+
+	buf := append(make([]byte, 0, 4096), `{"visits":{"data":[`...)
+	at, first := 0, true // at: index of the first visit of the row
+	for i := range rows {
+		rn := int(min(rows[i].Visits, uint64(n)))
+		if at+rn <= lo {
+			at += rn
+			continue
+		}
+		if at >= hi {
+			break
+		}
+		j, err := s.shlinkVisitJSON(&rows[i].VisitCount, s.linkOut(&links[rows[i].link], nil).ShortURL)
+		if err != nil {
+			return err
+		}
+		for k := max(lo, at); k < min(hi, at+rn); k++ {
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = append(buf, j...)
+		}
+		at += rn
+	}
+	p, err := json.Marshal(&pg)
+	if err != nil {
+		return err
+	}
+	buf = append(append(append(buf, `],"pagination":`...), p...), "}}\n"...)
+	ctx.SetStatusCode(http.StatusOK)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(buf)
+	return nil
+}
+
+func sortLinkRows(rows []linkRow, links []storage.Link) {
+	slices.SortStableFunc(rows, func(a, b linkRow) int {
+		switch {
+		case a.Minute != b.Minute:
+			return cmpInt64(b.Minute, a.Minute)
+		case a.link != b.link:
+			return strings.Compare(links[a.link].Code, links[b.link].Code)
+		case storage.LessVisitKey(a.VisitKey, b.VisitKey):
+			return -1
+		case storage.LessVisitKey(b.VisitKey, a.VisitKey):
+			return 1
+		}
+		return 0
+	})
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
