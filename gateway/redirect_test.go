@@ -168,3 +168,21 @@ func TestServer_CachedRedirectAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectPath: the redirect's fast path in handle takes only paths no
+// other route owns (each of these routes has its own tests through handle).
+func TestRedirectPath(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/abc1234": true, "/x": true, "/api": true, "/metricsx": true,
+		"/": false, "": false, "/health": false, "/ready": false, "/metrics": false,
+		"/api/v1": false, "/api/v1/links": false, "/rest": false, "/rest/v3/short-urls": false,
+		"/v4": false, "/v4/shorten": false, "/ui": false, "/ui/": false, "/abc/qr-code": false,
+	} {
+		if got := redirectPath([]byte(path)); got != want {
+			t.Errorf("redirectPath(%q) = %v, want %v", path, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { redirectPath([]byte("/abc1234")) }); n != 0 {
+		t.Fatalf("redirectPath allocates %v times", n)
+	}
+}

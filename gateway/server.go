@@ -240,8 +240,27 @@ var (
 	apiRoot   = []byte("/api/v1")
 )
 
+// redirectPath reports whether path is "/" and one segment that no other
+// route owns, the redirect's fast path: the other routes' prefix checks
+// (CORS, /api/v1, /rest, /v4, /ui, /{code}/qr-code) are skipped. Every
+// route but the redirect has a second "/" or is one of the names below.
+func redirectPath(path []byte) bool {
+	if len(path) < 2 || bytes.IndexByte(path[1:], '/') >= 0 {
+		return false
+	}
+	switch string(path) { // no allocation: the compiler compares the bytes
+	case "/health", "/ready", "/metrics", "/rest", "/v4", "/ui":
+		return false
+	}
+	return true
+}
+
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
+	if redirectPath(path) {
+		s.serveRedirect(ctx, path[1:])
+		return
+	}
 	if s.cors(ctx, path) {
 		return // a preflight, answered
 	}
