@@ -133,14 +133,28 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if r == nil {
 		return errNoRoute(path)
 	}
-	method := string(ctx.Method())
-	h, ok := r.methods[method]
-	if !ok {
-		ctx.Response.Header.Set("Allow", r.allow)
-		return errorf(http.StatusMethodNotAllowed, "method_not_allowed",
-			"method "+method+" is not allowed on /api/v1"+r.pattern+"; allowed: "+r.allow)
+	h, err := r.handler(ctx, "/api/v1", false)
+	if err != nil {
+		return err
 	}
 	return h(s, c, ctx, code)
+}
+
+// handler is r's handler of the request's method (with headAsGet, a HEAD
+// is answered by the GET handler), or a 405 with Allow naming the route
+// under prefix. Every API's router calls it.
+func (r *apiRoute) handler(ctx *fasthttp.RequestCtx, prefix string, headAsGet bool) (apiHandler, error) {
+	method := string(ctx.Method())
+	h, ok := r.methods[method]
+	if !ok && headAsGet && method == http.MethodHead {
+		h, ok = r.methods[http.MethodGet]
+	}
+	if !ok {
+		ctx.Response.Header.Set("Allow", r.allow)
+		return nil, errorf(http.StatusMethodNotAllowed, "method_not_allowed",
+			"method "+method+" is not allowed on "+prefix+r.pattern+"; allowed: "+r.allow)
+	}
+	return h, nil
 }
 
 // errNoRoute is the 404 of a path under /api/v1 that is no route.

@@ -79,12 +79,9 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if r == nil {
 		return errNoRoute(path)
 	}
-	method := string(ctx.Method())
-	h, ok := r.methods[method]
-	if !ok {
-		ctx.Response.Header.Set("Allow", r.allow)
-		return errorf(http.StatusMethodNotAllowed, "method_not_allowed",
-			"method "+method+" is not allowed on /v4"+r.pattern+"; allowed: "+r.allow)
+	h, err := r.handler(ctx, "/v4", false)
+	if err != nil {
+		return err
 	}
 	return h(s, c, ctx, id)
 }

@@ -109,15 +109,9 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 	if r == nil {
 		return "", errorf(http.StatusNotFound, "not_found", "no such route: "+path)
 	}
-	method := string(ctx.Method())
-	h, ok := r.methods[method]
-	if !ok && method == http.MethodHead {
-		h, ok = r.methods[http.MethodGet]
-	}
-	if !ok {
-		ctx.Response.Header.Set("Allow", r.allow)
-		return "", errorf(http.StatusMethodNotAllowed, "method_not_allowed",
-			"method "+method+" is not allowed on /rest/v3"+r.pattern+"; allowed: "+r.allow)
+	h, err := r.handler(ctx, "/rest/v3", true)
+	if err != nil {
+		return "", err
 	}
 	if r.pattern != "/health" {
 		if err := s.shlinkAuthenticate(c, ctx); err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -550,9 +551,9 @@ func (s *Server) shlinkListShortURLs(c context.Context, ctx *fasthttp.RequestCtx
 		case "title":
 			r = strings.Compare(a.l.Title, b.l.Title)
 		case "visits":
-			r = cmpU64(a.v.Total, b.v.Total)
+			r = cmp.Compare(a.v.Total, b.v.Total)
 		case "nonBotVisits":
-			r = cmpU64(a.v.NonBots, b.v.NonBots)
+			r = cmp.Compare(a.v.NonBots, b.v.NonBots)
 		default:
 			r = a.l.CreatedAt.Compare(b.l.CreatedAt)
 		}
@@ -578,16 +579,6 @@ func (s *Server) shlinkListShortURLs(c context.Context, ctx *fasthttp.RequestCtx
 	}
 	s.writeJSON(ctx, http.StatusOK, &out)
 	return nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // matchesTerm is Shlink's searchTerm: a case-insensitive substring of the

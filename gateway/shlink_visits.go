@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -292,7 +293,7 @@ func sortLinkRows(rows []linkRow, links []storage.Link) {
 	slices.SortStableFunc(rows, func(a, b linkRow) int {
 		switch {
 		case a.Minute != b.Minute:
-			return cmpInt64(b.Minute, a.Minute)
+			return cmp.Compare(b.Minute, a.Minute)
 		case a.link != b.link:
 			return strings.Compare(links[a.link].Code, links[b.link].Code)
 		case storage.LessVisitKey(a.VisitKey, b.VisitKey):
@@ -302,14 +303,4 @@ func sortLinkRows(rows []linkRow, links []storage.Link) {
 		}
 		return 0
 	})
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
