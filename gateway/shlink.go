@@ -78,6 +78,7 @@ var shlinkRoutes = newRoutes([]apiRoute{
 	{pattern: "/visits/non-orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
 	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
+	{pattern: "/domains/redirects", methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},
 })
 
 // serveShlink answers everything under /rest/.
