@@ -54,6 +54,7 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodGet:  (*Server).shlinkListShortURLs,
 		http.MethodPost: (*Server).shlinkCreateShortURL,
 	}},
+	{pattern: "/short-urls/shorten", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkShorten}},
 	{pattern: "/short-urls/{code}", methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).shlinkGetShortURL,
 		http.MethodPatch:  (*Server).shlinkEditShortURL,
@@ -120,7 +121,13 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 		return "", errorf(http.StatusMethodNotAllowed, "method_not_allowed",
 			"method "+method+" is not allowed on /rest/v3"+r.pattern+"; allowed: "+r.allow)
 	}
-	if r.pattern != "/health" {
+	switch key := ctx.QueryArgs().Peek("apiKey"); {
+	case r.pattern == "/health":
+	case r.pattern == "/short-urls/shorten" && len(key) > 0: // Shlink's one query-string key
+		if _, err := s.checkKey(c, ctx, key); err != nil {
+			return "", err
+		}
+	default:
 		if err := s.shlinkAuthenticate(c, ctx); err != nil {
 			return "", err
 		}
