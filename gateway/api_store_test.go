@@ -155,6 +155,20 @@ func (s *faultStore) ListLinks(ctx context.Context, q storage.ListQuery) ([]stor
 	return s.db.ListLinks(ctx, q)
 }
 
+func (s *faultStore) DomainRedirects(ctx context.Context) (storage.DomainRedirects, error) {
+	if err := s.fail(true); err != nil {
+		return storage.DomainRedirects{}, err
+	}
+	return s.db.DomainRedirects(ctx)
+}
+
+func (s *faultStore) SetDomainRedirects(ctx context.Context, r storage.DomainRedirects) error {
+	if err := s.fail(true); err != nil {
+		return err
+	}
+	return s.db.SetDomainRedirects(ctx, r)
+}
+
 func (s *faultStore) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 	if err := s.fail(false); err != nil {
 		return err

@@ -31,7 +31,7 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 	}
 	if !shortcode.WellFormed(code) {
 		s.m.redirect404.Inc()
-		s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such link"))
+		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return
 	}
 	now := s.d.Clock.Unix()
@@ -45,21 +45,22 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				s.m.redirect404.Inc()
-			} else {
-				s.m.redirect5xx.Inc()
+				s.writeNoLink(ctx, code, err)
+				return
 			}
+			s.m.redirect5xx.Inc()
 			s.writeError(ctx, err)
 			return
 		}
 	}
 	if e.Gone {
 		s.m.redirect404.Inc()
-		s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such link"))
+		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return
 	}
 	if e.Expired(now) {
 		s.m.redirect410.Inc()
-		s.writeError(ctx, errorf(http.StatusGone, "link_expired", "this link has expired"))
+		s.writeNoLink(ctx, code, errorf(http.StatusGone, "link_expired", "this link has expired"))
 		return
 	}
 	if e.Limited {
@@ -71,7 +72,7 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		}
 		if !ok {
 			s.m.redirect410.Inc()
-			s.writeError(ctx, errorf(http.StatusGone, "visit_limit_reached", "this link has reached its visit limit"))
+			s.writeNoLink(ctx, code, errorf(http.StatusGone, "visit_limit_reached", "this link has reached its visit limit"))
 			return
 		}
 	}

@@ -57,6 +57,10 @@ type Config struct {
 	// "Vary: Origin"), or "" for no CORS headers. Preflights are answered
 	// either way (see cors.go).
 	CORSOrigins string
+	// RedirectsRefresh is how often the domain's not-found redirects are
+	// re-read from the store (special_redirects.go), the bound on a
+	// cluster's other nodes seeing a PATCH; positive.
+	RedirectsRefresh time.Duration
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -69,6 +73,8 @@ func (c *Config) Validate() error {
 		problem = fmt.Sprintf("DefaultCacheMaxAge must not be negative, got %d", c.DefaultCacheMaxAge)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
 		problem = fmt.Sprintf("ReadTimeout, WriteTimeout and IdleTimeout must not be negative, got %s, %s, %s", c.ReadTimeout, c.WriteTimeout, c.IdleTimeout)
+	case c.RedirectsRefresh <= 0:
+		problem = fmt.Sprintf("RedirectsRefresh must be positive, got %s", c.RedirectsRefresh)
 	case c.ResolveTimeout <= 0:
 		problem = fmt.Sprintf("ResolveTimeout must be positive, got %s", c.ResolveTimeout)
 	case c.APIRate < 0 || math.IsNaN(c.APIRate) || math.IsInf(c.APIRate, 0):
@@ -97,6 +103,8 @@ func DefaultConfig() Config {
 		APIRate:        100,
 		APIBurst:       200,
 		CORSOrigins:    "*",
+
+		RedirectsRefresh: 10 * time.Second,
 	}
 }
 
@@ -154,6 +162,7 @@ type Server struct {
 	ui             uiFiles
 	corsPolicy     corsPolicy
 	bitlyDomain    string // the host of BaseURL: the domain of /v4 bitlink ids
+	redirects      redirectsState
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -168,6 +177,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, d: d, log: d.Logger, selfHosts: map[string]bool{}}
+	s.redirects.stop = make(chan struct{})
 	if err := s.initSelfHosts(); err != nil {
 		return nil, err
 	}
@@ -226,11 +236,20 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Debug("fasthttp", "msg", format, "args", args)
 }
 
-// Serve answers requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve answers requests on ln until Shutdown. The first call loads the
+// domain redirects and starts their refresher (special_redirects.go).
+func (s *Server) Serve(ln net.Listener) error {
+	s.startRedirects()
+	return s.srv.Serve(ln)
+}
 
-// Shutdown stops accepting connections and waits for open requests.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+// Shutdown stops accepting connections, waits for open requests and stops
+// the redirects' refresher.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.ShutdownWithContext(ctx)
+	s.stopRedirects()
+	return err
+}
 
 // Handler exposes the request handler (tests and benchmarks).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }

@@ -54,6 +54,7 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodGet:  (*Server).shlinkListShortURLs,
 		http.MethodPost: (*Server).shlinkCreateShortURL,
 	}},
+	{pattern: "/short-urls/shorten", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkShorten}},
 	{pattern: "/short-urls/{code}", methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).shlinkGetShortURL,
 		http.MethodPatch:  (*Server).shlinkEditShortURL,
@@ -78,6 +79,7 @@ var shlinkRoutes = newRoutes([]apiRoute{
 	{pattern: "/visits/non-orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
 	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
+	{pattern: "/domains/redirects", methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},
 })
 
 // serveShlink answers everything under /rest/.
@@ -113,7 +115,13 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 	if err != nil {
 		return "", err
 	}
-	if r.pattern != "/health" {
+	switch key := ctx.QueryArgs().Peek("apiKey"); {
+	case r.pattern == "/health":
+	case r.pattern == "/short-urls/shorten" && len(key) > 0: // Shlink's one query-string key
+		if _, err := s.checkKey(c, ctx, key); err != nil {
+			return "", err
+		}
+	default:
 		if err := s.shlinkAuthenticate(c, ctx); err != nil {
 			return "", err
 		}

@@ -119,28 +119,6 @@ func (s *Server) shlinkTagsStats(c context.Context, ctx *fasthttp.RequestCtx, _ 
 	return nil
 }
 
-type shlinkRedirects struct {
-	BaseURLRedirect         *string `json:"baseUrlRedirect"`
-	Regular404Redirect      *string `json:"regular404Redirect"`
-	InvalidShortURLRedirect *string `json:"invalidShortUrlRedirect"`
-}
-
-// shlinkListDomains lists the one domain served: --base-url's authority,
-// with no not-found redirects (they are not configurable yet).
-func (s *Server) shlinkListDomains(_ context.Context, ctx *fasthttp.RequestCtx, _ string) error {
-	type domain struct {
-		Domain    string          `json:"domain"`
-		IsDefault bool            `json:"isDefault"`
-		Redirects shlinkRedirects `json:"redirects"`
-	}
-	out := map[string]any{"domains": map[string]any{
-		"data":             []domain{{Domain: s.shlinkDomain(), IsDefault: true}},
-		"defaultRedirects": shlinkRedirects{},
-	}}
-	s.writeJSON(ctx, http.StatusOK, out)
-	return nil
-}
-
 type shlinkRedirectRules struct {
 	DefaultLongURL string            `json:"defaultLongUrl"`
 	RedirectRules  []json.RawMessage `json:"redirectRules"`

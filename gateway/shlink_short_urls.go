@@ -208,6 +208,12 @@ func (s *Server) shlinkCreateShortURL(c context.Context, ctx *fasthttp.RequestCt
 	if err != nil {
 		return err
 	}
+	return s.shlinkCreate(c, ctx, body, nil)
+}
+
+// shlinkCreate creates the link body describes and answers it as JSON, or
+// through write when given (GET /short-urls/shorten's text format).
+func (s *Server) shlinkCreate(c context.Context, ctx *fasthttp.RequestCtx, body map[string]json.RawMessage, write func(*storage.Link)) error {
 	now := apiNow()
 	in, err := shlinkLinkIn(body, now)
 	if err != nil {
@@ -253,6 +259,10 @@ func (s *Server) shlinkCreateShortURL(c context.Context, ctx *fasthttp.RequestCt
 		if found, ok, err := s.shlinkFind(c, &l); err != nil {
 			return err
 		} else if ok {
+			if write != nil {
+				write(&found)
+				return nil
+			}
 			return s.writeShlinkShortURL(c, ctx, &found)
 		}
 	}
@@ -262,8 +272,38 @@ func (s *Server) shlinkCreateShortURL(c context.Context, ctx *fasthttp.RequestCt
 		}
 		return err
 	}
+	if write != nil {
+		write(&l)
+		return nil
+	}
 	s.writeJSON(ctx, http.StatusOK, s.shlinkShortURLOut(&l, shlinkVisitsSummary{}))
 	return nil
+}
+
+// shlinkShorten is Shlink's single-step GET /short-urls/shorten?longUrl=
+// (the key also as ?apiKey=, see routeShlink): a create with only longUrl
+// and Shlink's defaults; format=txt answers the short URL alone, as
+// text/plain (errors stay problems).
+func (s *Server) shlinkShorten(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	args := ctx.QueryArgs()
+	format := string(args.Peek("format"))
+	if format != "" && format != "json" && format != "txt" {
+		return shlinkInvalid("format", "must be json or txt, got %q", format)
+	}
+	body := map[string]json.RawMessage{}
+	if args.Has("longUrl") {
+		v, _ := json.Marshal(string(args.Peek("longUrl")))
+		body["longUrl"] = v
+	}
+	var write func(*storage.Link)
+	if format == "txt" {
+		write = func(l *storage.Link) {
+			ctx.SetStatusCode(http.StatusOK)
+			ctx.SetContentType("text/plain; charset=utf-8")
+			ctx.SetBodyString(s.linkOut(l, nil).ShortURL)
+		}
+	}
+	return s.shlinkCreate(c, ctx, body, write)
 }
 
 // slugError is an error of a create with a custom slug, which Shlink's

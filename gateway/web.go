@@ -105,12 +105,16 @@ func compressible(ct string) bool {
 }
 
 // serveWeb answers the routes of the browser side that are not the API:
-// "/" (to the UI), /ui and /ui/* and /{code}/qr-code. It reports false for
+// "/" (to the base-URL redirect or the UI), /ui and /ui/* and /{code}/qr-code. It reports false for
 // any other path, which handle() then treats as a redirect; it costs the
 // redirect two length checks and one suffix compare.
 func (s *Server) serveWeb(ctx *fasthttp.RequestCtx, p []byte) bool {
 	switch {
 	case len(p) == 1:
+		if loc := s.specialRedirect().base; loc != nil { // special_redirects.go
+			writeSpecialRedirect(ctx, loc)
+			break
+		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		ctx.Redirect(uiRoot, http.StatusFound)
 	case bytes.HasPrefix(p, uiPrefix) && (len(p) == len(uiPrefix) || p[len(uiPrefix)] == '/'):

@@ -115,6 +115,21 @@ type LinkStore interface {
 	// ListLinks returns up to q.Limit links, newest first, and the cursor of the
 	// next page ("" when there is none).
 	ListLinks(ctx context.Context, q ListQuery) ([]Link, string, error)
+	// DomainRedirects returns the default domain's not-found redirects; the
+	// zero value (nothing set) when they were never set.
+	DomainRedirects(ctx context.Context) (DomainRedirects, error)
+	// SetDomainRedirects replaces them all (durable on return).
+	SetDomainRedirects(ctx context.Context, r DomainRedirects) error
+}
+
+// DomainRedirects are the default domain's "not found" redirects (Shlink's
+// special redirects, edited through PATCH /rest/v3/domains/redirects): one
+// small settings record per link store. Each is an absolute URL, "" when not
+// set; the gateway validates them, the store keeps what it is given.
+type DomainRedirects struct {
+	BaseURL         string // GET / (the base URL)
+	Regular404      string // a 404 on a path that is not a short code's
+	InvalidShortURL string // a short code that is unknown, deleted, expired or over its visits
 }
 
 // APIKey is an API key. The secret itself is never stored, only its SHA-256.

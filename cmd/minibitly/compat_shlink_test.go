@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -331,15 +332,35 @@ func TestShlinkSDK(t *testing.T) {
 	if len(tagStats.Data) != 3 || tagStats.Data[0].Tag != "both" || tagStats.Data[0].ShortURLsCount != 2 || tagStats.Data[0].VisitsSummary.Total != 4 {
 		t.Errorf("tagsStats = %+v", tagStats.Data)
 	}
+	wantRedirects := sdkRedirects{BaseURLRedirect: ptr("https://example.com/home"), InvalidShortURLRedirect: ptr("https://example.com/invalid")}
+	var edited sdkRedirects
+	value(t, steps, "editRedirects", &edited)
+	if !edited.equal(wantRedirects) {
+		t.Errorf("editDomainRedirects = %s, want %s", edited, wantRedirects)
+	}
+	if p := problem(t, steps, "editRedirectsInvalid", "invalid-data", 400); strings.Join(p.InvalidElements, ",") != "regular404Redirect" {
+		t.Errorf("editDomainRedirects(regular404Redirect: not a url): invalidElements %v", p.InvalidElements)
+	}
+	problem(t, steps, "editRedirectsOtherDomain", "domain-not-found", 404)
 	var domains struct {
 		Data []struct {
 			Domain    string
 			IsDefault bool
+			Redirects sdkRedirects
 		}
+		DefaultRedirects sdkRedirects
 	}
 	value(t, steps, "domains", &domains)
 	if len(domains.Data) != 1 || domains.Data[0].Domain != strings.TrimPrefix(base, "http://") || !domains.Data[0].IsDefault {
 		t.Errorf("listDomains = %+v", domains.Data)
+	} else if !domains.Data[0].Redirects.equal(wantRedirects) || !domains.DefaultRedirects.equal(wantRedirects) {
+		t.Errorf("listDomains redirects %s, defaultRedirects %s; want %s", domains.Data[0].Redirects, domains.DefaultRedirects, wantRedirects)
+	}
+	// The redirect path applies what the SDK set.
+	for path, want := range map[string]string{"/": "https://example.com/home", "/nope": "https://example.com/invalid", "/a/b": ""} {
+		if loc := location(t, base+path); loc != want {
+			t.Errorf("GET %s: Location %q, want %q", path, loc, want)
+		}
 	}
 	var rules struct {
 		DefaultLongURL string            `json:"defaultLongUrl"`
@@ -395,4 +416,36 @@ func TestShlinkSDK(t *testing.T) {
 	if got, _ := codes("list"); got != "fromv1,fromsdk" {
 		t.Errorf("listShortUrls(visits-DESC) = %s, want fromv1 (4) before fromsdk (2)", got)
 	}
+}
+
+// sdkRedirects are a domain's redirects as the SDK returns them.
+type sdkRedirects struct {
+	BaseURLRedirect         *string `json:"baseUrlRedirect"`
+	Regular404Redirect      *string `json:"regular404Redirect"`
+	InvalidShortURLRedirect *string `json:"invalidShortUrlRedirect"`
+}
+
+func (r sdkRedirects) equal(o sdkRedirects) bool { return r.String() == o.String() }
+
+func (r sdkRedirects) String() string {
+	s := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		return strconv.Quote(*p)
+	}
+	return "{base " + s(r.BaseURLRedirect) + ", regular404 " + s(r.Regular404Redirect) + ", invalidShortUrl " + s(r.InvalidShortURLRedirect) + "}"
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// location is the Location of GET url's answer ("" when none).
+func location(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := harness.Client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
 }

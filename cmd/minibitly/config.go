@@ -181,6 +181,7 @@ var gatewayFlags = strings.NewReplacer(
 	"MaxBodyBytes", "--max-body-bytes", "DefaultCacheMaxAge", "--cache-max-age",
 	"ReadTimeout", "--http-read-timeout", "WriteTimeout", "--http-write-timeout", "IdleTimeout", "--http-idle-timeout",
 	"APIRate", "--api-rate", "APIBurst", "--api-burst", "CORSOrigins", "--cors-origins",
+	"RedirectsRefresh", "--redirects-refresh",
 )
 
 // finishCluster checks and derives the cluster settings.

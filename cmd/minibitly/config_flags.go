@@ -42,6 +42,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Gateway.IdleTimeout, "http-idle-timeout", "how long an idle keep-alive connection is kept (0 = --http-read-timeout's value)")
 	fs.bind(&c.Gateway.DefaultCacheMaxAge, "cache-max-age", "Cache-Control max-age of redirects in seconds for links without their own (0 = private, max-age=0; >0 = public, for CDNs)")
 	fs.bind(&c.Gateway.CountryHeader, "country-header", "request header carrying the visitor's ISO country set by a trusted proxy/CDN (e.g. CF-IPCountry); empty = country not recorded")
+	fs.bind(&c.Gateway.RedirectsRefresh, "redirects-refresh", "how often the domain's not-found redirects (PATCH /rest/v3/domains/redirects) are re-read from the link store: the bound on other nodes seeing a change")
 	fs.bind(&c.Gateway.CORSOrigins, "cors-origins", "origins browser apps may call /api/v1, /rest and /v4 from: * (any), a comma-separated list (echoed, with credentials allowed), or empty for no CORS headers")
 	fs.bind(&c.HTTPSAddr, "https-addr", "TLS listen address (same routes as --http-addr), used when --tls-cert and --tls-key are set")
 	fs.bind(&c.TLSCert, "tls-cert", "PEM certificate (chain) file of the TLS listener; empty = no TLS listener (e.g. behind a TLS proxy)")

@@ -190,6 +190,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"api-rate":                 fmt.Sprint(g.APIRate),
 		"api-burst":                fmt.Sprint(g.APIBurst),
 		"cors-origins":             g.CORSOrigins,
+		"redirects-refresh":        d(g.RedirectsRefresh),
 		"shards":                   fmt.Sprint(a.Shards),
 		"flush-interval":           d(a.FlushInterval),
 		"batch-interval":           d(a.BatchInterval),

@@ -79,6 +79,15 @@ if (phase === 'main') {
   await step('nonOrphanVisits', () => client.getNonOrphanVisits({ page: 1, itemsPerPage: 5000 }));
   await step('tags', () => client.listTags());
   await step('tagsStats', () => client.tagsStats());
+  // The web client's domain redirects form: the domain's authority, a URL
+  // or null for each.
+  const domain = new URL(baseUrl).host;
+  await step('editRedirects', () => client.editDomainRedirects({
+    domain, baseUrlRedirect: 'https://example.com/home', regular404Redirect: null,
+    invalidShortUrlRedirect: 'https://example.com/invalid',
+  }));
+  await step('editRedirectsInvalid', () => client.editDomainRedirects({ domain, regular404Redirect: 'not a url' }));
+  await step('editRedirectsOtherDomain', () => client.editDomainRedirects({ domain: 'other.example', baseUrlRedirect: null }));
   await step('domains', () => client.listDomains());
   await step('rules', () => client.getShortUrlRedirectRules({ shortCode: 'fromsdk' }));
   await step('setRules', () => client.setShortUrlRedirectRules({ shortCode: 'fromsdk' }, {

@@ -44,6 +44,7 @@ var (
 	bVisits   = []byte("visits")
 	bTotals   = []byte("totals")
 	bBatches  = []byte("batches")
+	bSettings = []byte("settings") // small records: domain_redirects
 )
 
 // Store is a bbolt-backed store. Its methods are safe for concurrent use.
@@ -84,7 +85,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open embedded store %s: %w", cfg.Path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bLinks, bLinkTime, bLinkTag, bKeys, bKeyHash, bVisits, bTotals, bBatches} {
+		for _, b := range [][]byte{bLinks, bLinkTime, bLinkTag, bKeys, bKeyHash, bVisits, bTotals, bBatches, bSettings} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

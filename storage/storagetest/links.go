@@ -30,6 +30,30 @@ func RunLinkStore(t *testing.T, open func(t *testing.T) storage.LinkStore) {
 	t.Run("ListEmpty", func(t *testing.T) { testListEmpty(t, open(t)) })
 	t.Run("ListInvalidCursor", func(t *testing.T) { testListInvalidCursor(t, open(t)) })
 	t.Run("ListSkipsDeleted", func(t *testing.T) { testListDeleted(t, open(t)) })
+	t.Run("DomainRedirects", func(t *testing.T) { testDomainRedirects(t, open(t)) })
+}
+
+// testDomainRedirects: none at first; a set replaces every field (an empty
+// one clears it) and reads back as written.
+func testDomainRedirects(t *testing.T, s storage.LinkStore) {
+	ctx := t.Context()
+	got, err := s.DomainRedirects(ctx)
+	must(t, "DomainRedirects (fresh)", err)
+	if got != (storage.DomainRedirects{}) {
+		t.Fatalf("DomainRedirects on a fresh store = %+v; want none", got)
+	}
+	for _, want := range []storage.DomainRedirects{
+		{BaseURL: "https://example.com/", Regular404: "https://example.com/404", InvalidShortURL: "https://example.com/invalid?x=1"},
+		{BaseURL: "https://example.org/home"},
+		{},
+	} {
+		must(t, "SetDomainRedirects", s.SetDomainRedirects(ctx, want))
+		got, err := s.DomainRedirects(ctx)
+		must(t, "DomainRedirects", err)
+		if got != want {
+			t.Fatalf("DomainRedirects after setting %+v = %+v", want, got)
+		}
+	}
 }
 
 func testPing(t *testing.T, s any) {
