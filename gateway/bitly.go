@@ -104,7 +104,7 @@ type bitlyError struct {
 	Message     string            `json:"message"`
 	Description string            `json:"description"`
 	Resource    string            `json:"resource"`
-	Errors      []bitlyFieldError `json:"errors,omitempty"`
+	Errors      []bitlyFieldError `json:"errors"` // always present, [] when no field is to blame
 }
 
 type bitlyFieldError struct {
@@ -122,7 +122,7 @@ var bitlyFields = map[string]string{"url": "long_url", "code": "keyword"}
 // on api-ssl.bitly.com, an invalid field 400 INVALID_ARG_<FIELD>.
 func toBitlyError(err error, resource string) (int, *bitlyError) {
 	ae := toAPIError(err)
-	b := &bitlyError{Description: ae.Message, Resource: resource}
+	b := &bitlyError{Description: ae.Message, Resource: resource, Errors: []bitlyFieldError{}}
 	status := ae.Status
 	switch {
 	case status == http.StatusUnauthorized:

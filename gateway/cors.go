@@ -175,6 +175,16 @@ func (s *Server) corsMethods(path []byte) string {
 		if r, _ := matchIn(bitlyRoutes, strings.TrimPrefix(p, string(bitlyRoot))); r != nil {
 			return r.allow
 		}
+	case isShlinkPath(path):
+		p = strings.TrimPrefix(p, "/")
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		if rest, ok := strings.CutPrefix(p, shlinkV3); ok {
+			if r, _ := matchIn(shlinkRoutes, rest); r != nil {
+				return r.allow
+			}
+		}
 	}
 	return corsAnyMethods
 }

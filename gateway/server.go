@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/clock"
@@ -161,8 +162,11 @@ type Server struct {
 	limiter        *keyLimiter
 	ui             uiFiles
 	corsPolicy     corsPolicy
-	bitlyDomain    string // the host of BaseURL: the domain of /v4 bitlink ids
-	redirects      redirectsState
+	// The latest /rest/health check (shlink.go healthy).
+	healthAt    atomic.Int64 // unix nanos; 0 = never
+	healthOK    atomic.Bool
+	bitlyDomain string // the host of BaseURL: the domain of /v4 bitlink ids
+	redirects   redirectsState
 }
 
 // New validates the configuration and builds a server; it starts nothing.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -245,12 +246,8 @@ func (s *Server) shlinkHealthCheck(c context.Context, ctx *fasthttp.RequestCtx, 
 		"project": "https://github.com/minibitly/minibitly",
 	}}
 	status := http.StatusOK
-	if s.d.Ready != nil {
-		for _, err := range s.d.Ready(c) {
-			if err != nil {
-				out.Status, status = "fail", http.StatusServiceUnavailable
-			}
-		}
+	if !s.healthy(c) {
+		out.Status, status = "fail", http.StatusServiceUnavailable
 	}
 	s.writeJSON(ctx, status, &out)
 	ctx.SetContentType("application/health+json")
@@ -306,4 +303,31 @@ func shlinkField[T any](body map[string]json.RawMessage, key, want string) (null
 		return n, shlinkInvalid(key, "must be %s", want)
 	}
 	return n, nil
+}
+
+// healthTTL is how long /rest/health reuses its answer: it needs no key and
+// faces the internet, so a flood of health checks costs at most one ping
+// of each store per healthTTL.
+const healthTTL = time.Second
+
+// healthy reports whether every store answered the latest check, made at
+// most healthTTL ago (concurrent callers may check at the same time once
+// it is stale; the result is the same).
+func (s *Server) healthy(c context.Context) bool {
+	if s.d.Ready == nil {
+		return true
+	}
+	now := time.Now().UnixNano()
+	if at := s.healthAt.Load(); at != 0 && now-at < int64(healthTTL) {
+		return s.healthOK.Load()
+	}
+	ok := true
+	for _, err := range s.d.Ready(c) {
+		if err != nil {
+			ok = false
+		}
+	}
+	s.healthOK.Store(ok)
+	s.healthAt.Store(now)
+	return ok
 }

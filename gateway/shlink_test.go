@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -524,5 +526,24 @@ func TestShlink_UserAgent(t *testing.T) {
 	}
 	if ua := shlinkUserAgent(&storage.VisitKey{Browser: "chrome", OS: "windows", Bot: true}); !strings.Contains(ua, "Bot") {
 		t.Errorf("bot visit: %q", ua)
+	}
+}
+
+// TestShlink_HealthPingsStoresAtMostOncePerTTL: /rest/health needs no key
+// and faces the internet, so a flood of health checks must not become a
+// flood of store pings.
+func TestShlink_HealthPingsStoresAtMostOncePerTTL(t *testing.T) {
+	var pings atomic.Int32
+	e := newAPIEnv(t, func(_ *Config, d *Deps) {
+		d.Ready = func(context.Context) map[string]error {
+			pings.Add(1)
+			return map[string]error{"embedded": nil}
+		}
+	})
+	for i := 0; i < 20; i++ {
+		e.do("GET", "/rest/health", nil, noAuth()).wantStatus(t, 200)
+	}
+	if n := pings.Load(); n < 1 || n > 2 {
+		t.Fatalf("20 health checks pinged the stores %d times, want once (twice if a second passed)", n)
 	}
 }
