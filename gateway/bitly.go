@@ -117,6 +117,18 @@ type bitlyFieldError struct {
 // Bitly's.
 var bitlyFields = map[string]string{"url": "long_url", "code": "keyword"}
 
+// bitlyMessages is Bitly's message for the statuses that have one of their
+// own whatever the error code.
+var bitlyMessages = map[int]string{
+	http.StatusNotFound:              "NOT_FOUND",
+	http.StatusMethodNotAllowed:      "METHOD_NOT_ALLOWED",
+	http.StatusConflict:              "ALREADY_EXISTS",
+	http.StatusRequestEntityTooLarge: "REQUEST_ENTITY_TOO_LARGE",
+	http.StatusUnsupportedMediaType:  "INVALID_CONTENT_TYPE_HEADER",
+	http.StatusTooManyRequests:       "RATE_LIMIT_EXCEEDED",
+	http.StatusServiceUnavailable:    "TEMPORARILY_UNAVAILABLE",
+}
+
 // toBitlyError maps err (through toAPIError, the one status mapping) to
 // Bitly's status and body: a missing or unknown token is 403 FORBIDDEN as
 // on api-ssl.bitly.com, an invalid field 400 INVALID_ARG_<FIELD>.
@@ -124,23 +136,12 @@ func toBitlyError(err error, resource string) (int, *bitlyError) {
 	ae := toAPIError(err)
 	b := &bitlyError{Description: ae.Message, Resource: resource, Errors: []bitlyFieldError{}}
 	status := ae.Status
+	msg, byStatus := bitlyMessages[status]
 	switch {
 	case status == http.StatusUnauthorized:
 		status, b.Message = http.StatusForbidden, "FORBIDDEN"
-	case status == http.StatusNotFound:
-		b.Message = "NOT_FOUND"
-	case status == http.StatusMethodNotAllowed:
-		b.Message = "METHOD_NOT_ALLOWED"
-	case status == http.StatusConflict:
-		b.Message = "ALREADY_EXISTS"
-	case status == http.StatusRequestEntityTooLarge:
-		b.Message = "REQUEST_ENTITY_TOO_LARGE"
-	case status == http.StatusUnsupportedMediaType:
-		b.Message = "INVALID_CONTENT_TYPE_HEADER"
-	case status == http.StatusTooManyRequests:
-		b.Message = "RATE_LIMIT_EXCEEDED"
-	case status == http.StatusServiceUnavailable:
-		b.Message = "TEMPORARILY_UNAVAILABLE"
+	case byStatus:
+		b.Message = msg
 	case status >= 500:
 		b.Message = "INTERNAL_ERROR"
 	case strings.HasPrefix(ae.Code, "invalid_") && ae.Code != "invalid_json" && ae.Code != "invalid_type" && ae.Code != "invalid_query":
