@@ -58,7 +58,10 @@ func newMetrics(reg prometheus.Registerer, d Deps) (*metrics, error) {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "minibitly_gateway_nearcache_entries",
 			Help: "Links held in the near-cache.",
-		}, func() float64 { return float64(d.Cache.Len()) }))
+		}, func() float64 { return float64(d.Cache.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "minibitly_gateway_nearcache_negative_entries",
+			Help: "Unknown codes remembered as 404 by the near-cache (kept apart from the links).",
+		}, func() float64 { return float64(d.Cache.NegativeLen()) }))
 	}
 	if d.Visits != nil {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -199,6 +199,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"near-cache-size":          fmt.Sprint(n.MaxEntries),
 		"near-cache-ttl":           d(n.TTL),
 		"near-cache-negative-ttl":  d(n.NegativeTTL),
+		"near-cache-negative-size": fmt.Sprint(n.NegativeEntries),
 		"remote-timeout":           d(a.RemoteTimeout),
 		"visit-ack-timeout":        d(a.VisitAckTimeout),
 		"gossip-probe-interval":    each(func(c cluster.Config) any { return c.ProbeInterval }),

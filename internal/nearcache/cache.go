@@ -20,11 +20,16 @@ type Config struct {
 	// NegativeTTL is how long "no such link" is remembered, so a flood of
 	// unknown codes costs one store read per code per interval; ≥ 1 s.
 	NegativeTTL time.Duration
+	// NegativeEntries bounds the remembered unknown codes. They live in a
+	// table of their own, so a flood of random codes evicts only other
+	// unknown codes, never a real link.
+	NegativeEntries int
 }
 
-// DefaultConfig caches up to 1M links for 5 minutes, unknown codes for 10 s.
+// DefaultConfig caches up to 1M links for 5 minutes, and up to 100,000
+// unknown codes for 10 s.
 func DefaultConfig() Config {
-	return Config{MaxEntries: 1_000_000, TTL: 5 * time.Minute, NegativeTTL: 10 * time.Second}
+	return Config{MaxEntries: 1_000_000, TTL: 5 * time.Minute, NegativeTTL: 10 * time.Second, NegativeEntries: 100_000}
 }
 
 // Validate reports the first invalid field.
@@ -36,11 +41,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("near-cache TTL must be at least 1s, got %s", c.TTL)
 	case c.NegativeTTL < time.Second:
 		return fmt.Errorf("near-cache negative TTL must be at least 1s, got %s", c.NegativeTTL)
+	case c.NegativeEntries <= 0:
+		return fmt.Errorf("near-cache negative size must be positive, got %d", c.NegativeEntries)
 	}
 	return nil
 }
 
 // Cache is a bounded map of code to *Entry, sharded by a hash of the code.
+// Negative entries (Gone: "no such link") are kept in a second, separately
+// bounded map of each shard: unknown codes are what an enumeration or a
+// typo-flood sends, and they must not push real links out.
 //
 // Published entries are shared by every reader and never written again:
 // the deadline an entry is served until lives beside the pointer, in the
@@ -48,10 +58,12 @@ func (c Config) Validate() error {
 // after its TTL) writes only the cache's own slot.
 type Cache struct {
 	perShard int
+	negShard int   // bound of each shard's negative map
 	ttl      int64 // seconds
 	negTTL   int64 // seconds
 	shards   [shardCount]shard
-	size     atomic.Int64
+	size     atomic.Int64 // entries of the positive maps
+	negSize  atomic.Int64 // entries of the negative maps
 }
 
 // slot is one cached code: the immutable entry and the unix second from
@@ -65,8 +77,9 @@ type slot struct {
 type shard struct {
 	mu  sync.RWMutex
 	m   map[string]slot
-	gen atomic.Uint64 // bumped by every Delete/Clear: see PutIfGen
-	_   [32]byte      // keep shards on separate cache lines
+	neg map[string]slot // Gone entries only
+	gen atomic.Uint64   // bumped by every Delete/Clear: see PutIfGen
+	_   [32]byte        // keep shards on separate cache lines
 }
 
 // New validates cfg and returns an empty cache.
@@ -76,11 +89,13 @@ func New(cfg Config) (*Cache, error) {
 	}
 	c := &Cache{
 		perShard: (cfg.MaxEntries + shardCount - 1) / shardCount,
+		negShard: (cfg.NegativeEntries + shardCount - 1) / shardCount,
 		ttl:      int64(cfg.TTL / time.Second),
 		negTTL:   int64(cfg.NegativeTTL / time.Second),
 	}
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]slot)
+		c.shards[i].neg = make(map[string]slot)
 	}
 	return c, nil
 }
@@ -110,7 +125,10 @@ func hashString(code string) uint32 {
 func (c *Cache) Get(code []byte, now int64) *Entry {
 	s := &c.shards[Hash(code)%shardCount]
 	s.mu.RLock()
-	sl := s.m[string(code)]
+	sl, ok := s.m[string(code)]
+	if !ok {
+		sl = s.neg[string(code)]
+	}
 	s.mu.RUnlock()
 	if sl.e == nil || now >= sl.deadline {
 		return nil
@@ -149,21 +167,35 @@ func (c *Cache) PutIfGen(e *Entry, now int64, gen uint64) bool {
 }
 
 func (c *Cache) putLocked(s *shard, e *Entry, now int64) {
-	sl := slot{e: e, deadline: now + c.ttl}
 	if e.Gone {
-		sl.deadline = now + c.negTTL
+		if _, ok := s.m[e.Code]; ok { // a link deleted or gone since
+			delete(s.m, e.Code)
+			c.size.Add(-1)
+		}
+		putBounded(s.neg, c.negShard, e.Code, slot{e: e, deadline: now + c.negTTL}, &c.negSize)
+		return
 	}
-	if _, ok := s.m[e.Code]; !ok {
-		if len(s.m) >= c.perShard {
-			for k := range s.m {
-				delete(s.m, k)
-				c.size.Add(-1)
+	if _, ok := s.neg[e.Code]; ok { // created since
+		delete(s.neg, e.Code)
+		c.negSize.Add(-1)
+	}
+	putBounded(s.m, c.perShard, e.Code, slot{e: e, deadline: now + c.ttl}, &c.size)
+}
+
+// putBounded stores sl under code in m, evicting an arbitrary other entry
+// when m already holds max, and keeps size counting m's entries.
+func putBounded(m map[string]slot, max int, code string, sl slot, size *atomic.Int64) {
+	if _, ok := m[code]; !ok {
+		if len(m) >= max {
+			for k := range m {
+				delete(m, k)
+				size.Add(-1)
 				break
 			}
 		}
-		c.size.Add(1)
+		size.Add(1)
 	}
-	s.m[e.Code] = sl
+	m[code] = sl
 }
 
 // Delete removes code.
@@ -175,6 +207,10 @@ func (c *Cache) Delete(code string) {
 		delete(s.m, code)
 		c.size.Add(-1)
 	}
+	if _, ok := s.neg[code]; ok {
+		delete(s.neg, code)
+		c.negSize.Add(-1)
+	}
 	s.mu.Unlock()
 }
 
@@ -185,13 +221,18 @@ func (c *Cache) Clear() {
 		s.mu.Lock()
 		s.gen.Add(1)
 		c.size.Add(-int64(len(s.m)))
+		c.negSize.Add(-int64(len(s.neg)))
 		s.m = make(map[string]slot)
+		s.neg = make(map[string]slot)
 		s.mu.Unlock()
 	}
 }
 
-// Len is the number of cached entries.
+// Len is the number of cached links (negative entries not included).
 func (c *Cache) Len() int { return int(c.size.Load()) }
+
+// NegativeLen is the number of remembered unknown codes.
+func (c *Cache) NegativeLen() int { return int(c.negSize.Load()) }
 
 // Reader is the read side of a Cache, for packages that serve from the
 // cache but do not own it (the gateway). It is a value: copying it copies
@@ -207,6 +248,9 @@ func (r Reader) Get(code []byte, now int64) *Entry { return r.c.Get(code, now) }
 
 // Len is Cache.Len.
 func (r Reader) Len() int { return r.c.Len() }
+
+// NegativeLen is Cache.NegativeLen.
+func (r Reader) NegativeLen() int { return r.c.NegativeLen() }
 
 // Valid reports whether r reads a cache (the zero Reader does not).
 func (r Reader) Valid() bool { return r.c != nil }

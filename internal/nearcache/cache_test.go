@@ -17,7 +17,7 @@ func newCache(t testing.TB, cfg Config) *Cache {
 }
 
 func TestCache_GetPutDeleteTTL(t *testing.T) {
-	c := newCache(t, Config{MaxEntries: 1000, TTL: 10 * time.Second, NegativeTTL: 10 * time.Second})
+	c := newCache(t, Config{MaxEntries: 1000, TTL: 10 * time.Second, NegativeTTL: 10 * time.Second, NegativeEntries: 1000})
 	e := &Entry{Code: "abc", Location: []byte("https://example.com"), Version: 1}
 	c.Put(e, 100)
 	if got := c.Get([]byte("abc"), 100); got != e {
@@ -49,7 +49,7 @@ func TestCache_GetPutDeleteTTL(t *testing.T) {
 }
 
 func TestCache_Bounded(t *testing.T) {
-	c := newCache(t, Config{MaxEntries: 512, TTL: 10 * time.Second, NegativeTTL: time.Second})
+	c := newCache(t, Config{MaxEntries: 512, TTL: 10 * time.Second, NegativeTTL: time.Second, NegativeEntries: 1000})
 	for i := 0; i < 10_000; i++ {
 		c.Put(&Entry{Code: "c" + strconv.Itoa(i)}, 1)
 	}
@@ -143,5 +143,47 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	if _, err := New(DefaultConfig()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A flood of unknown codes (an enumeration, a typo campaign) must not evict
+// real links: on the single shared table, 5,000 random codes on a
+// 2,560-entry cache evicted 436 of 500 warm links.
+func TestCache_UnknownCodesNeverEvictLinks(t *testing.T) {
+	c := newCache(t, Config{MaxEntries: 2560, TTL: time.Minute, NegativeTTL: time.Minute, NegativeEntries: 2560})
+	for i := 0; i < 500; i++ {
+		c.Put(&Entry{Code: "warm" + strconv.Itoa(i)}, 1)
+	}
+	for i := 0; i < 5000; i++ {
+		c.Put(&Entry{Code: "rnd" + strconv.Itoa(i), Gone: true}, 1)
+	}
+	lost := 0
+	for i := 0; i < 500; i++ {
+		if c.Get([]byte("warm"+strconv.Itoa(i)), 1) == nil {
+			lost++
+		}
+	}
+	if lost != 0 {
+		t.Fatalf("%d of 500 warm links evicted by 5,000 unknown codes", lost)
+	}
+	if n := c.NegativeLen(); n == 0 || n > 2560+shardCount {
+		t.Fatalf("negative entries = %d, want 1..%d", n, 2560+shardCount)
+	}
+	if c.Len() != 500 {
+		t.Fatalf("Len = %d, want the 500 links only", c.Len())
+	}
+	// A code created after it was remembered as unknown is served at once…
+	c.Put(&Entry{Code: "rnd4999"}, 1)
+	if e := c.Get([]byte("rnd4999"), 1); e == nil || e.Gone {
+		t.Fatalf("created code still negative: %+v", e)
+	}
+	// …and a link deleted since is remembered as gone, not as the link.
+	c.Put(&Entry{Code: "warm0", Gone: true}, 1)
+	if e := c.Get([]byte("warm0"), 1); e == nil || !e.Gone || c.Len() != 500 {
+		t.Fatalf("deleted link: %+v, Len %d", e, c.Len())
+	}
+	c.Clear()
+	if c.Len() != 0 || c.NegativeLen() != 0 {
+		t.Fatalf("Clear left %d + %d entries", c.Len(), c.NegativeLen())
 	}
 }
