@@ -3,9 +3,12 @@ package actors
 import (
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/internal/useragent"
+	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -50,7 +53,7 @@ type batcher struct {
 	interval time.Duration
 	perShard []map[aggKey]uint64
 	refs     map[string]string
-	lower    [64]byte
+	lower    [maxReferrerBytes]byte
 
 	flushReq chan chan struct{}
 	quit     chan struct{}
@@ -106,17 +109,16 @@ func (b *batcher) add(code string, minute int64, dims uint32, ref []byte) {
 	b.perShard[b.d.shardOf(code)][k]++
 }
 
-// intern returns the lower-cased referrer host as a shared string.
+// intern returns the cleaned referrer host (cleanReferrer) as a shared
+// string; a header with nothing of a host left counts as
+// storage.OtherReferrer.
 func (b *batcher) intern(ref []byte) string {
 	if len(ref) == 0 {
 		return ""
 	}
-	buf := b.lower[:0]
-	for _, c := range ref {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf = append(buf, c)
+	buf := cleanReferrer(b.lower[:0], ref)
+	if len(buf) == 0 {
+		return storage.OtherReferrer
 	}
 	if s, ok := b.refs[string(buf)]; ok {
 		return s
@@ -127,6 +129,47 @@ func (b *batcher) intern(ref []byte) string {
 	s := string(buf)
 	b.refs[s] = s
 	return s
+}
+
+// maxReferrerBytes bounds a stored referrer host: the visit ring's slot.
+const maxReferrerBytes = visitlog.MaxReferrer
+
+// cleanReferrer appends to dst the host of a Referer header as stored:
+// ASCII lower-cased; only the characters of a host name or address kept
+// (letters, digits, '-', '.', '_', and '[', ']', ':' of an IPv6 literal,
+// plus the letters, marks and digits of an internationalised name); every
+// other byte, and invalid UTF-8, dropped; at most maxReferrerBytes, cut on
+// a UTF-8 boundary.
+func cleanReferrer(dst, ref []byte) []byte {
+	for len(ref) > 0 {
+		c := ref[0]
+		if c < utf8.RuneSelf {
+			ref = ref[1:]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				c += 'a' - 'A'
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '[', c == ']', c == ':':
+			default:
+				continue
+			}
+			if len(dst) >= maxReferrerBytes {
+				return dst
+			}
+			dst = append(dst, c)
+			continue
+		}
+		r, n := utf8.DecodeRune(ref)
+		rb := ref[:n]
+		ref = ref[n:]
+		if r == utf8.RuneError || !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) {
+			continue
+		}
+		if len(dst)+n > maxReferrerBytes {
+			return dst
+		}
+		dst = append(dst, rb...)
+	}
+	return dst
 }
 
 // ship sends each shard its aggregated visits; in a cluster, visits of

@@ -46,6 +46,9 @@ type Config struct {
 	// VisitAckTimeout is how long a visit batch sent to another node may
 	// take to be acknowledged; after it the rows are counted here instead.
 	VisitAckTimeout time.Duration
+	// ReferrersPerMinute bounds the distinct referrer hosts stored per code
+	// per minute; visits from further hosts count as storage.OtherReferrer.
+	ReferrersPerMinute int
 }
 
 // DefaultConfig: 64 shards owning up to 1M links, batches every 100 ms,
@@ -63,6 +66,8 @@ func DefaultConfig() Config {
 		Flush:           DefaultFlushConfig(),
 		RemoteTimeout:   time.Second,
 		VisitAckTimeout: 2 * time.Second,
+
+		ReferrersPerMinute: 100,
 	}
 }
 
@@ -85,6 +90,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("remote timeout must be positive, got %s", c.RemoteTimeout)
 	case c.VisitAckTimeout <= 0:
 		return fmt.Errorf("visit ack timeout must be positive, got %s", c.VisitAckTimeout)
+	case c.ReferrersPerMinute <= 0:
+		return fmt.Errorf("referrers per minute must be positive, got %d", c.ReferrersPerMinute)
 	}
 	if err := c.NearCache.Validate(); err != nil {
 		return err

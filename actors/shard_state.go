@@ -1,6 +1,9 @@
 package actors
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/storage"
 )
@@ -34,7 +37,24 @@ type shardState struct {
 	pending  map[storage.VisitKey]uint64
 	byCode   map[string]uint64 // pending visits per code, for live totals
 	maxLinks int
+	// refCap bounds the distinct referrer hosts kept per code per minute;
+	// refs holds the hosts kept so far (across flushes) and newest the
+	// latest minute seen, from which old minutes are forgotten.
+	refCap int
+	refs   map[codeMinute]map[string]struct{}
+	newest int64
+	sorted []storage.VisitCount // scratch: a batch by visits, descending
 }
+
+type codeMinute struct {
+	code   string
+	minute int64
+}
+
+// refMemory is how far back (seconds) the kept referrer hosts of a minute
+// are remembered: rows for older minutes (a batch retried that late) start
+// a fresh set, so the cap can then be exceeded once for that minute.
+const refMemory = 300
 
 func newShardState(maxLinks int) *shardState {
 	return &shardState{
@@ -42,15 +62,52 @@ func newShardState(maxLinks int) *shardState {
 		pending:  make(map[storage.VisitKey]uint64),
 		byCode:   make(map[string]uint64),
 		maxLinks: maxLinks,
+		refCap:   DefaultConfig().ReferrersPerMinute,
+		refs:     make(map[codeMinute]map[string]struct{}),
 	}
 }
 
-// addVisits merges a batch of visit counts.
+// addVisits merges a batch of visit counts. The Referer header is chosen
+// by the visitor, so a code keeps at most refCap distinct referrer hosts in
+// a minute: the first hosts seen, the most visited first within a batch;
+// the visits of any other host are counted under storage.OtherReferrer.
+// Totals and every other dimension stay exact. rows is not modified (the
+// sender may still hold it for a retry).
 func (s *shardState) addVisits(rows []storage.VisitCount) {
+	if len(rows) > 1 {
+		s.sorted = append(s.sorted[:0], rows...)
+		slices.SortFunc(s.sorted, func(a, b storage.VisitCount) int { return cmp.Compare(b.Visits, a.Visits) })
+		rows = s.sorted
+	}
 	for _, r := range rows {
+		if r.Referrer != "" {
+			r.Referrer = s.keepReferrer(r.Code, r.Minute, r.Referrer)
+		}
 		s.pending[r.VisitKey] += r.Visits
 		s.byCode[r.Code] += r.Visits
 	}
+}
+
+// keepReferrer returns ref, or storage.OtherReferrer when the code already
+// keeps refCap other hosts in that minute.
+func (s *shardState) keepReferrer(code string, minute int64, ref string) string {
+	if minute > s.newest {
+		s.newest = minute
+	}
+	k := codeMinute{code, minute}
+	kept := s.refs[k]
+	if _, ok := kept[ref]; ok {
+		return ref
+	}
+	if len(kept) >= s.refCap {
+		return storage.OtherReferrer
+	}
+	if kept == nil {
+		kept = make(map[string]struct{})
+		s.refs[k] = kept
+	}
+	kept[ref] = struct{}{}
+	return ref
 }
 
 // drain returns every pending aggregate and forgets them.
@@ -64,6 +121,11 @@ func (s *shardState) drain() []storage.VisitCount {
 	}
 	clear(s.pending)
 	clear(s.byCode)
+	for k := range s.refs {
+		if k.minute < s.newest-refMemory {
+			delete(s.refs, k)
+		}
+	}
 	return out
 }
 

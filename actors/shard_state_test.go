@@ -101,3 +101,59 @@ func TestShardState_Evicts(t *testing.T) {
 		t.Fatal("the newest link was evicted")
 	}
 }
+
+// The Referer header is the visitor's: a code keeps at most refCap
+// distinct hosts a minute, the rest counted as storage.OtherReferrer, and
+// no visit is lost.
+func TestShardState_ReferrerCap(t *testing.T) {
+	s := newShardState(10)
+	s.refCap = 3
+	row := func(code string, minute int64, ref string, n uint64) storage.VisitCount {
+		return storage.VisitCount{VisitKey: storage.VisitKey{Code: code, Minute: minute, Referrer: ref}, Visits: n}
+	}
+	// In one batch the most visited hosts are kept.
+	batch := []storage.VisitCount{row("a", 60, "spam1", 1), row("a", 60, "google.com", 50), row("a", 60, "spam2", 1),
+		row("a", 60, "t.co", 20), row("a", 60, "news.ycombinator.com", 10), row("a", 60, "", 4)}
+	s.addVisits(batch)
+	if batch[0].Referrer != "spam1" {
+		t.Fatal("addVisits reordered or rewrote the caller's rows")
+	}
+	// Later batches of the same minute: kept hosts stay, new ones are other;
+	// another minute and another code have their own sets.
+	s.addVisits([]storage.VisitCount{row("a", 60, "t.co", 1), row("a", 60, "spam3", 2)})
+	s.addVisits([]storage.VisitCount{row("a", 120, "spam3", 1), row("b", 60, "spam4", 1)})
+	got := map[storage.VisitKey]uint64{}
+	var total uint64
+	for _, r := range s.drain() {
+		got[r.VisitKey] += r.Visits
+		total += r.Visits
+	}
+	want := map[storage.VisitKey]uint64{
+		row("a", 60, "google.com", 0).VisitKey:           50,
+		row("a", 60, "t.co", 0).VisitKey:                 21,
+		row("a", 60, "news.ycombinator.com", 0).VisitKey: 10,
+		row("a", 60, "", 0).VisitKey:                     4,
+		row("a", 60, storage.OtherReferrer, 0).VisitKey:  4,
+		row("a", 120, "spam3", 0).VisitKey:               1,
+		row("b", 60, "spam4", 0).VisitKey:                1,
+	}
+	if total != 91 || len(got) != len(want) {
+		t.Fatalf("drained %v (total %d), want %v (91)", got, total, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%q minute %d %q = %d, want %d", k.Code, k.Minute, k.Referrer, got[k], v)
+		}
+	}
+	// The kept set outlives the flush within the minute…
+	s.addVisits([]storage.VisitCount{row("a", 60, "spam5", 1)})
+	if r := s.drain(); len(r) != 1 || r[0].Referrer != storage.OtherReferrer {
+		t.Fatalf("after a flush the cap was forgotten: %+v", r)
+	}
+	// …and is forgotten once the minute is old.
+	s.addVisits([]storage.VisitCount{row("a", 60+refMemory+120, "x", 1)})
+	s.drain()
+	if _, ok := s.refs[codeMinute{"a", 60}]; ok {
+		t.Fatal("an old minute's referrer set was kept")
+	}
+}

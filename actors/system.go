@@ -192,6 +192,7 @@ func (s *System) Start() error {
 	dequeued := func() { s.mailboxDepth.Add(-1) }
 	for i := range s.shards {
 		st := newShardState(perShard)
+		st.refCap = s.cfg.ReferrersPerMinute
 		props := actor.PropsFromProducer(func() actor.Actor {
 			return &shardActor{st: st, load: s.loader.load, dequeued: dequeued}
 		})

@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// OtherReferrer is the referrer host under which a code's visits from
+// hosts beyond its per-minute cap are counted (the Referer header is the
+// visitor's to choose). It cannot be a real host: parentheses are not kept
+// in referrer hosts.
+const OtherReferrer = "(other)"
+
 // MaxSeriesPoints bounds a stats series; a wider query is refused.
 const MaxSeriesPoints = 10000
 

@@ -54,6 +54,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Actors.BatchInterval, "batch-interval", "how often the gateway ships counted visits to the shards")
 	fs.bind(&c.Actors.FlushInterval, "flush-interval", "how often shards flush visit aggregates to the visit store (at least 10ms)")
 	fs.bind(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
+	fs.bind(&c.Actors.ReferrersPerMinute, "referrers-per-minute", "distinct referrer hosts stored per link per minute; visits from further hosts count as \"(other)\" (totals stay exact)")
 
 	fs.group("Caches")
 	fs.bind(&c.Actors.NearCache.MaxEntries, "near-cache-size", "links kept in the gateway near-cache (about 250 B of heap each)")

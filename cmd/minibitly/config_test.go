@@ -195,6 +195,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"flush-interval":           d(a.FlushInterval),
 		"batch-interval":           d(a.BatchInterval),
 		"flush-buffer-rows":        fmt.Sprint(a.Flush.MaxBufferedRows),
+		"referrers-per-minute":     fmt.Sprint(a.ReferrersPerMinute),
 		"owner-cache-size":         fmt.Sprint(a.OwnerCacheSize),
 		"near-cache-size":          fmt.Sprint(n.MaxEntries),
 		"near-cache-ttl":           d(n.TTL),
