@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check fuzz
 
 all: build
 
@@ -41,6 +41,10 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 bench: bench-go bench-storage bench-load
+
+# Every fuzz target for FUZZTIME each (`make test` runs their seed corpora).
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),10s) GO=$(GO) ./scripts/fuzz.sh
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/ ./internal/... ./actors/
