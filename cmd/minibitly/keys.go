@@ -59,6 +59,8 @@ func keys(args []string) error {
 		return err
 	}
 	defer st.close()
+	ctx = storage.WithActor(ctx, "cli")
+	st.links, st.keys = storage.Audited(st.links, st.keys, auditLogger(), time.Now)
 	switch sub {
 	case "create":
 		secret, k, err := newAPIKey(name)

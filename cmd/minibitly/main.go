@@ -21,6 +21,7 @@ import (
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -65,6 +66,12 @@ func run(args []string) error {
 		return serve([]string{"--help"})
 	}
 	return fmt.Errorf("unknown command %q (want serve, keys or migrate; see --help)", cmd)
+}
+
+// auditLogger writes the audit lines (storage.Audited) as JSON to stderr
+// at every --log-level: a change is never left unlogged by a quieter level.
+func auditLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("component", "audit")
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -153,6 +160,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	if err != nil {
 		return nil, err
 	}
+	st.links, st.keys = storage.Audited(st.links, st.keys, auditLogger(), time.Now)
 	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -160,7 +168,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 		}
 	}()
 	if c.InitialAPIKey != "" {
-		if err := ensureInitialKey(ctx, st.keys, c.InitialAPIKey); err != nil {
+		if err := ensureInitialKey(storage.WithActor(ctx, "system"), st.keys, c.InitialAPIKey); err != nil {
 			return nil, err
 		}
 	}
