@@ -27,9 +27,21 @@ func (s *System) Resolve(ctx context.Context, code string) (*nearcache.Entry, er
 	if err != nil {
 		return nil, err
 	}
-	s.cache.PutIfGen(r.entry, s.d.Clock.Unix(), gen)
-	return r.entry, nil
+	e := r.entry
+	if s.d.Blocklist.BlockedURL(string(e.Location)) {
+		b := *e // the shard's entry is shared: mark a copy
+		b.Blocked = true
+		e = &b
+	}
+	s.cache.PutIfGen(e, s.d.Clock.Unix(), gen)
+	return e, nil
 }
+
+// DestinationsChanged drops the near-cache after the blocklist was
+// reloaded: every link is looked at again on its next hit. (The owner
+// caches keep their entries: the blocklist is applied as entries enter the
+// near-cache, on each node by its own list.)
+func (s *System) DestinationsChanged() { s.cache.Clear() }
 
 // Admit implements gateway.Resolver: the shard that owns a limited link
 // decides every visit.

@@ -16,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/cespare/xxhash/v2"
 	"github.com/minibitly/minibitly/cluster"
+	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/visitlog"
@@ -36,6 +37,10 @@ type Deps struct {
 	Registry prometheus.Registerer
 	// Cluster is the membership; nil for a single node.
 	Cluster Membership
+	// Blocklist marks links to blocked destinations as they enter the
+	// near-cache (410 at redirect); nil blocks nothing. After reloading it,
+	// call DestinationsChanged.
+	Blocklist *blocklist.List
 }
 
 // System is one node's actor layer: the near-cache it owns, the shard

@@ -116,6 +116,9 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 		}
 		p.URL = &in.URL.V
 	}
+	if p.URL != nil && s.d.Blocklist.BlockedURL(*p.URL) {
+		return p, fieldError(http.StatusUnprocessableEntity, "url", "the destination's domain is on this service's blocklist")
+	}
 	if in.Title.Set {
 		if in.Title.Null {
 			return p, notNull("title")

@@ -58,6 +58,11 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return
 	}
+	if e.Blocked {
+		s.m.redirect410.Inc()
+		s.writeNoLink(ctx, code, errBlocked)
+		return
+	}
 	if e.Expired(now) {
 		s.m.redirect410.Inc()
 		s.writeNoLink(ctx, code, errorf(http.StatusGone, "link_expired", "this link has expired"))
@@ -80,6 +85,9 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 	s.recordVisit(ctx, e, now)
 	s.m.observeRedirect(e.Status, start)
 }
+
+// errBlocked answers a link whose destination is on the blocklist.
+var errBlocked = errorf(http.StatusGone, "link_blocked", "this link's destination is blocked on this service")
 
 func (s *Server) resolveMiss(code string) (*nearcache.Entry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ResolveTimeout)

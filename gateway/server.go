@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/useragent"
@@ -145,6 +146,9 @@ type Deps struct {
 	// Cluster is the membership view served under /api/v1/cluster; a node
 	// without a cluster passes SingleNode. nil: those routes answer 404.
 	Cluster Cluster
+	// Blocklist refuses links to blocked destinations at create and edit;
+	// nil blocks nothing. (The redirect side is actors.Deps.Blocklist.)
+	Blocklist *blocklist.List
 }
 
 // Server is the HTTP front of a node.

@@ -30,6 +30,8 @@ type config struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	InitialAPIKey   string // MINIBITLY_INITIAL_API_KEY only
+	// Blocklist is the destination blocklist file ("" = none).
+	Blocklist string
 
 	// Postgres and ClickHouse are used when their URL is set; otherwise the
 	// embedded store under DataDir keeps links and keys, or visits.

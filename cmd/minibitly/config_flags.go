@@ -64,6 +64,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Actors.OwnerCacheSize, "owner-cache-size", "links the shard actors keep for the codes this node owns, over all shards (at least --shards; about 200 B of heap each)")
 
 	fs.group("Limits")
+	fs.bind(&c.Blocklist, "blocklist", "file of blocked destination domains, one per line (each blocks its subdomains too): refused at create, 410 at redirect; reloaded on SIGHUP")
 	fs.bind(&c.Gateway.MaxBodyBytes, "max-body-bytes", "largest accepted request body in bytes (413 beyond)")
 	fs.bind(&c.Gateway.APIRate, "api-rate", "API requests per second allowed per API key on this node (429 beyond; 0 = unlimited)")
 	fs.bind(&c.Gateway.APIBurst, "api-burst", "API requests per key allowed in a burst above --api-rate")

@@ -19,6 +19,7 @@ import (
 	"github.com/minibitly/minibitly/actors"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
+	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
@@ -136,6 +137,9 @@ const leaveTimeout = 5 * time.Second
 type process struct {
 	c   *config
 	log *slog.Logger
+	// blocklist is --blocklist's list (empty without the flag), reloaded
+	// on SIGHUP.
+	blocklist *blocklist.List
 
 	st      *stores
 	clk     *clock.Clock
@@ -173,6 +177,9 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 		}
 	}
 
+	if p.blocklist, err = loadBlocklist(c.Blocklist, log); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clk := clock.New()
@@ -192,6 +199,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	node, err := actors.New(c.Actors, actors.Deps{
 		Links: st.links, Sink: st.sink, Stats: st.stats,
 		Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
+		Blocklist: p.blocklist,
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +216,8 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	srv, err := gateway.New(c.Gateway, gateway.Deps{
 		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
 		Cache: node.NearCache(), Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
-		Cluster: clusterView(cn, c.Actors.NodeName, c.HTTPAddr),
+		Cluster:   clusterView(cn, c.Actors.NodeName, c.HTTPAddr),
+		Blocklist: p.blocklist,
 	})
 	if err != nil {
 		return nil, err
@@ -250,6 +259,7 @@ func (p *process) run(ctx context.Context) error {
 		return err
 	}
 	p.serving = true
+	reloadOnHUP(ctx, p.c.Blocklist, p.blocklist, p.actors.DestinationsChanged, p.log)
 	for _, ln := range []net.Listener{p.ln, p.tlsLn} {
 		if ln == nil {
 			continue

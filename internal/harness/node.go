@@ -178,3 +178,13 @@ func (n *Node) Logs() string {
 	}
 	return string(b)
 }
+
+// Signal sends sig to the running node (e.g. SIGHUP to reload a file).
+func (n *Node) Signal(sig os.Signal) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return fmt.Errorf("%s is not running", n.cfg.Name)
+	}
+	return n.proc.cmd.Process.Signal(sig)
+}

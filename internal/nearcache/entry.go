@@ -22,6 +22,9 @@ type Entry struct {
 	Version      int64
 	// Gone marks a cached "no such link" (negative entry): 404.
 	Gone bool
+	// Blocked marks a link whose destination is on this node's blocklist
+	// (--blocklist): 410.
+	Blocked bool
 }
 
 // CacheControlValue renders the Cache-Control header for a max-age.
