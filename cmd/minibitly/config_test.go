@@ -36,8 +36,8 @@ func flagSets() map[string]*flagSet {
 	sets["serve"] = newFlagSet("serve")
 	serveFlags(sets["serve"], &c)
 	for _, sub := range []string{"create", "list", "revoke"} {
-		c, name := defaultConfig(), ""
-		sets["keys "+sub] = keysFlags(sub, &c, &name)
+		c, kf := defaultConfig(), keyFlags{}
+		sets["keys "+sub] = keysFlags(sub, &c, &kf)
 	}
 	c = defaultConfig()
 	sets["migrate"] = migrateFlags(&c)

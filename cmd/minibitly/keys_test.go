@@ -25,7 +25,7 @@ func TestKeys_CreateListRevoke(t *testing.T) {
 		return string(out)
 	}
 	out := run("keys", "create", "--name", "ci")
-	secret := regexp.MustCompile(`secret: (mb_[0-9a-f]{40})`).FindStringSubmatch(out)
+	secret := regexp.MustCompile(`secret:\s+(mb_[0-9a-f]{40})`).FindStringSubmatch(out)
 	id := regexp.MustCompile(`id:\s+(key_\S+)`).FindStringSubmatch(out)
 	if secret == nil || id == nil {
 		t.Fatalf("keys create printed:\n%s", out)
