@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -332,4 +333,13 @@ func TestServer_ServeMetrics(t *testing.T) {
 	m.do("GET", "/metrics", nil, noAuth()).wantStatus(t, 401)
 	m.do("GET", "/api/v1/links", nil).wantError(t, 404, "not_found", "/metrics only")
 	m.do("GET", "/health", nil).wantStatus(t, 404)
+}
+
+// TestServer_ExpiredKeyBodyIsSmall: an expired key does not let a body
+// over maxAnonymousBody be read (preauth.go), as a revoked one does not.
+func TestServer_ExpiredKeyBodyIsSmall(t *testing.T) {
+	e := newAPIEnv(t)
+	old := e.addKey("old", nil, time.Now().Add(-time.Minute))
+	head := fmt.Sprintf("POST /api/v1/links/bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", old, 100<<10)
+	rawExchange(t, e, head).wantError(t, 401, "unauthorized", "needs a valid API key")
 }
