@@ -241,6 +241,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.metricsSrv = &fasthttp.Server{
 		Handler:               s.handleMetricsListener,
 		Name:                  "minibitly",
+		MaxRequestBodySize:    maxAnonymousBody, // a scrape sends none
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
