@@ -150,6 +150,8 @@ type scopeList []string
 
 func (l *scopeList) String() string { return strings.Join(*l, ",") }
 
+func (l *scopeList) Get() any { return []string(*l) }
+
 func (l *scopeList) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
