@@ -27,6 +27,7 @@ type apiHandler func(s *Server, c context.Context, ctx *fasthttp.RequestCtx, cod
 type apiRoute struct {
 	pattern  string
 	tail     bool
+	scopes   routeScopes // the scope each method needs (auth.go); required
 	segments []string
 	methods  map[string]apiHandler
 	allow    string // the Allow header of a 405
@@ -35,28 +36,35 @@ type apiRoute struct {
 // apiRoutes is the routing table of /api/v1, in match order (literal
 // segments before {code}). The OpenAPI test checks it against the document.
 var apiRoutes = newRoutes([]apiRoute{
-	{pattern: "/links", methods: map[string]apiHandler{
+	{pattern: "/links", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:  (*Server).listLinks,
 		http.MethodPost: (*Server).createLink,
 	}},
-	{pattern: "/links/bulk", methods: map[string]apiHandler{
+	{pattern: "/links/bulk", scopes: linksW, methods: map[string]apiHandler{
 		http.MethodPost: (*Server).createLinksBulk,
 	}},
-	{pattern: "/links/{code}", methods: map[string]apiHandler{
+	{pattern: "/links/{code}", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).getLink,
 		http.MethodPatch:  (*Server).patchLink,
 		http.MethodDelete: (*Server).deleteLink,
 	}},
-	{pattern: "/links/{code}/stats", methods: map[string]apiHandler{
+	{pattern: "/links/{code}/stats", scopes: statsR, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).linkStats,
 	}},
-	{pattern: "/openapi.json", methods: map[string]apiHandler{
+	{pattern: "/openapi.json", scopes: anyScope, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).serveOpenAPI,
 	}},
-	{pattern: "/cluster", methods: map[string]apiHandler{
+	{pattern: "/keys", scopes: adminOnly, methods: map[string]apiHandler{
+		http.MethodGet:  (*Server).listKeys,
+		http.MethodPost: (*Server).createKey,
+	}},
+	{pattern: "/keys/{code}", scopes: adminOnly, methods: map[string]apiHandler{
+		http.MethodDelete: (*Server).revokeKey,
+	}},
+	{pattern: "/cluster", scopes: adminOnly, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).clusterView,
 	}},
-	{pattern: "/cluster/owner/{code}", tail: true, methods: map[string]apiHandler{
+	{pattern: "/cluster/owner/{code}", tail: true, scopes: adminOnly, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).clusterOwner,
 	}},
 })
@@ -64,6 +72,9 @@ var apiRoutes = newRoutes([]apiRoute{
 func newRoutes(rs []apiRoute) []apiRoute {
 	for i := range rs {
 		r := &rs[i]
+		if r.scopes == nil {
+			panic("route " + r.pattern + " declares no scopes")
+		}
 		r.segments = strings.Split(strings.TrimPrefix(r.pattern, "/"), "/")
 		ms := make([]string, 0, len(r.methods))
 		for m := range r.methods {
@@ -125,7 +136,8 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
-	if err := s.authenticate(c, ctx); err != nil {
+	k, err := s.authenticate(c, ctx)
+	if err != nil {
 		return err
 	}
 	path := string(ctx.Path())
@@ -135,6 +147,9 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	}
 	h, err := r.handler(ctx, "/api/v1", false)
 	if err != nil {
+		return err
+	}
+	if err := r.authorize(k, ctx, "/api/v1"); err != nil {
 		return err
 	}
 	return h(s, c, ctx, code)

@@ -49,21 +49,25 @@ func HashAPIKey(secret []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authenticate checks the request's API key. Unknown or revoked keys are
-// 401; a store that cannot answer is 503 (never a silent pass).
-func (s *Server) authenticate(c context.Context, ctx *fasthttp.RequestCtx) error {
+// authenticate checks the request's API key and returns its record.
+// Unknown, revoked and expired keys are 401; a store that cannot answer is
+// 503 (never a silent pass).
+func (s *Server) authenticate(c context.Context, ctx *fasthttp.RequestCtx) (storage.APIKey, error) {
 	key, ae := apiKeyFrom(&ctx.Request.Header)
 	if ae != nil {
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
-		return ae
+		return storage.APIKey{}, ae
 	}
-	_, err := s.checkKey(c, ctx, key)
-	return err
+	return s.checkKey(c, ctx, key)
 }
 
-// checkKey looks the presented key up (refusing unknown, revoked and
-// over-long keys) and applies the key's rate limit; it returns the key's
-// record. Every API (/api/v1, /v4) authenticates through it.
+// checkKey looks the presented key up (refusing unknown, revoked, expired
+// and over-long keys) and applies the key's rate limit; it returns the
+// key's record. Every API (/api/v1, /rest/v3, /v4) authenticates through
+// it. Keys are not cached: every request reads the key store, so a
+// revocation (DELETE /api/v1/keys/{id}, minibitly keys revoke) and an
+// expiry apply to the next request on every node (with --postgres-read-url,
+// once the replica has the change).
 func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byte) (storage.APIKey, error) {
 	if len(key) > maxKeyLen { // refused unhashed
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
@@ -82,6 +86,9 @@ func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byt
 	case !k.RevokedAt.IsZero():
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
 		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
+	case k.Expired(time.Now()):
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
+		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "this API key expired at "+k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if s.limiter != nil && !s.limiter.allow(k.ID, time.Now()) {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -89,4 +96,42 @@ func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byt
 			"this API key exceeded its request rate; slow down and retry after a second")
 	}
 	return k, nil
+}
+
+// routeScopes is the scope each method of a route needs: the entry of the
+// method, else the entry "" (every other method); HEAD needs GET's. A
+// scope "" is any valid key. Every route table declares one per route
+// (newRoutes refuses a route without), so scopes are not checked in
+// handlers.
+type routeScopes map[string]string
+
+var (
+	linksRW   = routeScopes{http.MethodGet: storage.ScopeLinksRead, "": storage.ScopeLinksWrite}
+	linksR    = routeScopes{"": storage.ScopeLinksRead}
+	linksW    = routeScopes{"": storage.ScopeLinksWrite}
+	statsR    = routeScopes{"": storage.ScopeStatsRead}
+	adminOnly = routeScopes{"": storage.ScopeAdmin}
+	anyScope  = routeScopes{"": ""}
+)
+
+// scope is the scope method needs on r.
+func (r *apiRoute) scope(method string) string {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if sc, ok := r.scopes[method]; ok {
+		return sc
+	}
+	return r.scopes[""]
+}
+
+// authorize refuses (403 forbidden) a key that lacks the scope the
+// request's method needs on r; prefix names the API in the message.
+func (r *apiRoute) authorize(k storage.APIKey, ctx *fasthttp.RequestCtx, prefix string) error {
+	sc := r.scope(string(ctx.Method()))
+	if sc == "" || k.HasScope(sc) {
+		return nil
+	}
+	return errorf(http.StatusForbidden, "forbidden",
+		"this API key lacks the scope "+sc+" that "+string(ctx.Method())+" "+prefix+r.pattern+" needs")
 }

@@ -27,19 +27,19 @@ const bitlyAlias = "bit.ly"
 
 // bitlyRoutes is the routing table of /v4, in match order.
 var bitlyRoutes = newRoutes([]apiRoute{
-	{pattern: "/shorten", methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyShorten}},
-	{pattern: "/bitlinks", methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyCreate}},
-	{pattern: "/expand", methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyExpand}},
-	{pattern: "/user", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyUser}},
-	{pattern: "/bitlinks/{domain}/{code}", methods: map[string]apiHandler{
+	{pattern: "/shorten", scopes: linksW, methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyShorten}},
+	{pattern: "/bitlinks", scopes: linksW, methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyCreate}},
+	{pattern: "/expand", scopes: linksR, methods: map[string]apiHandler{http.MethodPost: (*Server).bitlyExpand}},
+	{pattern: "/user", scopes: anyScope, methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyUser}},
+	{pattern: "/bitlinks/{domain}/{code}", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).bitlyGet,
 		http.MethodPatch:  (*Server).bitlyPatch,
 		http.MethodDelete: (*Server).bitlyDelete,
 	}},
-	{pattern: "/bitlinks/{domain}/{code}/clicks", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicks}},
-	{pattern: "/bitlinks/{domain}/{code}/clicks/summary", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicksSummary}},
-	{pattern: "/bitlinks/{domain}/{code}/referrers", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyReferrers}},
-	{pattern: "/bitlinks/{domain}/{code}/countries", methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyCountries}},
+	{pattern: "/bitlinks/{domain}/{code}/clicks", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicks}},
+	{pattern: "/bitlinks/{domain}/{code}/clicks/summary", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyClicksSummary}},
+	{pattern: "/bitlinks/{domain}/{code}/referrers", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyReferrers}},
+	{pattern: "/bitlinks/{domain}/{code}/countries", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).bitlyCountries}},
 })
 
 // bitlyDomainOf is the host (with its port, if any) of baseURL.
@@ -81,6 +81,9 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	}
 	h, err := r.handler(ctx, "/v4", false)
 	if err != nil {
+		return err
+	}
+	if err := r.authorize(k, ctx, "/v4"); err != nil {
 		return err
 	}
 	return h(s, c, ctx, id)

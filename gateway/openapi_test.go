@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 type openAPIOp struct {
@@ -136,9 +137,11 @@ func TestOpenAPI_MatchesLiveRoutes(t *testing.T) {
 	e.createLink(map[string]any{"url": "https://example.com/oa", "code": "oa"})
 	e.createLink(map[string]any{"url": "https://example.com/oadel", "code": "oadel"})
 	e.createLink(map[string]any{"url": "https://example.com/oa4del", "code": "oa4del"})
+	e.addKey("oadel", nil, time.Time{})
 	bodies := map[string]string{
 		"POST /api/v1/links":                 `{"url":"https://example.com/new"}`,
 		"POST /api/v1/links/bulk":            `{"links":[{"url":"https://example.com/b"}]}`,
+		"POST /api/v1/keys":                  `{"name":"documented","scopes":["links:read"]}`,
 		"PATCH /api/v1/links/{code}":         `{"title":"documented"}`,
 		"POST /v4/shorten":                   `{"long_url":"https://example.com/v4"}`,
 		"POST /v4/bitlinks":                  `{"long_url":"https://example.com/v4b","title":"t"}`,

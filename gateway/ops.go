@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"time"
 
@@ -38,6 +40,27 @@ func (s *Server) serveReady(ctx *fasthttp.RequestCtx) {
 	s.writeJSON(ctx, status, &body)
 }
 
+// serveMetrics answers /metrics, with MetricsToken as a bearer token when
+// it is set.
 func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
+	if tok := s.cfg.MetricsToken; tok != "" {
+		a := bytes.TrimSpace(ctx.Request.Header.PeekBytes(hdrAuthorization))
+		ok := len(a) > len(bearerPrefix) && bytes.EqualFold(a[:len(bearerPrefix)], bearerPrefix) &&
+			subtle.ConstantTimeCompare(bytes.TrimSpace(a[len(bearerPrefix):]), []byte(tok)) == 1
+		if !ok {
+			ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly-metrics"`))
+			s.writeError(ctx, errorf(http.StatusUnauthorized, "unauthorized", `/metrics needs "Authorization: Bearer <metrics token>" (--metrics-token)`))
+			return
+		}
+	}
 	s.metricsHandler(ctx)
+}
+
+// handleMetricsListener is the handler of ServeMetrics: /metrics only.
+func (s *Server) handleMetricsListener(ctx *fasthttp.RequestCtx) {
+	if string(ctx.Path()) != "/metrics" {
+		s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "the metrics listener serves /metrics only"))
+		return
+	}
+	s.serveMetrics(ctx)
 }

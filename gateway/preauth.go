@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -37,7 +38,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 }
 
 // keyMayBeValid reports whether the request presents an API key that is
-// known and not revoked, or one that cannot be checked now (the key store
+// known, not revoked and not expired, or one that cannot be checked now (the key store
 // is down: the handler's authentication answers 503 then).
 func (s *Server) keyMayBeValid(h *fasthttp.RequestHeader) bool {
 	key := bytes.TrimSpace(h.PeekBytes(hdrAuthorization))
@@ -55,7 +56,7 @@ func (s *Server) keyMayBeValid(h *fasthttp.RequestHeader) bool {
 	k, err := s.d.Keys.APIKeyByHash(c, HashAPIKey(key))
 	switch {
 	case err == nil:
-		return k.RevokedAt.IsZero()
+		return k.RevokedAt.IsZero() && !k.Expired(time.Now())
 	case errors.Is(err, storage.ErrNotFound):
 		return false
 	}

@@ -63,6 +63,12 @@ type Config struct {
 	// re-read from the store (special_redirects.go), the bound on a
 	// cluster's other nodes seeing a PATCH; positive.
 	RedirectsRefresh time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// ("Authorization: Bearer <token>"; 401 otherwise). "" = open.
+	MetricsToken string
+	// MetricsSeparate serves /metrics only on the listener of ServeMetrics:
+	// Serve's listeners answer it 404.
+	MetricsSeparate bool
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -153,13 +159,14 @@ type Deps struct {
 
 // Server is the HTTP front of a node.
 type Server struct {
-	cfg       Config
-	d         Deps
-	log       *slog.Logger
-	m         *metrics
-	srv       *fasthttp.Server
-	selfHosts map[string]bool
-	defaultCC []byte
+	cfg        Config
+	d          Deps
+	log        *slog.Logger
+	m          *metrics
+	srv        *fasthttp.Server
+	metricsSrv *fasthttp.Server // ServeMetrics' listener
+	selfHosts  map[string]bool
+	defaultCC  []byte
 
 	metricsHandler fasthttp.RequestHandler
 	uaCache        useragent.Cache
@@ -235,6 +242,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 		},
 		Logger: fasthttpLogger{s.log},
 	}
+	s.metricsSrv = &fasthttp.Server{
+		Handler:               s.handleMetricsListener,
+		Name:                  "minibitly",
+		MaxRequestBodySize:    maxAnonymousBody, // a scrape sends none
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		Logger:                fasthttpLogger{s.log},
+	}
 	return s, nil
 }
 
@@ -251,10 +269,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.srv.Serve(ln)
 }
 
-// Shutdown stops accepting connections, waits for open requests and stops
-// the redirects' refresher.
+// ServeMetrics answers /metrics (and nothing else) on ln until Shutdown:
+// the listener of --metrics-addr.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	return s.metricsSrv.Serve(ln)
+}
+
+// Shutdown stops accepting connections (of Serve and ServeMetrics), waits
+// for open requests and stops the redirects' refresher.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
+	if merr := s.metricsSrv.ShutdownWithContext(ctx); err == nil {
+		err = merr
+	}
 	s.stopRedirects()
 	return err
 }
@@ -299,6 +326,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveReady(ctx)
 		return
 	case "/metrics":
+		if s.cfg.MetricsSeparate {
+			s.writeError(ctx, errorf(http.StatusNotFound, "not_found", "no such route: /metrics is served on the metrics listener (--metrics-addr)"))
+			return
+		}
 		s.serveMetrics(ctx)
 		return
 	}

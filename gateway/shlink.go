@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
 )
 
@@ -49,38 +50,38 @@ func isShlinkPath(path []byte) bool {
 // shlinkRoutes is the routing table of /rest/v3, in match order; "{code}"
 // is the short code or the tag.
 var shlinkRoutes = newRoutes([]apiRoute{
-	{pattern: "/health", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkHealthCheck}},
-	{pattern: "/mercure-info", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkMercureInfo}},
-	{pattern: "/short-urls", methods: map[string]apiHandler{
+	{pattern: "/health", scopes: anyScope, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkHealthCheck}},
+	{pattern: "/mercure-info", scopes: linksR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkMercureInfo}},
+	{pattern: "/short-urls", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:  (*Server).shlinkListShortURLs,
 		http.MethodPost: (*Server).shlinkCreateShortURL,
 	}},
-	{pattern: "/short-urls/shorten", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkShorten}},
-	{pattern: "/short-urls/{code}", methods: map[string]apiHandler{
+	{pattern: "/short-urls/shorten", scopes: linksW, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkShorten}},
+	{pattern: "/short-urls/{code}", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).shlinkGetShortURL,
 		http.MethodPatch:  (*Server).shlinkEditShortURL,
 		http.MethodDelete: (*Server).shlinkDeleteShortURL,
 	}},
-	{pattern: "/short-urls/{code}/visits", methods: map[string]apiHandler{
+	{pattern: "/short-urls/{code}/visits", scopes: statsR, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).shlinkShortURLVisits,
 	}},
-	{pattern: "/short-urls/{code}/redirect-rules", methods: map[string]apiHandler{
+	{pattern: "/short-urls/{code}/redirect-rules", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:   (*Server).shlinkGetRedirectRules,
 		http.MethodPost:  (*Server).shlinkSetRedirectRules,
 		http.MethodPatch: (*Server).shlinkSetRedirectRules,
 	}},
-	{pattern: "/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkVisitsOverview}},
-	{pattern: "/tags", methods: map[string]apiHandler{
+	{pattern: "/visits", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkVisitsOverview}},
+	{pattern: "/tags", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:    (*Server).shlinkListTags,
 		http.MethodPut:    (*Server).shlinkRenameTag,
 		http.MethodDelete: (*Server).shlinkDeleteTags,
 	}},
-	{pattern: "/tags/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagVisits}},
-	{pattern: "/domains/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkDomainVisits}},
-	{pattern: "/visits/non-orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
-	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
-	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
-	{pattern: "/domains/redirects", methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},
+	{pattern: "/tags/{code}/visits", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagVisits}},
+	{pattern: "/domains/{code}/visits", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkDomainVisits}},
+	{pattern: "/visits/non-orphan", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
+	{pattern: "/tags/stats", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
+	{pattern: "/domains", scopes: linksR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
+	{pattern: "/domains/redirects", scopes: adminOnly, methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},
 })
 
 // serveShlink answers everything under /rest/.
@@ -116,16 +117,21 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 	if err != nil {
 		return "", err
 	}
+	var k storage.APIKey
 	switch key := ctx.QueryArgs().Peek("apiKey"); {
 	case r.pattern == "/health":
+		return code, h(s, c, ctx, code)
 	case r.pattern == "/short-urls/shorten" && len(key) > 0: // Shlink's one query-string key
-		if _, err := s.checkKey(c, ctx, key); err != nil {
+		if k, err = s.checkKey(c, ctx, key); err != nil {
 			return "", err
 		}
 	default:
-		if err := s.shlinkAuthenticate(c, ctx); err != nil {
+		if k, err = s.shlinkAuthenticate(c, ctx); err != nil {
 			return "", err
 		}
+	}
+	if err := r.authorize(k, ctx, "/rest/v3"); err != nil {
+		return "", err
 	}
 	return code, h(s, c, ctx, code)
 }
@@ -133,10 +139,10 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 // shlinkAuthenticate checks the X-Api-Key header as /api/v1 does (which
 // also takes "Authorization: Bearer"); no key at all is Shlink's
 // missing-authentication problem.
-func (s *Server) shlinkAuthenticate(c context.Context, ctx *fasthttp.RequestCtx) error {
+func (s *Server) shlinkAuthenticate(c context.Context, ctx *fasthttp.RequestCtx) (storage.APIKey, error) {
 	h := &ctx.Request.Header
 	if len(bytes.TrimSpace(h.PeekBytes(hdrXAPIKey))) == 0 && len(bytes.TrimSpace(h.PeekBytes(hdrAuthorization))) == 0 {
-		return errorf(http.StatusUnauthorized, "missing_authentication", "Expected one of the following authentication headers, [\"X-Api-Key\"], but none were provided")
+		return storage.APIKey{}, errorf(http.StatusUnauthorized, "missing_authentication", "Expected one of the following authentication headers, [\"X-Api-Key\"], but none were provided")
 	}
 	return s.authenticate(c, ctx)
 }
@@ -166,6 +172,7 @@ var shlinkTitles = map[string]string{
 	"tag-not-found":          "Tag not found",
 	"tag-conflict":           "Tag conflict",
 	"domain-not-found":       "Domain not found",
+	"forbidden":              "Forbidden",
 }
 
 // shlinkFieldNames maps /api/v1 field names (in the codes of field errors,

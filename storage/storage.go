@@ -140,6 +140,52 @@ type APIKey struct {
 	Prefix    string // first characters of the secret, for recognising it
 	CreatedAt time.Time
 	RevokedAt time.Time // zero while valid
+	// Scopes are what the key may do (Scope* constants). nil is a key
+	// stored before scopes existed: it has every scope, admin included.
+	// Stores keep nil and an empty list apart (an empty list has none).
+	Scopes []string
+	// ExpiresAt is when the key stops working; zero = never.
+	ExpiresAt time.Time
+}
+
+// The scopes of an API key.
+const (
+	ScopeLinksRead  = "links:read"  // read links, tags, domains
+	ScopeLinksWrite = "links:write" // create, change and delete links and tags
+	ScopeStatsRead  = "stats:read"  // read visit statistics
+	ScopeAdmin      = "admin"       // manage API keys, the cluster, domain redirects
+)
+
+// AllScopes lists every scope, in documentation order.
+var AllScopes = []string{ScopeLinksRead, ScopeLinksWrite, ScopeStatsRead, ScopeAdmin}
+
+// ValidScope reports whether s is one of AllScopes.
+func ValidScope(s string) bool {
+	for _, x := range AllScopes {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// HasScope reports whether k may do what scope allows: a key without
+// stored scopes (nil) has all of them.
+func (k APIKey) HasScope(scope string) bool {
+	if k.Scopes == nil {
+		return true
+	}
+	for _, s := range k.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Expired reports whether k has an expiry at or before now.
+func (k APIKey) Expired(now time.Time) bool {
+	return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)
 }
 
 // KeyStore keeps API keys.

@@ -26,6 +26,9 @@ type config struct {
 	// handler beside HTTPAddr.
 	HTTPSAddr       string
 	TLSCert, TLSKey string
+	// MetricsAddr, when set, is a listener serving /metrics only; the
+	// HTTP(S) listeners then answer /metrics 404.
+	MetricsAddr     string
 	DataDir         string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -158,6 +161,15 @@ func (c *config) finish() error {
 		if thost != "" {
 			c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPSAddr)
 		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: %w", c.MetricsAddr, err)
+		}
+		if c.MetricsAddr == c.HTTPAddr || (c.TLSCert != "" && c.MetricsAddr == c.HTTPSAddr) {
+			return fmt.Errorf("--metrics-addr %q is another listener's address: give it its own", c.MetricsAddr)
+		}
+		c.Gateway.MetricsSeparate = true
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("--shutdown-timeout must be positive")

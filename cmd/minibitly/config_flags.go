@@ -47,6 +47,8 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.HTTPSAddr, "https-addr", "TLS listen address (same routes as --http-addr), used when --tls-cert and --tls-key are set")
 	fs.bind(&c.TLSCert, "tls-cert", "PEM certificate (chain) file of the TLS listener; empty = no TLS listener (e.g. behind a TLS proxy)")
 	fs.bind(&c.TLSKey, "tls-key", "PEM private key file of --tls-cert")
+	fs.bind(&c.MetricsAddr, "metrics-addr", "listen address of a listener serving only /metrics; when set, --http-addr and --https-addr answer /metrics 404; empty = /metrics on --http-addr")
+	fs.bind(&c.Gateway.MetricsToken, "metrics-token", "bearer token /metrics requires (Authorization: Bearer <token>; 401 otherwise); empty = /metrics needs none")
 
 	storeFlags(fs, c)
 

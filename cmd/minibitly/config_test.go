@@ -36,8 +36,8 @@ func flagSets() map[string]*flagSet {
 	sets["serve"] = newFlagSet("serve")
 	serveFlags(sets["serve"], &c)
 	for _, sub := range []string{"create", "list", "revoke"} {
-		c, name := defaultConfig(), ""
-		sets["keys "+sub] = keysFlags(sub, &c, &name)
+		c, kf := defaultConfig(), keyFlags{}
+		sets["keys "+sub] = keysFlags(sub, &c, &kf)
 	}
 	c = defaultConfig()
 	sets["migrate"] = migrateFlags(&c)
@@ -174,7 +174,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"node-name": "the host name",
 		// Off unless given.
 		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "country-header": "",
-		"tls-cert": "", "tls-key": "",
+		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
 		"allow-local-visits": "false",
@@ -209,7 +209,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"gossip-interval":          each(func(c cluster.Config) any { return c.GossipInterval }),
 		"gossip-rejoin-interval":   each(func(c cluster.Config) any { return c.RejoinInterval }),
 		// keys create
-		"name": "",
+		"name": "", "scope": "", "expires": "",
 	}
 	seen := map[string]bool{}
 	for set, fs := range flagSets() {
@@ -250,6 +250,8 @@ func envSample(t *testing.T, f *flag.Flag) (set, want string) {
 		return "7", "7"
 	case float64:
 		return "7.5", "7.5"
+	case []string:
+		return "links:read, stats:read", "links:read,stats:read"
 	default:
 		t.Fatalf("--%s: no sample for %T", f.Name, v)
 		return "", ""

@@ -2,27 +2,33 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/minibitly/minibitly/gateway"
-	"github.com/minibitly/minibitly/internal/shortcode"
 	"github.com/minibitly/minibitly/storage"
 )
 
 const keysUsage = `Usage:
-  minibitly keys create [--name NAME] [store flags]   create a key; the secret is printed once
+  minibitly keys create [--name NAME] [--scope S]... [--expires WHEN] [store flags]
+                                 create a key; the secret is printed once
   minibitly keys list [store flags]
   minibitly keys revoke [store flags] ID
 
+Scopes: links:read, links:write, stats:read, admin (--scope repeated or a
+comma list; default links:read,links:write,stats:read). Keys created before
+scopes existed keep every scope, admin included. --expires is a duration
+from now (720h) or an RFC 3339 time; default never.
+
 The embedded store is a single-process database: stop the server first, or
-use MINIBITLY_INITIAL_API_KEY. With --postgres-url keys can be managed while
+manage keys through a running node's /api/v1/keys with an admin key (see
+MINIBITLY_INITIAL_API_KEY). With --postgres-url keys can be managed while
 nodes run.
 `
 
@@ -32,8 +38,8 @@ func keys(args []string) error {
 	}
 	sub, args := args[0], args[1:]
 	c := defaultConfig()
-	name := ""
-	fs := keysFlags(sub, &c, &name)
+	var kf keyFlags
+	fs := keysFlags(sub, &c, &kf)
 	fs.setUsage(os.Stderr, keysUsage)
 	if sub == "--help" || sub == "-h" || sub == "help" {
 		fs.Usage()
@@ -63,14 +69,23 @@ func keys(args []string) error {
 	st.links, st.keys = storage.Audited(st.links, st.keys, auditLogger(), time.Now)
 	switch sub {
 	case "create":
-		secret, k, err := newAPIKey(name)
+		scopes, expires, err := kf.check(time.Now())
+		if err != nil {
+			return err
+		}
+		secret, k, err := gateway.NewAPIKey(kf.name, scopes, expires)
 		if err != nil {
 			return err
 		}
 		if err := st.keys.CreateAPIKey(ctx, k); err != nil {
 			return fmt.Errorf("create key: %w", err)
 		}
-		fmt.Printf("id:     %s\nname:   %s\nsecret: %s\n(the secret is shown only now; send it as \"Authorization: Bearer <secret>\")\n", k.ID, k.Name, secret)
+		exp := "never"
+		if !k.ExpiresAt.IsZero() {
+			exp = k.ExpiresAt.Format(time.RFC3339)
+		}
+		fmt.Printf("id:      %s\nname:    %s\nscopes:  %s\nexpires: %s\nsecret:  %s\n(the secret is shown only now; send it as \"Authorization: Bearer <secret>\")\n",
+			k.ID, k.Name, strings.Join(k.Scopes, ","), exp, secret)
 		return nil
 	case "list":
 		ks, err := st.keys.ListAPIKeys(ctx)
@@ -78,13 +93,14 @@ func keys(args []string) error {
 			return fmt.Errorf("list keys: %w", err)
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tNAME\tPREFIX\tCREATED\tREVOKED")
+		fmt.Fprintln(w, "ID\tNAME\tPREFIX\tSCOPES\tCREATED\tEXPIRES\tREVOKED")
 		for _, k := range ks {
-			rev := "-"
-			if !k.RevokedAt.IsZero() {
-				rev = k.RevokedAt.Format(time.RFC3339)
+			scopes := strings.Join(k.Scopes, ",")
+			if k.Scopes == nil {
+				scopes = "all (created before scopes)"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), rev)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, scopes,
+				k.CreatedAt.Format(time.RFC3339), timeOrDash(k.ExpiresAt), timeOrDash(k.RevokedAt))
 		}
 		return w.Flush()
 	case "revoke":
@@ -100,42 +116,72 @@ func keys(args []string) error {
 	return fmt.Errorf("keys: unknown subcommand %q (want create, list or revoke)", sub)
 }
 
-// keysFlags are the flags of `keys sub`; --name (create only) sets *name.
-func keysFlags(sub string, c *config, name *string) *flagSet {
+// keyFlags are the flags of keys create.
+type keyFlags struct {
+	name    string
+	scopes  scopeList
+	expires string
+}
+
+// check validates the scopes (DefaultScopes when none is given) and the
+// expiry (a duration from now or an RFC 3339 time; "" = never).
+func (f *keyFlags) check(now time.Time) ([]string, time.Time, error) {
+	scopes := slices.Clone(gateway.DefaultScopes)
+	if len(f.scopes) > 0 {
+		var err error
+		if scopes, err = gateway.CheckScopes(f.scopes); err != nil {
+			return nil, time.Time{}, fmt.Errorf("--scope: %w", err)
+		}
+	}
+	var exp time.Time
+	if f.expires != "" {
+		if d, err := time.ParseDuration(f.expires); err == nil {
+			exp = now.Add(d)
+		} else if exp, err = time.Parse(time.RFC3339, f.expires); err != nil {
+			return nil, time.Time{}, fmt.Errorf("--expires %q: want a duration (720h) or an RFC 3339 time", f.expires)
+		}
+		if !exp.After(now) {
+			return nil, time.Time{}, fmt.Errorf("--expires %q is not in the future", f.expires)
+		}
+	}
+	return scopes, exp, nil
+}
+
+// scopeList is a repeatable --scope that also takes comma lists.
+type scopeList []string
+
+func (l *scopeList) String() string { return strings.Join(*l, ",") }
+
+func (l *scopeList) Get() any { return []string(*l) }
+
+func (l *scopeList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+
+// keysFlags are the flags of `keys sub`; those of create set *kf.
+func keysFlags(sub string, c *config, kf *keyFlags) *flagSet {
 	fs := newFlagSet("minibitly keys " + sub)
 	if sub == "create" {
 		fs.group("keys create")
-		fs.bind(name, "name", "a label for the key")
+		fs.bind(&kf.name, "name", "a label for the key")
+		fs.bind(&kf.scopes, "scope", "a scope of the key: links:read, links:write, stats:read, admin (repeat or comma-separate; default links:read,links:write,stats:read)")
+		fs.bind(&kf.expires, "expires", "when the key stops working: a duration from now (720h) or an RFC 3339 time; empty = never")
 	}
 	storeFlags(fs, c)
 	logFlags(fs, c)
 	return fs
-}
-
-// newAPIKey makes a random secret "mb_<40 hex>" and its stored record.
-func newAPIKey(name string) (string, storage.APIKey, error) {
-	var b [20]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", storage.APIKey{}, fmt.Errorf("random key: %w", err)
-	}
-	secret := "mb_" + hex.EncodeToString(b[:])
-	k, err := keyRecord(secret, name)
-	return secret, k, err
-}
-
-func keyRecord(secret, name string) (storage.APIKey, error) {
-	id, err := shortcode.Generate()
-	if err != nil {
-		return storage.APIKey{}, err
-	}
-	prefix := secret
-	if len(prefix) > 8 {
-		prefix = prefix[:8]
-	}
-	return storage.APIKey{
-		ID: "key_" + id, Name: name, Hash: gateway.HashAPIKey([]byte(secret)),
-		Prefix: prefix, CreatedAt: time.Now().UTC(),
-	}, nil
 }
 
 // ensureInitialKey creates the MINIBITLY_INITIAL_API_KEY key unless a key
@@ -151,7 +197,7 @@ func ensureInitialKey(ctx context.Context, ks storage.KeyStore, secret string) e
 	case !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("look up initial API key: %w", err)
 	}
-	k, err := keyRecord(secret, "initial")
+	k, err := gateway.APIKeyRecord(secret, "initial", slices.Clone(storage.AllScopes), time.Time{})
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,7 @@ type process struct {
 	http    *gateway.Server
 	ln      net.Listener
 	tlsLn   net.Listener // nil without --tls-cert
+	metLn   net.Listener // nil without --metrics-addr
 
 	// What run started, for shutdown to stop (a start may fail half-way).
 	joined, actorsStarted, serving bool
@@ -165,7 +166,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 		return nil, err
 	}
 	st.links, st.keys = storage.Audited(st.links, st.keys, auditLogger(), time.Now)
-	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 2)}
+	p := &process{c: c, log: log, st: st, serveErr: make(chan error, 3)}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -226,6 +227,11 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	if p.ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.HTTPAddr, err)
 	}
+	if c.MetricsAddr != "" {
+		if p.metLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", c.MetricsAddr, err)
+		}
+	}
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		if err != nil {
@@ -270,11 +276,22 @@ func (p *process) run(ctx context.Context) error {
 			p.serveErr <- p.http.Serve(ln)
 		}()
 	}
+	if p.metLn != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.serveErr <- p.http.ServeMetrics(p.metLn)
+		}()
+	}
 	httpsAddr := ""
 	if p.tlsLn != nil {
 		httpsAddr = p.tlsLn.Addr().String()
 	}
-	p.log.Info("minibitly serving", "http_addr", p.ln.Addr().String(), "https_addr", httpsAddr, "base_url", p.c.Gateway.BaseURL,
+	metricsAddr := ""
+	if p.metLn != nil {
+		metricsAddr = p.metLn.Addr().String()
+	}
+	p.log.Info("minibitly serving", "http_addr", p.ln.Addr().String(), "https_addr", httpsAddr, "metrics_addr", metricsAddr, "base_url", p.c.Gateway.BaseURL,
 		"node_id", p.actors.NodeID(), "shards", p.c.Actors.Shards, "flush_interval", p.c.Actors.FlushInterval.String())
 
 	select {
@@ -324,7 +341,7 @@ func (p *process) shutdown() error {
 // close releases what buildProcess acquired, last acquired first.
 func (p *process) close() {
 	if !p.serving { // once served, the HTTP shutdown closed them
-		for _, ln := range []net.Listener{p.ln, p.tlsLn} {
+		for _, ln := range []net.Listener{p.ln, p.tlsLn, p.metLn} {
 			if ln != nil {
 				ln.Close()
 			}

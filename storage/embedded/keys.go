@@ -18,12 +18,17 @@ type keyRecord struct {
 	Prefix    string    `json:"prefix"`
 	CreatedAt time.Time `json:"created"`
 	RevokedAt time.Time `json:"revoked,omitzero"`
+	// Scopes is absent (nil) in records written before scopes: every
+	// scope. An empty list is kept as [] (no scope).
+	Scopes    []string  `json:"scopes"`
+	ExpiresAt time.Time `json:"expires,omitzero"`
 }
 
 func (r keyRecord) key(id string) storage.APIKey {
 	return storage.APIKey{
 		ID: id, Name: r.Name, Hash: r.Hash, Prefix: r.Prefix,
 		CreatedAt: utc(r.CreatedAt), RevokedAt: utc(r.RevokedAt),
+		Scopes: r.Scopes, ExpiresAt: utc(r.ExpiresAt),
 	}
 }
 
@@ -60,7 +65,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 		if tx.Bucket(bKeys).Get([]byte(k.ID)) != nil || hashes.Get([]byte(k.Hash)) != nil {
 			return storage.ErrConflict
 		}
-		r := keyRecord{Name: k.Name, Hash: k.Hash, Prefix: k.Prefix, CreatedAt: utc(k.CreatedAt), RevokedAt: utc(k.RevokedAt)}
+		r := keyRecord{
+			Name: k.Name, Hash: k.Hash, Prefix: k.Prefix, CreatedAt: utc(k.CreatedAt), RevokedAt: utc(k.RevokedAt),
+			Scopes: k.Scopes, ExpiresAt: utc(k.ExpiresAt),
+		}
 		if err := putKey(tx, k.ID, r); err != nil {
 			return err
 		}

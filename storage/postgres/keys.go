@@ -11,19 +11,24 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-const keyColumns = `id, name, hash, prefix, created_at, revoked_at`
+const keyColumns = `id, name, hash, prefix, created_at, revoked_at, scopes, expires_at`
 
 func scanKey(row pgx.Row) (storage.APIKey, error) {
 	var (
 		k       storage.APIKey
 		revoked pgtype.Timestamptz
+		expires pgtype.Timestamptz
 	)
-	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt, &revoked); err != nil {
+	// scopes is NULL for keys from before scopes (nil: every scope).
+	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt, &revoked, &k.Scopes, &expires); err != nil {
 		return storage.APIKey{}, err
 	}
 	k.CreatedAt = k.CreatedAt.UTC()
 	if revoked.Valid {
 		k.RevokedAt = revoked.Time.UTC()
+	}
+	if expires.Valid {
+		k.ExpiresAt = expires.Time.UTC()
 	}
 	return k, nil
 }
@@ -35,9 +40,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		k.ID, k.Name, k.Hash, k.Prefix, micro(k.CreatedAt),
-		pgtype.Timestamptz{Time: micro(k.RevokedAt), Valid: !k.RevokedAt.IsZero()})
+		pgtype.Timestamptz{Time: micro(k.RevokedAt), Valid: !k.RevokedAt.IsZero()},
+		k.Scopes, // nil is NULL
+		pgtype.Timestamptz{Time: micro(k.ExpiresAt), Valid: !k.ExpiresAt.IsZero()})
 	if err != nil {
 		return mapErr(ctx, fmt.Sprintf("create api key %q", k.ID), err)
 	}

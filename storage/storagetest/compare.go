@@ -87,9 +87,13 @@ func keyDiff(got, want storage.APIKey) string {
 	add("Name", got.Name, want.Name)
 	add("Hash", got.Hash, want.Hash)
 	add("Prefix", got.Prefix, want.Prefix)
+	if !slices.Equal(got.Scopes, want.Scopes) || (got.Scopes == nil) != (want.Scopes == nil) {
+		d = append(d, fmt.Sprintf("Scopes = %#v, want %#v (nil = every scope, [] = none)", got.Scopes, want.Scopes))
+	}
 	for _, s := range []string{
 		timeDiff("CreatedAt", got.CreatedAt, want.CreatedAt),
 		timeDiff("RevokedAt", got.RevokedAt, want.RevokedAt),
+		timeDiff("ExpiresAt", got.ExpiresAt, want.ExpiresAt),
 	} {
 		if s != "" {
 			d = append(d, s)

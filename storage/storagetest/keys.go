@@ -19,6 +19,7 @@ func RunKeyStore(t *testing.T, open func(t *testing.T) storage.KeyStore) {
 	t.Run("Conflict", func(t *testing.T) { testKeyConflict(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testKeyList(t, open(t)) })
 	t.Run("Revoke", func(t *testing.T) { testKeyRevoke(t, open(t)) })
+	t.Run("ScopesExpiry", func(t *testing.T) { testKeyScopesExpiry(t, open(t)) })
 }
 
 func newKey(id string, created time.Time) storage.APIKey {
@@ -139,4 +140,44 @@ func testKeyRevoke(t *testing.T, s storage.KeyStore) {
 	checkKey(t, "APIKeyByHash of a key not revoked", got, other)
 	wantErr(t, "RevokeAPIKey of a missing key", s.RevokeAPIKey(ctx, "nope"), storage.ErrNotFound)
 	wantErr(t, "RevokeAPIKey by hash instead of ID", s.RevokeAPIKey(ctx, other.Hash), storage.ErrNotFound)
+}
+
+// testKeyScopesExpiry: scopes and expiry round-trip, and a key without
+// scopes (nil: every scope, as stored before scopes existed) stays apart
+// from one with an empty list (no scope).
+func testKeyScopesExpiry(t *testing.T, s storage.KeyStore) {
+	ctx := t.Context()
+	scoped := newKey("scoped", at(0))
+	scoped.Scopes = []string{storage.ScopeStatsRead, storage.ScopeLinksRead}
+	scoped.ExpiresAt = at(48 * time.Hour).In(time.FixedZone("CET", 3600))
+	legacy := newKey("legacy", at(time.Second))
+	none := newKey("none", at(2*time.Second))
+	none.Scopes = []string{}
+	admin := newKey("admin", at(3*time.Second))
+	admin.Scopes = []string{storage.ScopeAdmin}
+	want := []storage.APIKey{scoped, legacy, none, admin}
+	for _, k := range want {
+		must(t, "CreateAPIKey "+k.ID, s.CreateAPIKey(ctx, k))
+	}
+	for _, k := range want {
+		got, err := s.APIKeyByHash(ctx, k.Hash)
+		must(t, "APIKeyByHash "+k.ID, err)
+		checkKey(t, "APIKeyByHash", got, k)
+	}
+	must(t, "RevokeAPIKey", s.RevokeAPIKey(ctx, "scoped"))
+	got, err := s.APIKeyByHash(ctx, scoped.Hash)
+	must(t, "APIKeyByHash", err)
+	scoped.RevokedAt = got.RevokedAt
+	checkKey(t, "APIKeyByHash after a revoke (scopes and expiry kept)", got, scoped)
+	want[0] = scoped
+	list, err := s.ListAPIKeys(ctx)
+	must(t, "ListAPIKeys", err)
+	sortKeys(list)
+	sortKeys(want)
+	if len(list) != len(want) {
+		t.Fatalf("ListAPIKeys: %d keys, want %d", len(list), len(want))
+	}
+	for i := range list {
+		checkKey(t, "ListAPIKeys", list[i], want[i])
+	}
 }
