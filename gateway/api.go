@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
 )
 
@@ -152,6 +153,7 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err := r.authorize(k, ctx, "/api/v1"); err != nil {
 		return err
 	}
+	c = storage.WithActor(c, "key:"+k.ID) // the audit log's "who"
 	return h(s, c, ctx, code)
 }
 

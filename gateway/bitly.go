@@ -86,6 +86,7 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err := r.authorize(k, ctx, "/v4"); err != nil {
 		return err
 	}
+	c = storage.WithActor(c, "key:"+k.ID) // the audit log's "who"
 	return h(s, c, ctx, id)
 }
 
