@@ -91,6 +91,7 @@ func EntryOf(l *storage.Link) *nearcache.Entry {
 		ForwardQuery: l.ForwardQuery,
 		Version:      l.Version,
 		CacheMaxAge:  l.CacheMaxAge,
+		Disabled:     l.Disabled,
 	}
 	if e.Status == 0 {
 		e.Status = 302

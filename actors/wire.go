@@ -16,6 +16,7 @@ func linkToProto(e *nearcache.Entry) *clusterpb.Link {
 	return &clusterpb.Link{
 		Code: e.Code, Url: string(e.Location), Status: int32(e.Status), ExpiresAt: e.ExpiresAt,
 		Limited: e.Limited, ForwardQuery: e.ForwardQuery, Version: e.Version, CacheMaxAge: int32(e.CacheMaxAge),
+		Disabled: e.Disabled,
 	}
 }
 
@@ -23,6 +24,7 @@ func linkFromProto(l *clusterpb.Link) *nearcache.Entry {
 	e := &nearcache.Entry{
 		Code: l.Code, Location: []byte(l.Url), Status: int(l.Status), ExpiresAt: l.ExpiresAt,
 		Limited: l.Limited, ForwardQuery: l.ForwardQuery, Version: l.Version, CacheMaxAge: int(l.CacheMaxAge),
+		Disabled: l.Disabled,
 	}
 	if e.CacheMaxAge >= 0 {
 		e.CacheControl = nearcache.CacheControlValue(e.CacheMaxAge)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
 )
 
@@ -153,7 +152,7 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err := r.authorize(k, ctx, "/api/v1"); err != nil {
 		return err
 	}
-	c = storage.WithActor(c, "key:"+k.ID) // the audit log's "who"
+	c = withKey(c, k)
 	return h(s, c, ctx, code)
 }
 

@@ -343,3 +343,30 @@ func TestServer_ExpiredKeyBodyIsSmall(t *testing.T) {
 	head := fmt.Sprintf("POST /api/v1/links/bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", old, 100<<10)
 	rawExchange(t, e, head).wantError(t, 401, "unauthorized", "needs a valid API key")
 }
+
+// Disabling a link is an admin's switch: 403 for a links:write key, 410
+// link_disabled at redirect (and for its QR code) once set, the link still
+// listed; false restores it; not accepted at create.
+func TestLinks_DisableNeedsAdmin(t *testing.T) {
+	e := newAPIEnv(t)
+	e.createLink(map[string]any{"url": "https://example.com/d", "code": "dis"})
+	writer := e.addKey("writer", []string{storage.ScopeLinksRead, storage.ScopeLinksWrite}, time.Time{})
+	admin := e.addKey("admin", []string{storage.ScopeAdmin, storage.ScopeLinksWrite}, time.Time{})
+	e.do("PATCH", "/api/v1/links/dis", map[string]any{"disabled": true}, bearer(writer)).wantError(t, http.StatusForbidden, "forbidden", "admin")
+	e.do("GET", "/dis", nil, noAuth()).wantStatus(t, http.StatusFound)
+
+	r := e.do("PATCH", "/api/v1/links/dis", map[string]any{"disabled": true}, bearer(admin)).wantStatus(t, http.StatusOK)
+	if m := r.json(t); m["disabled"] != true {
+		t.Fatalf("patched link: %v", m)
+	}
+	e.do("GET", "/dis", nil, noAuth()).wantError(t, http.StatusGone, "link_disabled", "disabled")
+	e.do("GET", "/dis/qr-code", nil, noAuth()).wantStatus(t, http.StatusGone)
+	if m := e.do("GET", "/api/v1/links/dis", nil).wantStatus(t, http.StatusOK).json(t); m["disabled"] != true {
+		t.Fatalf("a disabled link must stay readable: %v", m)
+	}
+	e.do("PATCH", "/api/v1/links/dis", map[string]any{"disabled": false}, bearer(admin)).wantStatus(t, http.StatusOK)
+	e.do("GET", "/dis", nil, noAuth()).wantStatus(t, http.StatusFound)
+
+	e.do("PATCH", "/api/v1/links/dis", map[string]any{"disabled": nil}, bearer(admin)).wantError(t, http.StatusBadRequest, "invalid_type", "null")
+	e.do("POST", "/api/v1/links", map[string]any{"url": "https://example.com/x", "disabled": true}, bearer(admin)).wantError(t, http.StatusUnprocessableEntity, "invalid_disabled", "PATCH")
+}

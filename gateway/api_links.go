@@ -43,6 +43,7 @@ type linkOut struct {
 	RedirectStatus int        `json:"redirect_status"`
 	ForwardQuery   bool       `json:"forward_query"`
 	CacheMaxAge    *int       `json:"cache_max_age"`
+	Disabled       bool       `json:"disabled"`
 	Version        int64      `json:"version"`
 	Visits         *uint64    `json:"visits"`
 }
@@ -58,6 +59,7 @@ func (s *Server) linkOut(l *storage.Link, visits *uint64) *linkOut {
 		UpdatedAt:      l.UpdatedAt.UTC(),
 		RedirectStatus: l.RedirectStatus,
 		ForwardQuery:   l.ForwardQuery,
+		Disabled:       l.Disabled,
 		Version:        l.Version,
 		Visits:         visits,
 	}
@@ -92,6 +94,7 @@ type linkIn struct {
 	RedirectStatus nullable[int]      `json:"redirect_status"`
 	ForwardQuery   nullable[bool]     `json:"forward_query"`
 	CacheMaxAge    nullable[int]      `json:"cache_max_age"`
+	Disabled       nullable[bool]     `json:"disabled"`
 }
 
 func fieldError(status int, field, format string, args ...any) *Error {
@@ -193,6 +196,12 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 		}
 		p.CacheMaxAge = &n
 	}
+	if in.Disabled.Set {
+		if in.Disabled.Null {
+			return p, notNull("disabled")
+		}
+		p.Disabled = &in.Disabled.V
+	}
 	return p, nil
 }
 
@@ -248,6 +257,9 @@ func (s *Server) newLink(in *linkIn, now time.Time) (storage.Link, error) {
 	p, err := s.linkFields(in, now)
 	if err != nil {
 		return storage.Link{}, err
+	}
+	if p.Disabled != nil {
+		return storage.Link{}, fieldError(http.StatusUnprocessableEntity, "disabled", "is set on an existing link, with PATCH and an admin key")
 	}
 	l := storage.Link{
 		Tags:           []string{},
@@ -408,8 +420,13 @@ func (s *Server) updateLink(c context.Context, code string, in *linkIn) (storage
 	if err != nil {
 		return storage.Link{}, err
 	}
+	if p.Disabled != nil {
+		if k, err := keyOf(c); err != nil || !k.HasScope(storage.ScopeAdmin) {
+			return storage.Link{}, errorf(http.StatusForbidden, "forbidden", "disabling or enabling a link needs an API key with the admin scope")
+		}
+	}
 	if p == (storage.LinkPatch{}) {
-		return storage.Link{}, errorf(http.StatusUnprocessableEntity, "empty_patch", "the patch changes nothing; send at least one of url, title, tags, expires_at, max_visits, redirect_status, forward_query, cache_max_age")
+		return storage.Link{}, errorf(http.StatusUnprocessableEntity, "empty_patch", "the patch changes nothing; send at least one of url, title, tags, expires_at, max_visits, redirect_status, forward_query, cache_max_age, disabled")
 	}
 	l, err := s.d.Links.UpdateLink(c, code, p)
 	if err != nil {

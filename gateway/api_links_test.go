@@ -84,7 +84,7 @@ func TestAPI_CreateLink_Generated(t *testing.T) {
 	want := map[string]any{
 		"code": code, "short_url": testBaseURL + "/" + code, "url": "https://example.com/a?b=c", "title": "",
 		"tags": []any{}, "expires_at": nil, "max_visits": nil, "redirect_status": float64(302),
-		"forward_query": false, "cache_max_age": nil, "version": float64(1), "visits": float64(0),
+		"forward_query": false, "cache_max_age": nil, "disabled": false, "version": float64(1), "visits": float64(0),
 	}
 	for k, v := range want {
 		got, ok := m[k]

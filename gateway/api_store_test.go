@@ -299,7 +299,7 @@ func (r *fakeResolver) Resolve(ctx context.Context, code string) (*nearcache.Ent
 	e := &nearcache.Entry{
 		Code: code, Location: []byte(l.URL), Status: l.RedirectStatus, CacheControl: cc,
 		ExpiresAt: nearcache.ExpiresAtTime(l.ExpiresAt), Limited: l.MaxVisits > 0,
-		ForwardQuery: l.ForwardQuery, Version: l.Version,
+		ForwardQuery: l.ForwardQuery, Version: l.Version, Disabled: l.Disabled,
 	}
 	r.cache.Put(e, now)
 	return e, nil

@@ -125,6 +125,13 @@ func (r *apiRoute) scope(method string) string {
 	return r.scopes[""]
 }
 
+// withKey returns c carrying the authenticated key (keyOf) and naming it
+// as the audit log's actor; every API's router calls it once the key is
+// authorised for the route.
+func withKey(c context.Context, k storage.APIKey) context.Context {
+	return storage.WithActor(context.WithValue(c, apiKeyCtx{}, k), "key:"+k.ID)
+}
+
 // authorize refuses (403 forbidden) a key that lacks the scope the
 // request's method needs on r; prefix names the API in the message.
 func (r *apiRoute) authorize(k storage.APIKey, ctx *fasthttp.RequestCtx, prefix string) error {

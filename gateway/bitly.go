@@ -73,7 +73,6 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c = context.WithValue(c, apiKeyCtx{}, k)
 	path := string(ctx.Path())
 	r, id := matchIn(bitlyRoutes, strings.TrimPrefix(path, string(bitlyRoot)))
 	if r == nil {
@@ -86,7 +85,7 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err := r.authorize(k, ctx, "/v4"); err != nil {
 		return err
 	}
-	c = storage.WithActor(c, "key:"+k.ID) // the audit log's "who"
+	c = withKey(c, k)
 	return h(s, c, ctx, id)
 }
 

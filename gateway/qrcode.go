@@ -127,6 +127,10 @@ func (s *Server) serveQRCode(ctx *fasthttp.RequestCtx, code []byte) {
 		s.writeError(ctx, errBlocked)
 		return
 	}
+	if e.Disabled {
+		s.writeError(ctx, errDisabled)
+		return
+	}
 	if e.Expired(now) { // as its redirect answers (Shlink: only enabled links have a QR code)
 		s.writeError(ctx, errorf(http.StatusGone, "link_expired", "this link has expired"))
 		return

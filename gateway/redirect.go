@@ -58,9 +58,13 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return
 	}
-	if e.Blocked {
+	if e.Blocked || e.Disabled {
 		s.m.redirect410.Inc()
-		s.writeNoLink(ctx, code, errBlocked)
+		if e.Disabled {
+			s.writeNoLink(ctx, code, errDisabled)
+		} else {
+			s.writeNoLink(ctx, code, errBlocked)
+		}
 		return
 	}
 	if e.Expired(now) {
@@ -88,6 +92,9 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 
 // errBlocked answers a link whose destination is on the blocklist.
 var errBlocked = errorf(http.StatusGone, "link_blocked", "this link's destination is blocked on this service")
+
+// errDisabled answers a link an admin disabled.
+var errDisabled = errorf(http.StatusGone, "link_disabled", "this link has been disabled")
 
 func (s *Server) resolveMiss(code string) (*nearcache.Entry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ResolveTimeout)

@@ -133,7 +133,7 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 	if err := r.authorize(k, ctx, "/rest/v3"); err != nil {
 		return "", err
 	}
-	c = storage.WithActor(c, "key:"+k.ID) // the audit log's "who"
+	c = withKey(c, k)
 	return code, h(s, c, ctx, code)
 }
 

@@ -35,6 +35,9 @@ type Link struct {
 	// CacheMaxAge is the max-age of the redirect's Cache-Control header in
 	// seconds; -1 means the server-wide default.
 	CacheMaxAge int
+	// Disabled links answer 410 at redirect and stay listed and editable
+	// (an admin's abuse switch; false restores the link).
+	Disabled bool
 	// Version starts at 1 and grows by one on every update.
 	Version int64
 }
@@ -61,6 +64,7 @@ type LinkPatch struct {
 	RedirectStatus *int
 	ForwardQuery   *bool
 	CacheMaxAge    *int
+	Disabled       *bool
 }
 
 // Apply writes the patch onto l, bumps its Version and sets UpdatedAt to now.
@@ -88,6 +92,9 @@ func (p LinkPatch) Apply(l *Link, now time.Time) {
 	}
 	if p.CacheMaxAge != nil {
 		l.CacheMaxAge = *p.CacheMaxAge
+	}
+	if p.Disabled != nil {
+		l.Disabled = *p.Disabled
 	}
 	l.Version++
 	l.UpdatedAt = now.UTC()

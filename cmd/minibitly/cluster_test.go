@@ -260,6 +260,22 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("edit visible on another node after %s", time.Since(start).Round(time.Millisecond))
+	// An admin disables the link on one node: every node answers 410 within
+	// the same bound; enabling it restores the redirect everywhere.
+	for _, dis := range []bool{true, false} {
+		if st := harness.Do(t, "PATCH", n1.base+"/api/v1/links/"+code, extKey, map[string]any{"disabled": dis}, nil); st != 200 {
+			t.Fatalf("patch disabled=%v: %d", dis, st)
+		}
+		want := map[bool]int{true: http.StatusGone, false: http.StatusFound}[dis]
+		harness.Eventually(t, 5*time.Second, func() error {
+			for _, n := range []*clusterNode{n1, n3, n4} {
+				if st, _ := c.location(t, n.base, code); st != want {
+					return fmt.Errorf("%s answers %d for /%s with disabled=%v, want %d", n.name, st, code, dis, want)
+				}
+			}
+			return nil
+		})
+	}
 	if st := harness.Do(t, "DELETE", n3.base+"/api/v1/links/"+codes[1], extKey, nil, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}

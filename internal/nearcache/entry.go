@@ -22,6 +22,8 @@ type Entry struct {
 	Version      int64
 	// Gone marks a cached "no such link" (negative entry): 404.
 	Gone bool
+	// Disabled marks a link an admin disabled: 410.
+	Disabled bool
 	// Blocked marks a link whose destination is on this node's blocklist
 	// (--blocklist): 410.
 	Blocked bool

@@ -138,6 +138,7 @@ type Link struct {
 	ForwardQuery  bool                   `protobuf:"varint,6,opt,name=forward_query,json=forwardQuery,proto3" json:"forward_query,omitempty"`
 	Version       int64                  `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
 	CacheMaxAge   int32                  `protobuf:"varint,8,opt,name=cache_max_age,json=cacheMaxAge,proto3" json:"cache_max_age,omitempty"` // -1 = server default
+	Disabled      bool                   `protobuf:"varint,9,opt,name=disabled,proto3" json:"disabled,omitempty"`                            // an admin disabled it: 410
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -226,6 +227,13 @@ func (x *Link) GetCacheMaxAge() int32 {
 		return x.CacheMaxAge
 	}
 	return 0
+}
+
+func (x *Link) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
 }
 
 type ResolveResponse struct {
@@ -673,7 +681,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\rcluster.proto\x12\x14minibitly.cluster.v1\":\n" +
 	"\x0eResolveRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
-	"\x05admit\x18\x02 \x01(\bR\x05admit\"\xe0\x01\n" +
+	"\x05admit\x18\x02 \x01(\bR\x05admit\"\xfc\x01\n" +
 	"\x04Link\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
@@ -683,7 +691,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\alimited\x18\x05 \x01(\bR\alimited\x12#\n" +
 	"\rforward_query\x18\x06 \x01(\bR\fforwardQuery\x12\x18\n" +
 	"\aversion\x18\a \x01(\x03R\aversion\x12\"\n" +
-	"\rcache_max_age\x18\b \x01(\x05R\vcacheMaxAge\"\xae\x01\n" +
+	"\rcache_max_age\x18\b \x01(\x05R\vcacheMaxAge\x12\x1a\n" +
+	"\bdisabled\x18\t \x01(\bR\bdisabled\"\xae\x01\n" +
 	"\x0fResolveResponse\x12.\n" +
 	"\x04link\x18\x01 \x01(\v2\x1a.minibitly.cluster.v1.LinkR\x04link\x12\x1a\n" +
 	"\badmitted\x18\x02 \x01(\bR\badmitted\x125\n" +

@@ -27,6 +27,7 @@ type linkRecord struct {
 	ForwardQuery   bool      `json:"forward_query,omitempty"`
 	CacheMaxAge    int       `json:"cache_max_age"`
 	Version        int64     `json:"version"`
+	Disabled       bool      `json:"disabled,omitempty"`
 	Deleted        bool      `json:"deleted,omitempty"`
 }
 
@@ -35,7 +36,7 @@ func toRecord(l storage.Link) linkRecord {
 		URL: l.URL, Title: l.Title, Tags: append([]string(nil), l.Tags...),
 		CreatedAt: utc(l.CreatedAt), UpdatedAt: utc(l.UpdatedAt), ExpiresAt: utc(l.ExpiresAt),
 		MaxVisits: l.MaxVisits, RedirectStatus: l.RedirectStatus, ForwardQuery: l.ForwardQuery,
-		CacheMaxAge: l.CacheMaxAge, Version: l.Version,
+		CacheMaxAge: l.CacheMaxAge, Version: l.Version, Disabled: l.Disabled,
 	}
 }
 
@@ -44,7 +45,7 @@ func (r linkRecord) link(code string) storage.Link {
 		Code: code, URL: r.URL, Title: r.Title, Tags: r.Tags,
 		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), ExpiresAt: utc(r.ExpiresAt),
 		MaxVisits: r.MaxVisits, RedirectStatus: r.RedirectStatus, ForwardQuery: r.ForwardQuery,
-		CacheMaxAge: r.CacheMaxAge, Version: r.Version,
+		CacheMaxAge: r.CacheMaxAge, Version: r.Version, Disabled: r.Disabled,
 	}
 }
 

@@ -13,18 +13,18 @@ import (
 )
 
 const linkColumns = `code, url, title, tags, created_at, updated_at, expires_at, max_visits,
-	redirect_status, forward_query, cache_max_age, version`
+	redirect_status, forward_query, cache_max_age, version, disabled`
 
 // insertLinksSQL inserts many links in one statement: one array parameter per
 // column, unnested into rows. Tags travel as array literals (text) because
 // PostgreSQL arrays cannot be ragged.
 const insertLinksSQL = `INSERT INTO links (` + linkColumns + `)
 SELECT code, url, title, tags::text[], created_at, updated_at, expires_at, NULLIF(max_visits, 0),
-	redirect_status, forward_query, cache_max_age, version
+	redirect_status, forward_query, cache_max_age, version, disabled
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-	$7::timestamptz[], $8::int8[], $9::int4[], $10::bool[], $11::int4[], $12::int8[])
+	$7::timestamptz[], $8::int8[], $9::int4[], $10::bool[], $11::int4[], $12::int8[], $13::bool[])
 	AS t(code, url, title, tags, created_at, updated_at, expires_at, max_visits,
-		redirect_status, forward_query, cache_max_age, version)
+		redirect_status, forward_query, cache_max_age, version, disabled)
 ON CONFLICT (code) DO NOTHING
 RETURNING code`
 
@@ -82,7 +82,7 @@ func (s *Store) insertLinks(ctx context.Context, ls []storage.Link) (map[string]
 		expires                   = make([]pgtype.Timestamptz, n)
 		maxVisits, versions       = make([]int64, n), make([]int64, n)
 		statuses, ages            = make([]int32, n), make([]int32, n)
-		forward                   = make([]bool, n)
+		forward, disabled         = make([]bool, n), make([]bool, n)
 	)
 	for i, l := range ls {
 		codes[i], urls[i], titles[i], tags[i] = l.Code, l.URL, l.Title, arrayLiteral(l.Tags)
@@ -90,9 +90,10 @@ func (s *Store) insertLinks(ctx context.Context, ls []storage.Link) (map[string]
 		expires[i] = pgtype.Timestamptz{Time: l.ExpiresAt, Valid: !l.ExpiresAt.IsZero()}
 		maxVisits[i], versions[i] = l.MaxVisits, l.Version
 		statuses[i], ages[i], forward[i] = int32(l.RedirectStatus), int32(l.CacheMaxAge), l.ForwardQuery
+		disabled[i] = l.Disabled
 	}
 	rows, err := s.pool.Query(ctx, insertLinksSQL, codes, urls, titles, tags, created, updated,
-		expires, maxVisits, statuses, forward, ages, versions)
+		expires, maxVisits, statuses, forward, ages, versions, disabled)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func scanLink(row pgx.Row) (storage.Link, error) {
 		cacheMaxAg int32
 	)
 	err := row.Scan(&l.Code, &l.URL, &l.Title, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &expires,
-		&maxVisits, &status, &l.ForwardQuery, &cacheMaxAg, &l.Version)
+		&maxVisits, &status, &l.ForwardQuery, &cacheMaxAg, &l.Version, &l.Disabled)
 	if err != nil {
 		return storage.Link{}, err
 	}
@@ -219,10 +220,10 @@ func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch
 		}
 		_, err = tx.Exec(ctx, `UPDATE links SET url = $2, title = $3, tags = $4, updated_at = $5,
 			expires_at = $6, max_visits = NULLIF($7::int8, 0), redirect_status = $8, forward_query = $9,
-			cache_max_age = $10, version = $11 WHERE code = $1`,
+			cache_max_age = $10, version = $11, disabled = $12 WHERE code = $1`,
 			code, l.URL, l.Title, tags, l.UpdatedAt,
 			pgtype.Timestamptz{Time: l.ExpiresAt, Valid: !l.ExpiresAt.IsZero()},
-			l.MaxVisits, int32(l.RedirectStatus), l.ForwardQuery, int32(l.CacheMaxAge), l.Version)
+			l.MaxVisits, int32(l.RedirectStatus), l.ForwardQuery, int32(l.CacheMaxAge), l.Version, l.Disabled)
 		if err != nil {
 			return err
 		}

@@ -65,6 +65,7 @@ func linkDiff(got, want storage.Link) string {
 	add("RedirectStatus", got.RedirectStatus, want.RedirectStatus)
 	add("ForwardQuery", got.ForwardQuery, want.ForwardQuery)
 	add("CacheMaxAge", got.CacheMaxAge, want.CacheMaxAge)
+	add("Disabled", got.Disabled, want.Disabled)
 	add("Version", got.Version, want.Version)
 	return strings.Join(d, "; ")
 }

@@ -94,6 +94,7 @@ func testLinkRoundTrip(t *testing.T, s storage.LinkStore) {
 		MaxVisits:      42,
 		RedirectStatus: 307,
 		ForwardQuery:   true,
+		Disabled:       true,
 		CacheMaxAge:    3600,
 		Version:        1,
 	}
@@ -264,19 +265,28 @@ func testLinkUpdate(t *testing.T, s storage.LinkStore) {
 	want.ExpiresAt, want.MaxVisits, want.Tags, want.CacheMaxAge, want.Version = time.Time{}, 0, nil, -1, 3
 	check("UpdateLink clearing fields", got, want, before)
 
+	// Disabling and enabling: the link stays, with every other field.
+	for i, dis := range []bool{true, false} {
+		before = time.Now()
+		got, err = s.UpdateLink(ctx, "upd", storage.LinkPatch{Disabled: &dis})
+		must(t, "UpdateLink disabled", err)
+		want.Disabled, want.Version = dis, int64(4+i)
+		check(fmt.Sprintf("UpdateLink disabled=%v", dis), got, want, before)
+	}
+
 	// A patch of one field leaves the others alone.
 	fwdOff := false
 	before = time.Now()
 	got, err = s.UpdateLink(ctx, "upd", storage.LinkPatch{ForwardQuery: &fwdOff})
 	must(t, "UpdateLink of one field", err)
-	want.ForwardQuery, want.Version = false, 4
+	want.ForwardQuery, want.Version = false, 6
 	check("UpdateLink of one field", got, want, before)
 
 	// An empty patch still bumps the version.
 	before = time.Now()
 	got, err = s.UpdateLink(ctx, "upd", storage.LinkPatch{})
 	must(t, "UpdateLink with an empty patch", err)
-	want.Version = 5
+	want.Version = 7
 	check("UpdateLink with an empty patch", got, want, before)
 
 	// The neighbour is untouched.
