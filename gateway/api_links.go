@@ -111,10 +111,11 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 		if in.URL.Null {
 			return p, notNull("url")
 		}
-		if err := urlcheck.Check(in.URL.V, s.isSelfHost); err != nil {
+		u, err := s.canonicalURL(in.URL.V)
+		if err != nil {
 			return p, fieldError(http.StatusUnprocessableEntity, "url", "%s", strings.TrimPrefix(err.Error(), urlcheck.ErrInvalid.Error()+": "))
 		}
-		p.URL = &in.URL.V
+		p.URL = &u
 	}
 	if in.Title.Set {
 		if in.Title.Null {

@@ -177,7 +177,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"tls-cert": "", "tls-key": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
-		"allow-local-visits": "false",
+		"allow-local-visits": "false", "allow-private-destinations": fmt.Sprint(g.AllowPrivateDestinations),
 		// The packages' DefaultConfig.
 		"postgres-max-conns":       fmt.Sprint(pg.MaxConns),
 		"postgres-query-timeout":   d(pg.QueryTimeout),
