@@ -114,10 +114,11 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 		if in.URL.Null {
 			return p, notNull("url")
 		}
-		if err := urlcheck.Check(in.URL.V, s.isSelfHost); err != nil {
+		u, err := s.canonicalURL(in.URL.V)
+		if err != nil {
 			return p, fieldError(http.StatusUnprocessableEntity, "url", "%s", strings.TrimPrefix(err.Error(), urlcheck.ErrInvalid.Error()+": "))
 		}
-		p.URL = &in.URL.V
+		p.URL = &u
 	}
 	if p.URL != nil && s.d.Blocklist.BlockedURL(*p.URL) {
 		return p, fieldError(http.StatusUnprocessableEntity, "url", "the destination's domain is on this service's blocklist")
@@ -205,13 +206,51 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 	return p, nil
 }
 
+// hiddenRunes are refused in titles with their names: bidirectional
+// controls make a title display in another order than it is written (the
+// "Trojan Source" trick), zero-width characters hide text or split a word
+// so it no longer matches what it looks like.
+var hiddenRunes = map[rune]string{
+	0x00AD: "SOFT HYPHEN",
+	0x061C: "ARABIC LETTER MARK",
+	0x180E: "MONGOLIAN VOWEL SEPARATOR",
+	0x200B: "ZERO WIDTH SPACE",
+	0x200C: "ZERO WIDTH NON-JOINER",
+	0x200D: "ZERO WIDTH JOINER",
+	0x200E: "LEFT-TO-RIGHT MARK",
+	0x200F: "RIGHT-TO-LEFT MARK",
+	0x202A: "LEFT-TO-RIGHT EMBEDDING",
+	0x202B: "RIGHT-TO-LEFT EMBEDDING",
+	0x202C: "POP DIRECTIONAL FORMATTING",
+	0x202D: "LEFT-TO-RIGHT OVERRIDE",
+	0x202E: "RIGHT-TO-LEFT OVERRIDE",
+	0x2060: "WORD JOINER",
+	0x2061: "FUNCTION APPLICATION",
+	0x2062: "INVISIBLE TIMES",
+	0x2063: "INVISIBLE SEPARATOR",
+	0x2064: "INVISIBLE PLUS",
+	0x2066: "LEFT-TO-RIGHT ISOLATE",
+	0x2067: "RIGHT-TO-LEFT ISOLATE",
+	0x2068: "FIRST STRONG ISOLATE",
+	0x2069: "POP DIRECTIONAL ISOLATE",
+	0xFEFF: "ZERO WIDTH NO-BREAK SPACE",
+}
+
+// checkTitle refuses titles too long, with control characters, or with
+// bidirectional controls or zero-width characters (hiddenRunes). The
+// error names the character and counts characters, not bytes.
 func checkTitle(t string) error {
 	if n := utf8.RuneCountInString(t); n > maxTitleRunes {
 		return fieldError(http.StatusUnprocessableEntity, "title", "is %d characters long; the maximum is %d", n, maxTitleRunes)
 	}
-	for i, r := range t {
+	pos := 0
+	for _, r := range t {
+		pos++
 		if unicode.IsControl(r) {
-			return fieldError(http.StatusUnprocessableEntity, "title", "contains a control character (%U) at byte %d", r, i+1)
+			return fieldError(http.StatusUnprocessableEntity, "title", "contains a control character (%U) at character %d", r, pos)
+		}
+		if name, ok := hiddenRunes[r]; ok {
+			return fieldError(http.StatusUnprocessableEntity, "title", "contains %U %s at character %d; bidirectional controls and zero-width characters are not allowed", r, name, pos)
 		}
 	}
 	return nil

@@ -112,12 +112,24 @@ func (s *Server) writeRedirect(ctx *fasthttp.RequestCtx, e *nearcache.Entry) {
 	ctx.Response.SetStatusCode(e.Status)
 	h := &ctx.Response.Header
 	if q := ctx.URI().QueryString(); e.ForwardQuery && len(q) > 0 {
-		sep := byte('?')
-		if bytes.IndexByte(e.Location, '?') >= 0 {
-			sep = '&'
+		// The visitor's query goes before the long URL's fragment, after
+		// its own query if it has one.
+		loc := e.Location
+		frag := bytes.IndexByte(loc, '#')
+		if frag < 0 {
+			frag = len(loc)
 		}
 		bb := bytebufferpool.Get()
-		bb.B = append(append(append(bb.B[:0], e.Location...), sep), q...)
+		bb.B = append(bb.B[:0], loc[:frag]...)
+		switch {
+		case frag > 0 && (loc[frag-1] == '?' || loc[frag-1] == '&'):
+		case bytes.IndexByte(loc[:frag], '?') >= 0:
+			bb.B = append(bb.B, '&')
+		default:
+			bb.B = append(bb.B, '?')
+		}
+		bb.B = appendQuery(bb.B, q)
+		bb.B = append(bb.B, loc[frag:]...)
 		h.SetCanonical(hdrLocation, bb.B)
 		bytebufferpool.Put(bb)
 	} else {
@@ -128,6 +140,39 @@ func (s *Server) writeRedirect(ctx *fasthttp.RequestCtx, e *nearcache.Entry) {
 		cc = s.defaultCC
 	}
 	h.SetCanonical(hdrCacheControl, cc)
+}
+
+// appendQuery appends a visitor's raw query string to dst, percent-encoding
+// every byte that is not valid in a URL's query (RFC 3986: controls, space,
+// non-ASCII, " # < > \ ^ ` { | } and a % that does not start an escape), so
+// the Location header carries only URL bytes and the query cannot start a
+// fragment.
+func appendQuery(dst, q []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if queryByte[c] || c == '%' && i+2 < len(q) && isHex(q[i+1]) && isHex(q[i+2]) {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', hex[c>>4], hex[c&15])
+	}
+	return dst
+}
+
+// queryByte marks the bytes copied as they are by appendQuery.
+var queryByte = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte("\"#<>\\^`{|}%") {
+		t[c] = false
+	}
+	return t
+}()
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // recordVisit classifies the visitor and queues one visit for the batcher.

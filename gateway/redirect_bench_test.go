@@ -11,7 +11,9 @@ import (
 // BenchmarkServer_Redirect measures the handler of a cached redirect against
 // a bare handler answering the same 302 from a Go map (the baseline).
 func BenchmarkServer_Redirect(b *testing.B) {
-	s, _, vl := newRedirectServer(b, &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
+	s, _, vl := newRedirectServer(b,
+		&nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302},
+		&nearcache.Entry{Code: "fwd", Location: []byte("https://example.com/f?a=1#top"), Status: 302, ForwardQuery: true})
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -35,11 +37,11 @@ func BenchmarkServer_Redirect(b *testing.B) {
 		ctx.Response.Header.SetCanonical(hdrLocation, loc)
 		ctx.Response.Header.SetCanonical(hdrCacheControl, []byte("private, max-age=0"))
 	}
-	run := func(b *testing.B, h fasthttp.RequestHandler) {
+	run := func(b *testing.B, h fasthttp.RequestHandler, uri string) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			var ctx fasthttp.RequestCtx
-			ctx.Request.SetRequestURI("/abc")
+			ctx.Request.SetRequestURI(uri)
 			ctx.Request.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
 			for pb.Next() {
 				ctx.Response.Reset()
@@ -47,6 +49,8 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			}
 		})
 	}
-	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler) })
-	b.Run("handler=node", func(b *testing.B) { run(b, s.handle) })
+	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler, "/abc") })
+	b.Run("handler=node", func(b *testing.B) { run(b, s.handle, "/abc") })
+	// forward_query on a long URL with a query and a fragment.
+	b.Run("handler=node/forward_query", func(b *testing.B) { run(b, s.handle, "/fwd?utm_source=news&utm_medium=email") })
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/urlcheck"
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
@@ -38,9 +39,17 @@ type Config struct {
 	// CountryHeader, when set, names a request header with the visitor's
 	// ISO country code set by a trusted proxy or CDN (e.g. CF-IPCountry).
 	CountryHeader string
-	// SelfHosts are host names (and host:port) that are this service: long
-	// URLs pointing at them are refused. BaseURL's host is added.
+	// SelfHosts are host names and host:port addresses that are this
+	// service: long URLs pointing at them, in any spelling, are refused.
+	// A listen address with no host, 0.0.0.0 or [::] stands for every
+	// address of the machine (and every loopback address) at its port.
+	// BaseURL's host is added (a domain name at every port).
 	SelfHosts []string
+	// AllowPrivateDestinations admits long URLs to loopback, private,
+	// link-local and unique-local addresses, localhost and cloud metadata
+	// hosts (urlcheck.Private): an intranet shortener's. Off, they are
+	// refused with a 422. Links to this service are refused either way.
+	AllowPrivateDestinations bool
 	// ReadTimeout, WriteTimeout and IdleTimeout bound connections (not
 	// negative). As in fasthttp, 0 is no read or write deadline, and an
 	// IdleTimeout of 0 is ReadTimeout.
@@ -165,7 +174,7 @@ type Server struct {
 	m          *metrics
 	srv        *fasthttp.Server
 	metricsSrv *fasthttp.Server // ServeMetrics' listener
-	selfHosts  map[string]bool
+	urlPolicy  urlcheck.Policy  // the checks of long URLs (selfhosts.go)
 	defaultCC  []byte
 
 	metricsHandler fasthttp.RequestHandler
@@ -191,7 +200,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, d: d, log: d.Logger, selfHosts: map[string]bool{}}
+	s := &Server{cfg: cfg, d: d, log: d.Logger}
 	s.redirects.stop = make(chan struct{})
 	if err := s.initSelfHosts(); err != nil {
 		return nil, err

@@ -86,9 +86,11 @@ func (s *Server) shlinkEditDomainRedirects(c context.Context, ctx *fasthttp.Requ
 			return err
 		}
 		if f.v.Set && !f.v.Null {
-			if err := urlcheck.Check(f.v.V, s.isSelfHost); err != nil {
+			u, err := s.canonicalURL(f.v.V)
+			if err != nil {
 				return shlinkInvalid(f.key, "%s", strings.TrimPrefix(err.Error(), urlcheck.ErrInvalid.Error()+": "))
 			}
+			f.v.V = u
 		}
 	}
 	s.redirects.mu.Lock()

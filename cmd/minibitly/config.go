@@ -142,25 +142,21 @@ func (c *config) finish() error {
 		}
 		c.Gateway.BaseURL = "http://" + net.JoinHostPort(h, port)
 	}
-	c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port))
-	if host != "" {
-		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPAddr)
-	}
+	// The listen address itself: the gateway expands no host, 0.0.0.0 and
+	// [::] to every address of the machine.
+	c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), c.HTTPAddr)
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both (or neither, for no TLS listener)")
 	}
 	if c.TLSCert != "" {
-		thost, tport, err := net.SplitHostPort(c.HTTPSAddr)
+		_, tport, err := net.SplitHostPort(c.HTTPSAddr)
 		if err != nil {
 			return fmt.Errorf("--https-addr %q: %w", c.HTTPSAddr, err)
 		}
 		if c.HTTPSAddr == c.HTTPAddr {
 			return fmt.Errorf("--https-addr %q is --http-addr too: give the TLS listener its own address", c.HTTPSAddr)
 		}
-		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", tport), net.JoinHostPort("127.0.0.1", tport))
-		if thost != "" {
-			c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, c.HTTPSAddr)
-		}
+		c.Gateway.SelfHosts = append(c.Gateway.SelfHosts, net.JoinHostPort("localhost", tport), net.JoinHostPort("127.0.0.1", tport), c.HTTPSAddr)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

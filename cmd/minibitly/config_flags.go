@@ -37,6 +37,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.HTTPAddr, "http-addr", "HTTP listen address for redirects, API, health and metrics")
 	fs.bind(&c.Gateway.BaseURL, "base-url", "public base URL used in short_url; its host is refused as a link target")
 	fs.showDefault("base-url", "http://localhost:<port of --http-addr>")
+	fs.bind(&c.Gateway.AllowPrivateDestinations, "allow-private-destinations", "accept long URLs to loopback, private (RFC 1918), link-local, unique-local, localhost and cloud metadata hosts: for an intranet shortener (links to this service are refused either way)")
 	fs.bind(&c.Gateway.ReadTimeout, "http-read-timeout", "time a client has to send a request (0 = none: only behind a proxy that enforces one)")
 	fs.bind(&c.Gateway.WriteTimeout, "http-write-timeout", "time a response may take to write (0 = none)")
 	fs.bind(&c.Gateway.IdleTimeout, "http-idle-timeout", "how long an idle keep-alive connection is kept (0 = --http-read-timeout's value)")

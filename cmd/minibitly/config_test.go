@@ -177,7 +177,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
-		"allow-local-visits": "false",
+		"allow-local-visits": "false", "allow-private-destinations": fmt.Sprint(g.AllowPrivateDestinations),
 		// The packages' DefaultConfig.
 		"postgres-max-conns":       fmt.Sprint(pg.MaxConns),
 		"postgres-query-timeout":   d(pg.QueryTimeout),
@@ -542,5 +542,24 @@ func TestConfig_GossipOverrides(t *testing.T) {
 	if c, err = parseArgs(t, clusterArgs...); err != nil || c.Cluster.ProbeTimeout != 400*time.Millisecond ||
 		c.Cluster.ProbeInterval != cluster.DefaultConfig().ProbeInterval {
 		t.Fatalf("lan with probe timeout from the environment: %+v, %v", c.Cluster, err)
+	}
+}
+
+// TestConfig_Destinations: --allow-private-destinations reaches the
+// gateway, and the listen address is a self host even without a host
+// (":8080", the default: the gateway expands it to every address).
+func TestConfig_Destinations(t *testing.T) {
+	c, err := parseArgs(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.AllowPrivateDestinations || !slices.Contains(c.Gateway.SelfHosts, ":8080") {
+		t.Errorf("defaults: private %v, self hosts %v; want false and :8080 among them", c.Gateway.AllowPrivateDestinations, c.Gateway.SelfHosts)
+	}
+	if c, err = parseArgs(t, "--allow-private-destinations", "--http-addr", "0.0.0.0:9090"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Gateway.AllowPrivateDestinations || !slices.Contains(c.Gateway.SelfHosts, "0.0.0.0:9090") {
+		t.Errorf("private %v, self hosts %v; want true and 0.0.0.0:9090 among them", c.Gateway.AllowPrivateDestinations, c.Gateway.SelfHosts)
 	}
 }

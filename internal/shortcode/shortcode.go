@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Alphabet is the base62 alphabet of generated codes.
@@ -132,7 +133,14 @@ func Valid(code string) error {
 		return fmt.Errorf("%w: the code is %d characters long; the maximum is %d", ErrInvalid, len(code), MaxLength)
 	}
 	if i := badChar(code); i >= 0 {
-		return fmt.Errorf("%w: character %q at position %d is not allowed; use A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, rune(code[i]), i+1)
+		// Name the character, not its first byte (a Cyrillic е is not 'Ð'),
+		// and count characters, not bytes.
+		r, _ := utf8.DecodeRuneInString(code[i:])
+		name := fmt.Sprintf("%q", r)
+		if r >= utf8.RuneSelf {
+			name += fmt.Sprintf(" (%U)", r)
+		}
+		return fmt.Errorf("%w: character %s at position %d is not allowed; use A-Z, a-z, 0-9, '_' and '-'", ErrInvalid, name, utf8.RuneCountInString(code[:i])+1)
 	}
 	if Reserved(code) {
 		return fmt.Errorf("%w: %q is a reserved word", ErrInvalid, code)
