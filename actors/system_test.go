@@ -381,3 +381,41 @@ func TestSystem_ShutdownAfterFailedStart(t *testing.T) {
 		t.Fatalf("Resolve after Shutdown: %v, want ErrUnavailable", err)
 	}
 }
+
+// A max_visits link that reached its limit is admitted again once its
+// stored visits are deleted and the link is reported changed (what the
+// gateway's delete-visits routes do), as in Shlink.
+func TestSystem_DeletedVisitsResetTheLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.createLink(t, storage.Link{Code: "lim", URL: "https://example.com/l", MaxVisits: 2})
+	admit := func() bool {
+		t.Helper()
+		ok, err := f.sys.Admit(ctx, "lim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !admit() || !admit() || admit() {
+		t.Fatal("max 2: want two admitted, the third refused")
+	}
+	f.visit("lim", 2) // the two admitted visits, recorded by the gateway
+	for deadline := time.Now().Add(5 * time.Second); total(t, f, "lim") != 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %d visits, want 2", total(t, f, "lim"))
+		}
+		f.sys.flush(ctx)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n, err := f.store.DeleteVisits(ctx, "lim"); err != nil || n != 2 {
+		t.Fatalf("DeleteVisits = %d, %v", n, err)
+	}
+	if admit() {
+		t.Fatal("admitted before the link was reported changed: the shard still counts 2")
+	}
+	f.sys.LinkChanged(ctx, "lim")
+	if !admit() || !admit() || admit() {
+		t.Fatal("after the delete: want two admitted again, then refused")
+	}
+}

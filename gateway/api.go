@@ -51,6 +51,9 @@ var apiRoutes = newRoutes([]apiRoute{
 	{pattern: "/links/{code}/stats", scopes: statsR, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).linkStats,
 	}},
+	{pattern: "/links/{code}/visits", scopes: linksW, methods: map[string]apiHandler{
+		http.MethodDelete: (*Server).deleteLinkVisits,
+	}},
 	{pattern: "/openapi.json", scopes: anyScope, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).serveOpenAPI,
 	}},

@@ -37,14 +37,14 @@ func TestRoutes_Scopes(t *testing.T) {
 	want := map[string]string{
 		"GET /api/v1/links": lr, "POST /api/v1/links": lw, "POST /api/v1/links/bulk": lw,
 		"GET /api/v1/links/{code}": lr, "PATCH /api/v1/links/{code}": lw, "DELETE /api/v1/links/{code}": lw,
-		"GET /api/v1/links/{code}/stats": sr, "GET /api/v1/openapi.json": "",
+		"GET /api/v1/links/{code}/stats": sr, "DELETE /api/v1/links/{code}/visits": lw, "GET /api/v1/openapi.json": "",
 		"GET /api/v1/keys": ad, "POST /api/v1/keys": ad, "DELETE /api/v1/keys/{code}": ad,
 		"GET /api/v1/cluster": ad, "GET /api/v1/cluster/owner/{code}": ad,
 
 		"GET /rest/v3/health": "", "GET /rest/v3/mercure-info": lr,
 		"GET /rest/v3/short-urls": lr, "POST /rest/v3/short-urls": lw, "GET /rest/v3/short-urls/shorten": lw,
 		"GET /rest/v3/short-urls/{code}": lr, "PATCH /rest/v3/short-urls/{code}": lw, "DELETE /rest/v3/short-urls/{code}": lw,
-		"GET /rest/v3/short-urls/{code}/visits":         sr,
+		"GET /rest/v3/short-urls/{code}/visits":         sr, "DELETE /rest/v3/short-urls/{code}/visits": lw,
 		"GET /rest/v3/short-urls/{code}/redirect-rules": lr, "POST /rest/v3/short-urls/{code}/redirect-rules": lw,
 		"PATCH /rest/v3/short-urls/{code}/redirect-rules": lw,
 		"GET /rest/v3/visits":                             sr, "GET /rest/v3/visits/non-orphan": sr, "GET /rest/v3/tags/{code}/visits": sr,

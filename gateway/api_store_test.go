@@ -221,6 +221,13 @@ func (s *faultStore) VisitTotal(ctx context.Context, code string) (uint64, error
 	return s.db.VisitTotal(ctx, code)
 }
 
+func (s *faultStore) DeleteVisits(ctx context.Context, code string) (uint64, error) {
+	if err := s.fail(true); err != nil {
+		return 0, err
+	}
+	return s.db.DeleteVisits(ctx, code)
+}
+
 func (s *faultStore) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]storage.VisitCount, error) {
 	if err := s.fail(true); err != nil {
 		return nil, err

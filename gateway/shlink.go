@@ -62,8 +62,9 @@ var shlinkRoutes = newRoutes([]apiRoute{
 		http.MethodPatch:  (*Server).shlinkEditShortURL,
 		http.MethodDelete: (*Server).shlinkDeleteShortURL,
 	}},
-	{pattern: "/short-urls/{code}/visits", scopes: statsR, methods: map[string]apiHandler{
-		http.MethodGet: (*Server).shlinkShortURLVisits,
+	{pattern: "/short-urls/{code}/visits", scopes: statsRVisitsW, methods: map[string]apiHandler{
+		http.MethodGet:    (*Server).shlinkShortURLVisits,
+		http.MethodDelete: (*Server).shlinkDeleteVisits,
 	}},
 	{pattern: "/short-urls/{code}/redirect-rules", scopes: linksRW, methods: map[string]apiHandler{
 		http.MethodGet:   (*Server).shlinkGetRedirectRules,

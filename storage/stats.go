@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -167,4 +168,14 @@ func SortBuckets(b []Bucket) {
 		}
 		return b[i].Key < b[j].Key
 	})
+}
+
+// VisitDeleter deletes the stored visits of a link (Shlink's DELETE
+// /short-urls/{code}/visits). Both visit stores implement it.
+type VisitDeleter interface {
+	// DeleteVisits removes every stored visit aggregate of code and
+	// returns how many visits they counted; 0 for a code without visits.
+	// When it returns, reads no longer see them. Batches written after it
+	// (visits still on their way when it ran) are counted as usual.
+	DeleteVisits(ctx context.Context, code string) (uint64, error)
 }

@@ -221,3 +221,43 @@ FROM %s GROUP BY %s ORDER BY m DESC, referrer, device, browser, os, country, bot
 	}
 	return out, nil
 }
+
+// mutationPoll is how often DeleteVisits looks whether its mutation is done.
+const mutationPoll = 50 * time.Millisecond
+
+// DeleteVisits counts code's visits (duplicates collapsed, as VisitTotal),
+// deletes its rows with ALTER TABLE … DELETE — an asynchronous mutation on
+// every ClickHouse release — and waits, within the query timeout, until
+// system.mutations reports every mutation of the table done, so the next
+// read sees no visit of code. A batch retried after the delete that had
+// been written before it (its first write's answer was lost) would bring
+// its rows back: the flusher retries within seconds, so this needs a delete
+// during a ClickHouse hiccup; docs/storage.md says so.
+func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
+	op := fmt.Sprintf("delete visits of %q", code)
+	n, err := s.VisitTotal(ctx, code)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	if err := s.conn.Exec(ctx, `ALTER TABLE `+s.table+` DELETE WHERE code = `+quote(code)); err != nil {
+		return 0, mapErr(ctx, op, err)
+	}
+	wait := `SELECT count() FROM system.mutations WHERE database = ` + quote(s.db) +
+		` AND table = 'visits' AND is_done = 0`
+	for {
+		var pending uint64
+		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
+			return 0, mapErr(ctx, op+": wait for the mutation", err)
+		}
+		if pending == 0 {
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, mapErr(ctx, op+": wait for the mutation", ctx.Err())
+		case <-time.After(mutationPoll):
+		}
+	}
+}

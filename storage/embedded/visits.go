@@ -204,3 +204,26 @@ func (s *Store) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]stor
 	}
 	return out, nil
 }
+
+// DeleteVisits removes code's aggregate rows and its total in one
+// transaction and returns the total. The applied-batch marks stay, so a
+// replay of a batch written before still counts nothing.
+func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
+	var n uint64
+	err := s.update(ctx, fmt.Sprintf("delete visits of %q", code), func(tx *bolt.Tx) error {
+		if !validCode(code) {
+			return nil
+		}
+		totals := tx.Bucket(bTotals)
+		n = u64(totals.Get([]byte(code)))
+		prefix := appendVisitPrefix(nil, code)
+		c := tx.Bucket(bVisits).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return fmt.Errorf("delete visits: %w", err)
+			}
+		}
+		return totals.Delete([]byte(code))
+	})
+	return n, err
+}

@@ -34,6 +34,58 @@ func RunVisits(t *testing.T, open func(t *testing.T) (storage.VisitSink, storage
 	run("InvalidQuery", testStatsInvalid)
 	run("Random", testStatsRandom)
 	run("VisitRows", testVisitRows)
+	run("DeleteVisits", testDeleteVisits)
+}
+
+// testDeleteVisits: a link's visits go, its neighbours' (a prefix, an
+// extension) stay; a replay of a batch from before counts nothing; visits
+// written after are counted from zero.
+func testDeleteVisits(t *testing.T, w storage.VisitSink, r storage.StatsReader) {
+	d, ok := r.(storage.VisitDeleter)
+	if !ok {
+		t.Fatalf("%T does not implement storage.VisitDeleter", r)
+	}
+	visitFixture(t, w)
+	ctx := t.Context()
+	n, err := d.DeleteVisits(ctx, "vis")
+	must(t, "DeleteVisits", err)
+	if n != 44 {
+		t.Errorf("DeleteVisits(vis) = %d, want 44", n)
+	}
+	total := func(code string) uint64 {
+		t.Helper()
+		n, err := r.VisitTotal(ctx, code)
+		must(t, "VisitTotal", err)
+		return n
+	}
+	if got := total("vis"); got != 0 {
+		t.Errorf("after the delete VisitTotal(vis) = %d", got)
+	}
+	rows, err := r.VisitRows(ctx, storage.VisitRowsQuery{Code: "vis", From: base.Add(-time.Hour), To: base.Add(time.Hour), Limit: 100})
+	must(t, "VisitRows", err)
+	if len(rows) != 0 {
+		t.Errorf("after the delete VisitRows(vis) = %v", rows)
+	}
+	for code, want := range map[string]uint64{"vi": 50, "visX": 60, "other": 100} {
+		if got := total(code); got != want {
+			t.Errorf("VisitTotal(%s) = %d after deleting vis, want %d", code, got, want)
+		}
+	}
+	if n, err := d.DeleteVisits(ctx, "vis"); err != nil || n != 0 {
+		t.Errorf("second DeleteVisits = %d, %v; want 0", n, err)
+	}
+	if n, err := d.DeleteVisits(ctx, "never"); err != nil || n != 0 {
+		t.Errorf("DeleteVisits of a code without visits = %d, %v", n, err)
+	}
+	write(t, w, "n1", 3, vc("vis", m(2), dBing, 2))
+	if got := total("vis"); got != 2 {
+		t.Errorf("visits after the delete: VisitTotal = %d, want 2", got)
+	}
+	st, err := r.Stats(ctx, storage.StatsQuery{Code: "vis", From: base, To: base.Add(5 * time.Minute), Interval: storage.Minute})
+	must(t, "Stats", err)
+	if st.Total != 2 {
+		t.Errorf("Stats after the delete: Total = %d, want 2", st.Total)
+	}
 }
 
 func testVisitRows(t *testing.T, w storage.VisitSink, r storage.StatsReader) {

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/minibitly/minibitly/storage"
+	"github.com/valyala/fasthttp"
+)
+
+// statsRVisitsW: reading a link's visits needs stats:read, deleting them
+// links:write (it changes the link: a max_visits link counts from zero).
+var statsRVisitsW = routeScopes{http.MethodGet: storage.ScopeStatsRead, "": storage.ScopeLinksWrite}
+
+// deleteVisits removes the stored visits of a live link and returns how
+// many there were. The owner shard forgets the link (LinkChanged), so a
+// max_visits link reloads its count — now zero — and redirects again.
+// Visits still in the pipeline when it runs are flushed after it and
+// counted (docs/storage.md).
+func (s *Server) deleteVisits(c context.Context, code string) (uint64, error) {
+	if _, err := s.d.Links.GetLink(c, code); err != nil {
+		return 0, notFoundLink(code, err)
+	}
+	d, ok := s.d.Stats.(storage.VisitDeleter)
+	if !ok {
+		return 0, errorf(http.StatusNotImplemented, "not_implemented", "this visit store cannot delete visits")
+	}
+	n, err := d.DeleteVisits(c, code)
+	if err != nil {
+		return 0, err
+	}
+	s.d.Resolver.LinkChanged(c, code)
+	return n, nil
+}
+
+// deleteLinkVisits answers DELETE /api/v1/links/{code}/visits.
+func (s *Server) deleteLinkVisits(c context.Context, ctx *fasthttp.RequestCtx, code string) error {
+	if err := linkCode(code); err != nil {
+		return err
+	}
+	n, err := s.deleteVisits(c, code)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(ctx, http.StatusOK, struct {
+		Code          string `json:"code"`
+		DeletedVisits uint64 `json:"deleted_visits"`
+	}{code, n})
+	return nil
+}
+
+// shlinkDeleteVisits answers DELETE /rest/v3/short-urls/{code}/visits as
+// Shlink does: 200 {"deletedVisits": N}.
+func (s *Server) shlinkDeleteVisits(c context.Context, ctx *fasthttp.RequestCtx, code string) error {
+	if _, err := s.shlinkLink(c, ctx, code); err != nil {
+		return err
+	}
+	n, err := s.deleteVisits(c, code)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(ctx, http.StatusOK, struct {
+		DeletedVisits uint64 `json:"deletedVisits"`
+	}{n})
+	return nil
+}
