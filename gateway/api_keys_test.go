@@ -44,7 +44,7 @@ func TestRoutes_Scopes(t *testing.T) {
 		"GET /rest/v3/health": "", "GET /rest/v3/mercure-info": lr,
 		"GET /rest/v3/short-urls": lr, "POST /rest/v3/short-urls": lw, "GET /rest/v3/short-urls/shorten": lw,
 		"GET /rest/v3/short-urls/{code}": lr, "PATCH /rest/v3/short-urls/{code}": lw, "DELETE /rest/v3/short-urls/{code}": lw,
-		"GET /rest/v3/short-urls/{code}/visits":         sr, "DELETE /rest/v3/short-urls/{code}/visits": lw,
+		"GET /rest/v3/short-urls/{code}/visits": sr, "DELETE /rest/v3/short-urls/{code}/visits": lw,
 		"GET /rest/v3/short-urls/{code}/redirect-rules": lr, "POST /rest/v3/short-urls/{code}/redirect-rules": lw,
 		"PATCH /rest/v3/short-urls/{code}/redirect-rules": lw,
 		"GET /rest/v3/visits":                             sr, "GET /rest/v3/visits/non-orphan": sr, "GET /rest/v3/tags/{code}/visits": sr,
