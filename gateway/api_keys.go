@@ -93,11 +93,13 @@ type keyOut struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at"`
 	RevokedAt *time.Time `json:"revoked_at"`
-	Key       string     `json:"key,omitempty"`
+	// OwnLinksOnly: the key sees and changes only the links it created.
+	OwnLinksOnly bool   `json:"own_links_only"`
+	Key          string `json:"key,omitempty"`
 }
 
 func toKeyOut(k *storage.APIKey) keyOut {
-	o := keyOut{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC()}
+	o := keyOut{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC(), OwnLinksOnly: k.OwnLinksOnly}
 	if o.Scopes == nil { // a key from before scopes: every scope
 		o.Scopes = storage.AllScopes
 	}
@@ -116,6 +118,7 @@ type keyIn struct {
 	Name      string             `json:"name"`
 	Scopes    nullable[[]string] `json:"scopes"`
 	ExpiresAt nullable[string]   `json:"expires_at"`
+	OwnOnly   nullable[bool]     `json:"own_links_only"`
 }
 
 // listKeys answers GET /api/v1/keys: every key, revoked ones too, never a
@@ -138,7 +141,8 @@ func (s *Server) listKeys(c context.Context, ctx *fasthttp.RequestCtx, _ string)
 	return nil
 }
 
-// createKey answers POST /api/v1/keys {"name","scopes"?,"expires_at"?}:
+// createKey answers POST /api/v1/keys {"name","scopes"?,"expires_at"?,
+// "own_links_only"?}:
 // 201 with the key and its secret in "key", the only time it is shown.
 // Without scopes (absent or null) the key has DefaultScopes.
 func (s *Server) createKey(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
@@ -173,6 +177,7 @@ func (s *Server) createKey(c context.Context, ctx *fasthttp.RequestCtx, _ string
 	if err != nil {
 		return err
 	}
+	k.OwnLinksOnly = in.OwnOnly.Set && !in.OwnOnly.Null && in.OwnOnly.V
 	if err := s.d.Keys.CreateAPIKey(c, k); err != nil {
 		if errors.Is(err, storage.ErrConflict) { // random IDs and secrets: not the client's conflict
 			return fmt.Errorf("create api key %q: random id or secret taken: %v", k.ID, err)

@@ -370,3 +370,56 @@ func TestLinks_DisableNeedsAdmin(t *testing.T) {
 	e.do("PATCH", "/api/v1/links/dis", map[string]any{"disabled": nil}, bearer(admin)).wantError(t, http.StatusBadRequest, "invalid_type", "null")
 	e.do("POST", "/api/v1/links", map[string]any{"url": "https://example.com/x", "disabled": true}, bearer(admin)).wantError(t, http.StatusUnprocessableEntity, "invalid_disabled", "PATCH")
 }
+
+// A key limited to its own links sees, lists, edits and deletes only the
+// links it created, through all three APIs; other keys see everything.
+func TestKeys_OwnLinksOnly(t *testing.T) {
+	e := newAPIEnv(t)
+	r := e.do("POST", "/api/v1/keys", map[string]any{"name": "tenant", "own_links_only": true}).wantStatus(t, http.StatusCreated).json(t)
+	if r["own_links_only"] != true {
+		t.Fatalf("created key: %v", r)
+	}
+	tenant := bearer(r["key"].(string))
+	e.do("POST", "/api/v1/links", map[string]any{"url": "https://example.com/mine", "code": "mine"}, tenant).wantStatus(t, http.StatusCreated)
+	e.createLink(map[string]any{"url": "https://example.com/theirs", "code": "theirs"})
+
+	var list struct{ Links []struct{ Code string } }
+	if err := json.Unmarshal(e.do("GET", "/api/v1/links", nil, tenant).wantStatus(t, http.StatusOK).body, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Links) != 1 || list.Links[0].Code != "mine" {
+		t.Fatalf("the tenant lists %+v, want only mine", list.Links)
+	}
+	e.do("GET", "/api/v1/links/mine", nil, tenant).wantStatus(t, http.StatusOK)
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/api/v1/links/theirs"}, {"PATCH", "/api/v1/links/theirs"}, {"DELETE", "/api/v1/links/theirs"},
+		{"GET", "/api/v1/links/theirs/stats"}, {"DELETE", "/api/v1/links/theirs/visits"},
+	} {
+		var body any
+		if req.method == "PATCH" {
+			body = map[string]any{"title": "x"}
+		}
+		if got := e.do(req.method, req.path, body, tenant); got.status != http.StatusNotFound {
+			t.Errorf("tenant %s %s = %d, want 404: %s", req.method, req.path, got.status, got.body)
+		}
+	}
+	if st := e.shlink("GET", "/rest/v3/short-urls/theirs", nil, withHeader("X-Api-Key", r["key"].(string))).status; st != http.StatusNotFound {
+		t.Errorf("tenant Shlink GET of another's link = %d", st)
+	}
+	if st := e.bitly("GET", "/v4/bitlinks/sho.rt/theirs", nil, tenant).status; st != http.StatusNotFound {
+		t.Errorf("tenant Bitly GET of another's link = %d", st)
+	}
+	// The full key sees both, and the links record their creator.
+	if err := json.Unmarshal(e.do("GET", "/api/v1/links", nil).wantStatus(t, http.StatusOK).body, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Links) != 2 {
+		t.Fatalf("the admin lists %+v, want both", list.Links)
+	}
+	l, err := e.store.db.GetLink(t.Context(), "mine")
+	if err != nil || l.CreatedBy != r["id"] {
+		t.Fatalf("stored creator %q (%v), want %v", l.CreatedBy, err, r["id"])
+	}
+	// Redirects are public: both redirect.
+	e.do("GET", "/theirs", nil, noAuth()).wantStatus(t, http.StatusFound)
+}

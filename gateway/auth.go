@@ -129,7 +129,8 @@ func (r *apiRoute) scope(method string) string {
 // as the audit log's actor; every API's router calls it once the key is
 // authorised for the route.
 func withKey(c context.Context, k storage.APIKey) context.Context {
-	return storage.WithActor(context.WithValue(c, apiKeyCtx{}, k), "key:"+k.ID)
+	c = storage.WithCreator(context.WithValue(c, apiKeyCtx{}, k), k.ID, k.OwnLinksOnly)
+	return storage.WithActor(c, "key:"+k.ID)
 }
 
 // authorize refuses (403 forbidden) a key that lacks the scope the

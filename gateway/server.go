@@ -200,6 +200,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	if d.Links != nil {
+		// Every API reads and writes links through it: creators are
+		// recorded, and keys limited to their own links see no others.
+		d.Links = storage.CreatorLinks(d.Links)
+	}
 	s := &Server{cfg: cfg, d: d, log: d.Logger}
 	s.redirects.stop = make(chan struct{})
 	if err := s.initSelfHosts(); err != nil {

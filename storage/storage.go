@@ -38,6 +38,10 @@ type Link struct {
 	// Disabled links answer 410 at redirect and stay listed and editable
 	// (an admin's abuse switch; false restores the link).
 	Disabled bool
+	// CreatedBy is the id of the API key that created the link; "" when
+	// unknown (the CLI, or links from before it was recorded). Set at
+	// create, never changed.
+	CreatedBy string
 	// Version starts at 1 and grows by one on every update.
 	Version int64
 }
@@ -105,6 +109,8 @@ type ListQuery struct {
 	Limit  int    // 1..1000
 	Cursor string // opaque, from a previous page's next cursor; "" = first page
 	Tag    string // "" = all
+	// CreatedBy, when set, keeps only the links that key created.
+	CreatedBy string
 }
 
 // LinkStore keeps link metadata. A successful write is durable when it returns.
@@ -153,6 +159,9 @@ type APIKey struct {
 	Scopes []string
 	// ExpiresAt is when the key stops working; zero = never.
 	ExpiresAt time.Time
+	// OwnLinksOnly limits the key to the links it created (Link.CreatedBy):
+	// others are not found through it.
+	OwnLinksOnly bool
 }
 
 // The scopes of an API key.

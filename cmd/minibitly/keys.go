@@ -16,7 +16,7 @@ import (
 )
 
 const keysUsage = `Usage:
-  minibitly keys create [--name NAME] [--scope S]... [--expires WHEN] [store flags]
+  minibitly keys create [--name NAME] [--scope S]... [--expires WHEN] [--own-links-only] [store flags]
                                  create a key; the secret is printed once
   minibitly keys list [store flags]
   minibitly keys revoke [store flags] ID
@@ -24,7 +24,8 @@ const keysUsage = `Usage:
 Scopes: links:read, links:write, stats:read, admin (--scope repeated or a
 comma list; default links:read,links:write,stats:read). Keys created before
 scopes existed keep every scope, admin included. --expires is a duration
-from now (720h) or an RFC 3339 time; default never.
+from now (720h) or an RFC 3339 time; default never. --own-links-only limits
+the key to the links it creates (every other link is 404 through it).
 
 The embedded store is a single-process database: stop the server first, or
 manage keys through a running node's /api/v1/keys with an admin key (see
@@ -77,6 +78,7 @@ func keys(args []string) error {
 		if err != nil {
 			return err
 		}
+		k.OwnLinksOnly = kf.ownOnly
 		if err := st.keys.CreateAPIKey(ctx, k); err != nil {
 			return fmt.Errorf("create key: %w", err)
 		}
@@ -121,6 +123,7 @@ type keyFlags struct {
 	name    string
 	scopes  scopeList
 	expires string
+	ownOnly bool
 }
 
 // check validates the scopes (DefaultScopes when none is given) and the
@@ -178,6 +181,7 @@ func keysFlags(sub string, c *config, kf *keyFlags) *flagSet {
 		fs.bind(&kf.name, "name", "a label for the key")
 		fs.bind(&kf.scopes, "scope", "a scope of the key: links:read, links:write, stats:read, admin (repeat or comma-separate; default links:read,links:write,stats:read)")
 		fs.bind(&kf.expires, "expires", "when the key stops working: a duration from now (720h) or an RFC 3339 time; empty = never")
+		fs.bind(&kf.ownOnly, "own-links-only", "limit the key to the links it creates: every other link is 404 through it")
 	}
 	storeFlags(fs, c)
 	logFlags(fs, c)

@@ -22,13 +22,14 @@ type keyRecord struct {
 	// scope. An empty list is kept as [] (no scope).
 	Scopes    []string  `json:"scopes"`
 	ExpiresAt time.Time `json:"expires,omitzero"`
+	OwnOnly   bool      `json:"own_links_only,omitempty"`
 }
 
 func (r keyRecord) key(id string) storage.APIKey {
 	return storage.APIKey{
 		ID: id, Name: r.Name, Hash: r.Hash, Prefix: r.Prefix,
 		CreatedAt: utc(r.CreatedAt), RevokedAt: utc(r.RevokedAt),
-		Scopes: r.Scopes, ExpiresAt: utc(r.ExpiresAt),
+		Scopes: r.Scopes, ExpiresAt: utc(r.ExpiresAt), OwnLinksOnly: r.OwnOnly,
 	}
 }
 
@@ -67,7 +68,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 		}
 		r := keyRecord{
 			Name: k.Name, Hash: k.Hash, Prefix: k.Prefix, CreatedAt: utc(k.CreatedAt), RevokedAt: utc(k.RevokedAt),
-			Scopes: k.Scopes, ExpiresAt: utc(k.ExpiresAt),
+			Scopes: k.Scopes, ExpiresAt: utc(k.ExpiresAt), OwnOnly: k.OwnLinksOnly,
 		}
 		if err := putKey(tx, k.ID, r); err != nil {
 			return err

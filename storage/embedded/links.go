@@ -28,6 +28,7 @@ type linkRecord struct {
 	CacheMaxAge    int       `json:"cache_max_age"`
 	Version        int64     `json:"version"`
 	Disabled       bool      `json:"disabled,omitempty"`
+	CreatedBy      string    `json:"created_by,omitempty"`
 	Deleted        bool      `json:"deleted,omitempty"`
 }
 
@@ -36,7 +37,7 @@ func toRecord(l storage.Link) linkRecord {
 		URL: l.URL, Title: l.Title, Tags: append([]string(nil), l.Tags...),
 		CreatedAt: utc(l.CreatedAt), UpdatedAt: utc(l.UpdatedAt), ExpiresAt: utc(l.ExpiresAt),
 		MaxVisits: l.MaxVisits, RedirectStatus: l.RedirectStatus, ForwardQuery: l.ForwardQuery,
-		CacheMaxAge: l.CacheMaxAge, Version: l.Version, Disabled: l.Disabled,
+		CacheMaxAge: l.CacheMaxAge, Version: l.Version, Disabled: l.Disabled, CreatedBy: l.CreatedBy,
 	}
 }
 
@@ -45,7 +46,7 @@ func (r linkRecord) link(code string) storage.Link {
 		Code: code, URL: r.URL, Title: r.Title, Tags: r.Tags,
 		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), ExpiresAt: utc(r.ExpiresAt),
 		MaxVisits: r.MaxVisits, RedirectStatus: r.RedirectStatus, ForwardQuery: r.ForwardQuery,
-		CacheMaxAge: r.CacheMaxAge, Version: r.Version, Disabled: r.Disabled,
+		CacheMaxAge: r.CacheMaxAge, Version: r.Version, Disabled: r.Disabled, CreatedBy: r.CreatedBy,
 	}
 }
 
@@ -294,6 +295,9 @@ func (s *Store) ListLinks(ctx context.Context, q storage.ListQuery) ([]storage.L
 			r, err := liveLink(tx, code)
 			if err != nil {
 				return fmt.Errorf("index entry of %q: %w", code, err)
+			}
+			if q.CreatedBy != "" && r.CreatedBy != q.CreatedBy {
+				continue
 			}
 			out = append(out, r.link(code))
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-const keyColumns = `id, name, hash, prefix, created_at, revoked_at, scopes, expires_at`
+const keyColumns = `id, name, hash, prefix, created_at, revoked_at, scopes, expires_at, own_links_only`
 
 func scanKey(row pgx.Row) (storage.APIKey, error) {
 	var (
@@ -20,7 +20,7 @@ func scanKey(row pgx.Row) (storage.APIKey, error) {
 		expires pgtype.Timestamptz
 	)
 	// scopes is NULL for keys from before scopes (nil: every scope).
-	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt, &revoked, &k.Scopes, &expires); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt, &revoked, &k.Scopes, &expires, &k.OwnLinksOnly); err != nil {
 		return storage.APIKey{}, err
 	}
 	k.CreatedAt = k.CreatedAt.UTC()
@@ -40,11 +40,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		k.ID, k.Name, k.Hash, k.Prefix, micro(k.CreatedAt),
 		pgtype.Timestamptz{Time: micro(k.RevokedAt), Valid: !k.RevokedAt.IsZero()},
 		k.Scopes, // nil is NULL
-		pgtype.Timestamptz{Time: micro(k.ExpiresAt), Valid: !k.ExpiresAt.IsZero()})
+		pgtype.Timestamptz{Time: micro(k.ExpiresAt), Valid: !k.ExpiresAt.IsZero()}, k.OwnLinksOnly)
 	if err != nil {
 		return mapErr(ctx, fmt.Sprintf("create api key %q", k.ID), err)
 	}

@@ -13,18 +13,18 @@ import (
 )
 
 const linkColumns = `code, url, title, tags, created_at, updated_at, expires_at, max_visits,
-	redirect_status, forward_query, cache_max_age, version, disabled`
+	redirect_status, forward_query, cache_max_age, version, disabled, created_by`
 
 // insertLinksSQL inserts many links in one statement: one array parameter per
 // column, unnested into rows. Tags travel as array literals (text) because
 // PostgreSQL arrays cannot be ragged.
 const insertLinksSQL = `INSERT INTO links (` + linkColumns + `)
 SELECT code, url, title, tags::text[], created_at, updated_at, expires_at, NULLIF(max_visits, 0),
-	redirect_status, forward_query, cache_max_age, version, disabled
+	redirect_status, forward_query, cache_max_age, version, disabled, created_by
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-	$7::timestamptz[], $8::int8[], $9::int4[], $10::bool[], $11::int4[], $12::int8[], $13::bool[])
+	$7::timestamptz[], $8::int8[], $9::int4[], $10::bool[], $11::int4[], $12::int8[], $13::bool[], $14::text[])
 	AS t(code, url, title, tags, created_at, updated_at, expires_at, max_visits,
-		redirect_status, forward_query, cache_max_age, version, disabled)
+		redirect_status, forward_query, cache_max_age, version, disabled, created_by)
 ON CONFLICT (code) DO NOTHING
 RETURNING code`
 
@@ -83,6 +83,7 @@ func (s *Store) insertLinks(ctx context.Context, ls []storage.Link) (map[string]
 		maxVisits, versions       = make([]int64, n), make([]int64, n)
 		statuses, ages            = make([]int32, n), make([]int32, n)
 		forward, disabled         = make([]bool, n), make([]bool, n)
+		creators                  = make([]string, n)
 	)
 	for i, l := range ls {
 		codes[i], urls[i], titles[i], tags[i] = l.Code, l.URL, l.Title, arrayLiteral(l.Tags)
@@ -90,10 +91,10 @@ func (s *Store) insertLinks(ctx context.Context, ls []storage.Link) (map[string]
 		expires[i] = pgtype.Timestamptz{Time: l.ExpiresAt, Valid: !l.ExpiresAt.IsZero()}
 		maxVisits[i], versions[i] = l.MaxVisits, l.Version
 		statuses[i], ages[i], forward[i] = int32(l.RedirectStatus), int32(l.CacheMaxAge), l.ForwardQuery
-		disabled[i] = l.Disabled
+		disabled[i], creators[i] = l.Disabled, l.CreatedBy
 	}
 	rows, err := s.pool.Query(ctx, insertLinksSQL, codes, urls, titles, tags, created, updated,
-		expires, maxVisits, statuses, forward, ages, versions, disabled)
+		expires, maxVisits, statuses, forward, ages, versions, disabled, creators)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func scanLink(row pgx.Row) (storage.Link, error) {
 		cacheMaxAg int32
 	)
 	err := row.Scan(&l.Code, &l.URL, &l.Title, &l.Tags, &l.CreatedAt, &l.UpdatedAt, &expires,
-		&maxVisits, &status, &l.ForwardQuery, &cacheMaxAg, &l.Version, &l.Disabled)
+		&maxVisits, &status, &l.ForwardQuery, &cacheMaxAg, &l.Version, &l.Disabled, &l.CreatedBy)
 	if err != nil {
 		return storage.Link{}, err
 	}
@@ -285,6 +286,10 @@ func (s *Store) ListLinks(ctx context.Context, q storage.ListQuery) ([]storage.L
 	if q.Tag != "" {
 		args = append(args, []string{q.Tag})
 		where = append(where, fmt.Sprintf("tags @> $%d::text[]", len(args)))
+	}
+	if q.CreatedBy != "" {
+		args = append(args, q.CreatedBy)
+		where = append(where, fmt.Sprintf("created_by = $%d", len(args)))
 	}
 	args = append(args, limit+1)
 	sql := `SELECT ` + linkColumns + ` FROM links WHERE ` + strings.Join(where, " AND ") +

@@ -66,6 +66,7 @@ func linkDiff(got, want storage.Link) string {
 	add("ForwardQuery", got.ForwardQuery, want.ForwardQuery)
 	add("CacheMaxAge", got.CacheMaxAge, want.CacheMaxAge)
 	add("Disabled", got.Disabled, want.Disabled)
+	add("CreatedBy", got.CreatedBy, want.CreatedBy)
 	add("Version", got.Version, want.Version)
 	return strings.Join(d, "; ")
 }
@@ -88,6 +89,7 @@ func keyDiff(got, want storage.APIKey) string {
 	add("Name", got.Name, want.Name)
 	add("Hash", got.Hash, want.Hash)
 	add("Prefix", got.Prefix, want.Prefix)
+	add("OwnLinksOnly", got.OwnLinksOnly, want.OwnLinksOnly)
 	if !slices.Equal(got.Scopes, want.Scopes) || (got.Scopes == nil) != (want.Scopes == nil) {
 		d = append(d, fmt.Sprintf("Scopes = %#v, want %#v (nil = every scope, [] = none)", got.Scopes, want.Scopes))
 	}

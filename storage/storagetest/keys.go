@@ -150,6 +150,7 @@ func testKeyScopesExpiry(t *testing.T, s storage.KeyStore) {
 	scoped := newKey("scoped", at(0))
 	scoped.Scopes = []string{storage.ScopeStatsRead, storage.ScopeLinksRead}
 	scoped.ExpiresAt = at(48 * time.Hour).In(time.FixedZone("CET", 3600))
+	scoped.OwnLinksOnly = true
 	legacy := newKey("legacy", at(time.Second))
 	none := newKey("none", at(2*time.Second))
 	none.Scopes = []string{}

@@ -27,6 +27,7 @@ func RunLinkStore(t *testing.T, open func(t *testing.T) storage.LinkStore) {
 	t.Run("CreateLinks", func(t *testing.T) { testCreateLinks(t, open(t)) })
 	t.Run("ListOrderAndPages", func(t *testing.T) { testListPages(t, open(t)) })
 	t.Run("ListTag", func(t *testing.T) { testListTag(t, open(t)) })
+	t.Run("ListCreatedBy", func(t *testing.T) { testListCreatedBy(t, open(t)) })
 	t.Run("ListEmpty", func(t *testing.T) { testListEmpty(t, open(t)) })
 	t.Run("ListInvalidCursor", func(t *testing.T) { testListInvalidCursor(t, open(t)) })
 	t.Run("ListSkipsDeleted", func(t *testing.T) { testListDeleted(t, open(t)) })
@@ -95,6 +96,7 @@ func testLinkRoundTrip(t *testing.T, s storage.LinkStore) {
 		RedirectStatus: 307,
 		ForwardQuery:   true,
 		Disabled:       true,
+		CreatedBy:      "key-1",
 		CacheMaxAge:    3600,
 		Version:        1,
 	}
@@ -467,6 +469,57 @@ func testListPages(t *testing.T, s storage.LinkStore) {
 			t.Fatalf("page %d of 5: next cursor %q", page, next)
 		}
 		cursor = next
+	}
+}
+
+// testListCreatedBy: a list for one creator holds exactly its links, in
+// order, whatever the page size; combined with a tag, both apply.
+func testListCreatedBy(t *testing.T, s storage.LinkStore) {
+	ctx := t.Context()
+	var all []storage.Link
+	for i := range 15 {
+		l := newLink(fmt.Sprintf("cb%02d", i), at(time.Duration(i)*time.Second))
+		switch i % 3 {
+		case 0:
+			l.CreatedBy = "k1"
+		case 1:
+			l.CreatedBy = "k2"
+		}
+		if i%2 == 0 {
+			l.Tags = []string{"even"}
+		}
+		all = append(all, l)
+	}
+	create(t, s, all...)
+	want := func(creator, tag string) []storage.Link {
+		var out []storage.Link
+		for i := len(all) - 1; i >= 0; i-- { // newest first
+			if all[i].CreatedBy == creator && (tag == "" || all[i].HasTag(tag)) {
+				out = append(out, all[i])
+			}
+		}
+		return out
+	}
+	for _, c := range []string{"k1", "k2", "nobody"} {
+		for _, tag := range []string{"", "even"} {
+			for _, limit := range []int{1, 2, 100} {
+				var got []storage.Link
+				cursor := ""
+				for page := 0; page < 100; page++ {
+					ls, next, err := s.ListLinks(ctx, storage.ListQuery{Limit: limit, Cursor: cursor, Tag: tag, CreatedBy: c})
+					must(t, "ListLinks CreatedBy", err)
+					if len(ls) > limit {
+						t.Fatalf("%d links on a page of %d", len(ls), limit)
+					}
+					got = append(got, ls...)
+					if next == "" {
+						break
+					}
+					cursor = next
+				}
+				checkList(t, fmt.Sprintf("ListLinks CreatedBy %q tag %q limit %d", c, tag, limit), got, want(c, tag))
+			}
+		}
 	}
 }
 
