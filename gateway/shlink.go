@@ -78,6 +78,7 @@ var shlinkRoutes = newRoutes([]apiRoute{
 	{pattern: "/tags/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagVisits}},
 	{pattern: "/domains/{code}/visits", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkDomainVisits}},
 	{pattern: "/visits/non-orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
+	{pattern: "/visits/orphan", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkOrphanVisits}},
 	{pattern: "/tags/stats", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
 	{pattern: "/domains/redirects", methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},
