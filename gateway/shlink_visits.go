@@ -34,6 +34,12 @@ import (
 // of the links (the newest shlinkScanLimit), newest minute first, then by
 // short code.
 //
+// Orphan visits (GET /visits/orphan, orphan_visits.go) are the rows of the
+// type's pseudo-codes, expanded alike, each visit with its "type" (a link's
+// visit never has one: the web client takes a visit with a type for an
+// orphan one); visitedUrl is the base URL for base_url and "" for the
+// other types (the requested path is not stored).
+//
 // Bounds: the newest storage.MaxVisitRows rows of the range, and at most
 // shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
 // itemsPerPage above it are answered with pages of that size; the
