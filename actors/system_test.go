@@ -154,6 +154,27 @@ func TestSystem_VisitsReachSinkExactly(t *testing.T) {
 	}
 }
 
+// TestSystem_VisitsOfACodeWithoutLink: the gateway counts orphan visits
+// under pseudo-codes no link has ("~orphan:base_url"); they travel the
+// pipeline like a link's visits, and no shard loads a link for them.
+func TestSystem_VisitsOfACodeWithoutLink(t *testing.T) {
+	f := newFixture(t, nil)
+	const code = "~orphan:base_url"
+	f.visit(code, 5)
+	if err := f.sys.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(t, f, code); got != 5 {
+		t.Fatalf("%s stored %d, want 5", code, got)
+	}
+	if n := testutil.ToFloat64(f.sys.m.resolve.loads); n != 0 {
+		t.Fatalf("%v link loads for visits", n)
+	}
+	if f.cache.Get([]byte(code), time.Now().Unix()) != nil {
+		t.Fatal("visits put a near-cache entry")
+	}
+}
+
 func TestSystem_LiveVisitsCountUnflushed(t *testing.T) {
 	f := newFixture(t, nil)
 	f.visit("abc", 40)

@@ -86,7 +86,7 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		}
 	}
 	s.writeRedirect(ctx, e)
-	s.recordVisit(ctx, e, now)
+	s.recordCode(ctx, e.Code, now)
 	s.m.observeRedirect(e.Status, start)
 }
 
@@ -175,8 +175,10 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// recordVisit classifies the visitor and queues one visit for the batcher.
-func (s *Server) recordVisit(ctx *fasthttp.RequestCtx, e *nearcache.Entry, now int64) {
+// recordCode classifies the visitor and queues one visit of code (a
+// link's, or an orphan pseudo-code: orphan_visits.go) for the batcher.
+// code is kept, not copied: the entry's code or a constant.
+func (s *Server) recordCode(ctx *fasthttp.RequestCtx, code string, now int64) {
 	h := &ctx.Request.Header
 	class := s.uaCache.Classify(h.PeekBytes(hdrUserAgent))
 	var country [2]byte
@@ -184,7 +186,7 @@ func (s *Server) recordVisit(ctx *fasthttp.RequestCtx, e *nearcache.Entry, now i
 		country = countryCode(h.Peek(s.cfg.CountryHeader))
 	}
 	dims := class.Pack(country)
-	s.d.Visits.Record(ctx.ConnID(), e.Code, now-now%60, dims, referrerHost(h.PeekBytes(hdrReferer)))
+	s.d.Visits.Record(ctx.ConnID(), code, now-now%60, dims, referrerHost(h.PeekBytes(hdrReferer)))
 }
 
 // countryCode keeps a two-letter code, upper-cased; anything else is unknown.

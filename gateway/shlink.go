@@ -80,6 +80,10 @@ var shlinkRoutes = newRoutes([]apiRoute{
 	{pattern: "/tags/{code}/visits", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagVisits}},
 	{pattern: "/domains/{code}/visits", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkDomainVisits}},
 	{pattern: "/visits/non-orphan", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkNonOrphanVisits}},
+	{pattern: "/visits/orphan", scopes: statsRVisitsW, methods: map[string]apiHandler{
+		http.MethodGet:    (*Server).shlinkOrphanVisits,
+		http.MethodDelete: (*Server).shlinkDeleteOrphanVisits,
+	}},
 	{pattern: "/tags/stats", scopes: statsR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkTagsStats}},
 	{pattern: "/domains", scopes: linksR, methods: map[string]apiHandler{http.MethodGet: (*Server).shlinkListDomains}},
 	{pattern: "/domains/redirects", scopes: adminOnly, methods: map[string]apiHandler{http.MethodPatch: (*Server).shlinkEditDomainRedirects}},

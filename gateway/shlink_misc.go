@@ -31,11 +31,13 @@ func (s *Server) shlinkVisitsOverview(c context.Context, ctx *fasthttp.RequestCt
 	if err != nil {
 		return err
 	}
-	// Orphan visits (unknown codes, the base URL, other paths) are not
-	// counted by the visit pipeline: always zero here.
+	orphans, err := s.orphanSummary(c) // orphan_visits.go
+	if err != nil {
+		return err
+	}
 	out := map[string]map[string]shlinkVisitsSummary{"visits": {
 		"nonOrphanVisits": total,
-		"orphanVisits":    {},
+		"orphanVisits":    orphans,
 	}}
 	s.writeJSON(ctx, http.StatusOK, out)
 	return nil

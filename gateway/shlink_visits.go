@@ -34,6 +34,12 @@ import (
 // of the links (the newest shlinkScanLimit), newest minute first, then by
 // short code.
 //
+// Orphan visits (GET /visits/orphan, orphan_visits.go) are the rows of the
+// type's pseudo-codes, expanded alike, each visit with its "type" (a link's
+// visit never has one: the web client takes a visit with a type for an
+// orphan one); visitedUrl is the base URL for base_url and "" for the
+// other types (the requested path is not stored).
+//
 // Bounds: the newest storage.MaxVisitRows rows of the range, and at most
 // shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
 // itemsPerPage above it are answered with pages of that size; the
@@ -59,6 +65,9 @@ type shlinkVisit struct {
 	PotentialBot  bool            `json:"potentialBot"`
 	VisitedURL    string          `json:"visitedUrl"`
 	RedirectURL   *string         `json:"redirectUrl"`
+	// Type is an orphan visit's type; never set on a link's visit (the
+	// web client takes a visit with a type for an orphan one).
+	Type string `json:"type,omitempty"`
 }
 
 // shlinkUserAgent is a user agent that user-agent parsers (bowser, as
@@ -119,11 +128,14 @@ func shlinkUserAgent(r *storage.VisitKey) string {
 	return "Mozilla/5.0 (" + osPart + ") " + b
 }
 
-// shlinkVisitJSON is the JSON of each visit of row r.
-func (s *Server) shlinkVisitJSON(r *storage.VisitCount, shortURL string) ([]byte, error) {
+// shlinkVisitJSON is the JSON of each visit of row r of src.
+func (s *Server) shlinkVisitJSON(r *storage.VisitCount, src *visitSource) ([]byte, error) {
 	v := shlinkVisit{
 		Referer: r.Referrer, Date: atom(time.Unix(r.Minute, 0)), UserAgent: shlinkUserAgent(&r.VisitKey),
-		PotentialBot: r.Bot, VisitedURL: shortURL,
+		PotentialBot: r.Bot, VisitedURL: src.visitedURL, Type: src.orphanType,
+	}
+	if src.link != nil {
+		v.VisitedURL = s.linkOut(src.link, nil).ShortURL
 	}
 	if r.Country != "" {
 		v.VisitLocation = &shlinkLocation{CountryCode: r.Country, CountryName: r.Country}
@@ -190,7 +202,35 @@ func (s *Server) shlinkAllVisits(c context.Context, ctx *fasthttp.RequestCtx) er
 	return s.writeShlinkVisits(c, ctx, links)
 }
 
-// linkRow is an aggregate row with the index of its link.
+// shlinkOrphanVisits is the orphan visits (orphan_visits.go), of every
+// type or of ?type=; none for another domain than the default one.
+func (s *Server) shlinkOrphanVisits(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	typ := string(ctx.QueryArgs().Peek("type"))
+	var srcs []visitSource
+	for _, k := range orphanKinds {
+		if typ == "" || typ == k.typ {
+			srcs = append(srcs, visitSource{code: k.code, visitedURL: s.orphanVisitedURL(k.typ), orphanType: k.typ})
+		}
+	}
+	if len(srcs) == 0 {
+		return shlinkInvalid("type", "must be %s, %s or %s, got %q", orphanBaseURL, orphanInvalidShortURL, orphanRegular404, typ)
+	}
+	if !s.shlinkDefaultDomain(string(ctx.QueryArgs().Peek("domain"))) {
+		srcs = nil
+	}
+	return s.writeVisitSources(c, ctx, srcs)
+}
+
+// visitSource is a code whose visits are listed: a link's, or an orphan
+// pseudo-code with its type.
+type visitSource struct {
+	code       string
+	link       *storage.Link // visitedUrl is its short URL; nil for orphans
+	visitedURL string        // without a link
+	orphanType string        // "" for a link
+}
+
+// linkRow is an aggregate row with the index of its source.
 type linkRow struct {
 	storage.VisitCount
 	link int
@@ -199,6 +239,15 @@ type linkRow struct {
 // writeShlinkVisits answers the visits of links, merged newest first (then
 // by code and storage.LessVisitKey), at most storage.MaxVisitRows rows.
 func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, links []storage.Link) error {
+	srcs := make([]visitSource, len(links))
+	for i := range links {
+		srcs[i] = visitSource{code: links[i].Code, link: &links[i]}
+	}
+	return s.writeVisitSources(c, ctx, srcs)
+}
+
+// writeVisitSources is writeShlinkVisits of any sources.
+func (s *Server) writeVisitSources(c context.Context, ctx *fasthttp.RequestCtx, links []visitSource) error {
 	page, per, err := shlinkPage(ctx, -1)
 	if err != nil {
 		return err
@@ -229,7 +278,7 @@ func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, 
 	var rows []linkRow
 	if q.To.Unix() > q.From.Unix() {
 		for i := range links {
-			q.Code = links[i].Code
+			q.Code = links[i].code
 			rs, err := s.d.Stats.VisitRows(c, q)
 			if err != nil {
 				return err
@@ -265,7 +314,7 @@ func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, 
 		if at >= hi {
 			break
 		}
-		j, err := s.shlinkVisitJSON(&rows[i].VisitCount, s.linkOut(&links[rows[i].link], nil).ShortURL)
+		j, err := s.shlinkVisitJSON(&rows[i].VisitCount, &links[rows[i].link])
 		if err != nil {
 			return err
 		}
@@ -289,13 +338,13 @@ func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, 
 	return nil
 }
 
-func sortLinkRows(rows []linkRow, links []storage.Link) {
+func sortLinkRows(rows []linkRow, links []visitSource) {
 	slices.SortStableFunc(rows, func(a, b linkRow) int {
 		switch {
 		case a.Minute != b.Minute:
 			return cmp.Compare(b.Minute, a.Minute)
 		case a.link != b.link:
-			return strings.Compare(links[a.link].Code, links[b.link].Code)
+			return strings.Compare(links[a.link].code, links[b.link].code)
 		case storage.LessVisitKey(a.VisitKey, b.VisitKey):
 			return -1
 		case storage.LessVisitKey(b.VisitKey, a.VisitKey):

@@ -135,13 +135,15 @@ func writeSpecialRedirect(ctx *fasthttp.RequestCtx, loc []byte) {
 
 // writeNoLink answers a redirect path that resolves no enabled link: the
 // invalid-short-URL redirect for one segment, the regular-404 one for a
-// longer path, err when that one is not set.
+// longer path, err when that one is not set. It counts the orphan visit
+// of that type (orphan_visits.go).
 func (s *Server) writeNoLink(ctx *fasthttp.RequestCtx, code []byte, err error) {
 	r := s.specialRedirect()
-	loc := r.invalidShortURL
+	loc, orphan := r.invalidShortURL, orphanCodeInvalidShortURL
 	if bytes.IndexByte(code, '/') >= 0 {
-		loc = r.regular404
+		loc, orphan = r.regular404, orphanCodeRegular404
 	}
+	s.recordCode(ctx, orphan, s.d.Clock.Unix())
 	if loc == nil {
 		s.writeError(ctx, err)
 		return

@@ -111,6 +111,9 @@ func compressible(ct string) bool {
 func (s *Server) serveWeb(ctx *fasthttp.RequestCtx, p []byte) bool {
 	switch {
 	case len(p) == 1:
+		if ctx.IsGet() || ctx.IsHead() {
+			s.recordCode(ctx, orphanCodeBaseURL, s.d.Clock.Unix()) // an orphan visit: orphan_visits.go
+		}
 		if loc := s.specialRedirect().base; loc != nil { // special_redirects.go
 			writeSpecialRedirect(ctx, loc)
 			break

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -401,6 +402,13 @@ func TestShlinkSDK(t *testing.T) {
 		if n := statsTotal(t, base, "fromsdk"); n != 2 {
 			return fmt.Errorf("/api/v1 stats of fromsdk: %d visits, want 2", n)
 		}
+		// The orphan visits of /, /nope and /a/b (requested above).
+		var ov struct {
+			Visits struct{ OrphanVisits struct{ Total uint64 } }
+		}
+		if st := harness.Do(t, "GET", base+"/rest/v3/visits", testKey, nil, &ov); st != 200 || ov.Visits.OrphanVisits.Total != 3 {
+			return fmt.Errorf("GET /rest/v3/visits: %d, %d orphan visits, want 3", st, ov.Visits.OrphanVisits.Total)
+		}
 		return nil
 	})
 	steps = runSDK(t, "counted", base)
@@ -415,6 +423,33 @@ func TestShlinkSDK(t *testing.T) {
 	}
 	if got, _ := codes("list"); got != "fromv1,fromsdk" {
 		t.Errorf("listShortUrls(visits-DESC) = %s, want fromv1 (4) before fromsdk (2)", got)
+	}
+	var orphans sdkVisits
+	value(t, steps, "orphanVisits", &orphans)
+	var types []string
+	for _, v := range orphans.Data {
+		if v.Type == nil {
+			t.Fatalf("getOrphanVisits: a visit without a type: %+v", v)
+		}
+		types = append(types, *v.Type)
+		if want := map[bool]string{true: base + "/"}[*v.Type == "base_url"]; v.VisitedURL != want {
+			t.Errorf("getOrphanVisits: a %s visit of %q, want visitedUrl %q", *v.Type, v.VisitedURL, want)
+		}
+	}
+	sort.Strings(types) // newest minute first: a minute may have begun between the requests
+	if got := strings.Join(types, ","); got != "base_url,invalid_short_url,regular_404" || orphans.Pagination.TotalItems != 3 {
+		t.Errorf("getOrphanVisits: types %s, totalItems %d; want one of each", got, orphans.Pagination.TotalItems)
+	}
+	value(t, steps, "orphanBaseUrl", &orphans)
+	if len(orphans.Data) != 1 || *orphans.Data[0].Type != "base_url" {
+		t.Errorf("getOrphanVisits(type base_url) = %+v", orphans.Data)
+	}
+	var overview2 struct {
+		NonOrphanVisits, OrphanVisits struct{ Total, NonBots, Bots uint64 }
+	}
+	value(t, steps, "overview", &overview2)
+	if o := overview2.OrphanVisits; o.Total != 3 || o.NonBots+o.Bots != 3 || overview2.NonOrphanVisits.Total != 6 {
+		t.Errorf("getVisitsOverview = %+v, want 3 orphan visits and 6 of links", overview2)
 	}
 }
 

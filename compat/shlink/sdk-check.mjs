@@ -9,7 +9,8 @@
 //   node sdk-check.mjs <phase> <base URL> <API key>
 //
 // phase "main" exercises every method; phase "counted" reads back the
-// visits of the link made in "main" after the Go test redirected it.
+// visits of the link made in "main" after the Go test redirected it, and
+// the orphan visits of the Go test's requests for /, /nope and /a/b.
 import { ShlinkApiClient } from '@shlinkio/shlink-js-sdk';
 import { FetchHttpClient } from '@shlinkio/shlink-js-sdk/fetch';
 // The user-agent parser shlink-web-component charts browsers and OSes with.
@@ -108,6 +109,11 @@ if (phase === 'main') {
   await step('get', () => client.getShortUrl({ shortCode: 'fromsdk' }));
   await step('visits', () => client.getShortUrlVisits({ shortCode: 'fromsdk' }, { page: 1, itemsPerPage: 5000 }));
   await step('list', () => client.listShortUrls({ orderBy: { field: 'visits', dir: 'DESC' } }));
+  // The Go test requested /, an unknown code and /a/b: one orphan visit
+  // of each type.
+  await step('orphanVisits', () => client.getOrphanVisits({ page: 1, itemsPerPage: 5000 }));
+  await step('orphanBaseUrl', () => client.getOrphanVisits({ type: 'base_url' }));
+  await step('overview', () => client.getVisitsOverview());
 } else {
   console.error(`unknown phase ${phase}`);
   process.exit(2);
