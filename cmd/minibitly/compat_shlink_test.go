@@ -451,6 +451,28 @@ func TestShlinkSDK(t *testing.T) {
 	if o := overview2.OrphanVisits; o.Total != 3 || o.NonBots+o.Bots != 3 || overview2.NonOrphanVisits.Total != 6 {
 		t.Errorf("getVisitsOverview = %+v, want 3 orphan visits and 6 of links", overview2)
 	}
+	var removed struct{ DeletedVisits uint64 }
+	value(t, steps, "deleteVisits", &removed)
+	var linkVisits, before struct {
+		Data       []json.RawMessage
+		Pagination struct{ TotalItems int }
+	}
+	value(t, steps, "visits", &before)
+	if removed.DeletedVisits == 0 || removed.DeletedVisits != uint64(before.Pagination.TotalItems) {
+		t.Errorf("deleteShortUrlVisits = %d removed, want the %d visits listed before", removed.DeletedVisits, before.Pagination.TotalItems)
+	}
+	value(t, steps, "visitsAfterDelete", &linkVisits)
+	if len(linkVisits.Data) != 0 {
+		t.Errorf("getShortUrlVisits after the delete: %d visits", len(linkVisits.Data))
+	}
+	value(t, steps, "deleteOrphanVisits", &removed)
+	if removed.DeletedVisits != 3 {
+		t.Errorf("deleteOrphanVisits = %d, want 3", removed.DeletedVisits)
+	}
+	value(t, steps, "overviewAfterDelete", &overview2)
+	if overview2.OrphanVisits.Total != 0 {
+		t.Errorf("orphan visits after deleteOrphanVisits: %+v", overview2.OrphanVisits)
+	}
 }
 
 // sdkRedirects are a domain's redirects as the SDK returns them.

@@ -114,6 +114,11 @@ if (phase === 'main') {
   await step('orphanVisits', () => client.getOrphanVisits({ page: 1, itemsPerPage: 5000 }));
   await step('orphanBaseUrl', () => client.getOrphanVisits({ type: 'base_url' }));
   await step('overview', () => client.getVisitsOverview());
+  // Deleting visits, as the web client's "delete visits" buttons do.
+  await step('deleteVisits', () => client.deleteShortUrlVisits({ shortCode: 'fromsdk' }));
+  await step('visitsAfterDelete', () => client.getShortUrlVisits({ shortCode: 'fromsdk' }, { page: 1, itemsPerPage: 5000 }));
+  await step('deleteOrphanVisits', () => client.deleteOrphanVisits());
+  await step('overviewAfterDelete', () => client.getVisitsOverview());
 } else {
   console.error(`unknown phase ${phase}`);
   process.exit(2);
