@@ -174,7 +174,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"node-name": "the host name",
 		// Off unless given.
 		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "country-header": "",
-		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "",
+		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "", "blocklist": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
 		"allow-local-visits": "false", "allow-private-destinations": fmt.Sprint(g.AllowPrivateDestinations),
@@ -209,7 +209,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"gossip-interval":          each(func(c cluster.Config) any { return c.GossipInterval }),
 		"gossip-rejoin-interval":   each(func(c cluster.Config) any { return c.RejoinInterval }),
 		// keys create
-		"name": "", "scope": "", "expires": "",
+		"name": "", "scope": "", "expires": "", "own-links-only": "false",
 	}
 	seen := map[string]bool{}
 	for set, fs := range flagSets() {
