@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -83,8 +82,9 @@ func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byt
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
 		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "this API key has been revoked")
 	}
-	if s.limiter != nil && !s.limiter.allow(k.ID, time.Now()) {
-		ctx.Response.Header.Set("Retry-After", "1")
+	if ok, wait := s.allowKey(k.ID); !ok {
+		setRateLimitHeaders(&ctx.Response.Header, s.limits.api.limit(), 1, wait)
+		s.limits.limitedAPI.Inc()
 		return storage.APIKey{}, errorf(http.StatusTooManyRequests, "rate_limited",
 			"this API key exceeded its request rate; slow down and retry after a second")
 	}
