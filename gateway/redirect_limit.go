@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ type limitState struct {
 	now func() int64
 
 	limitedRedirect, limitedMiss, limitedAPI prometheus.Counter
+	members                                  atomic.Int64 // the split's alive count
 
 	start    sync.Once
 	stopOnce sync.Once
@@ -43,6 +45,7 @@ func (s *Server) initLimits(reg prometheus.Registerer) error {
 	l.stop = make(chan struct{})
 	l.trusted, _ = parseTrustedProxies(s.cfg.TrustedProxies) // checked by Validate
 	alive := s.alive()
+	l.members.Store(int64(alive))
 	if !s.cfg.RedirectRateLimit.Off() {
 		l.redirect = newIPLimiter(s.cfg.RedirectRateLimit, alive)
 	}
@@ -60,7 +63,13 @@ func (s *Server) initLimits(reg prometheus.Registerer) error {
 	l.limitedRedirect = limited.WithLabelValues("redirect")
 	l.limitedMiss = limited.WithLabelValues("miss")
 	l.limitedAPI = limited.WithLabelValues("api")
-	return reg.Register(limited)
+	if err := reg.Register(limited); err != nil {
+		return err
+	}
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "minibitly_gateway_rate_limit_members",
+		Help: "Alive members the rate limits are split over (each node allows limit ÷ this).",
+	}, func() float64 { return float64(l.members.Load()) }))
 }
 
 // alive is the number of members the limits are split over (1 without a
@@ -79,6 +88,7 @@ func (s *Server) refreshAlive() {
 		return
 	}
 	n := s.alive()
+	l.members.Store(int64(n))
 	if l.redirect != nil {
 		l.redirect.setAlive(n)
 	}
