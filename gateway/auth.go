@@ -86,7 +86,7 @@ func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byt
 		setRateLimitHeaders(&ctx.Response.Header, s.limits.api.limit(), 1, wait)
 		s.limits.limitedAPI.Inc()
 		return storage.APIKey{}, errorf(http.StatusTooManyRequests, "rate_limited",
-			"this API key exceeded its request rate; slow down and retry after a second")
+			"this API key exceeded its request rate; slow down and retry after the Retry-After seconds")
 	}
 	return k, nil
 }
