@@ -87,7 +87,8 @@ func (r Rate) burst() int {
 // shard's read lock and updates the client's slot with a compare-and-swap:
 // no global lock, no allocation once the client has a slot. A shard holds
 // at most ipShardSlots clients; when full, clients whose bucket has refilled
-// (equivalent to new ones) are swept, and if none has, one is evicted.
+// (equivalent to new ones) are swept, and if too few have, arbitrary ones
+// are evicted (a flood of more addresses than that is not held back).
 type ipLimiter struct {
 	rate  Rate
 	burst int
@@ -193,8 +194,10 @@ func (sh *ipShard) insert(k clientKey, now int64, p *gcraParams) (bool, time.Dur
 	return true, 0
 }
 
-// sweep frees the slots of clients whose bucket has refilled; when none
-// has, it frees one arbitrary client's (its next request starts afresh).
+// sweep frees the slots of clients whose bucket has refilled; when fewer
+// than an eighth of the slots free up that way, it frees arbitrary clients'
+// (their next request starts afresh) up to that eighth, so a flood of new
+// addresses costs one sweep per limit/8 of them, not one per address.
 func (sh *ipShard) sweep(now int64) {
 	for k, i := range sh.idx {
 		if sh.tat[i] <= now {
@@ -202,13 +205,13 @@ func (sh *ipShard) sweep(now int64) {
 			sh.free = append(sh.free, i)
 		}
 	}
-	if len(sh.idx) < sh.limit {
-		return
-	}
+	target := sh.limit - max(sh.limit/8, 1)
 	for k, i := range sh.idx {
+		if len(sh.idx) <= target {
+			return
+		}
 		delete(sh.idx, k)
 		sh.free = append(sh.free, i)
-		return
 	}
 }
 
