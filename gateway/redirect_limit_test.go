@@ -291,3 +291,24 @@ func TestServer_CachedRedirectAllocatesNothingLimited(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig_ValidateRateLimits: a rate is N/s, N/m or off; proxies are
+// CIDRs.
+func TestConfig_ValidateRateLimits(t *testing.T) {
+	for name, edit := range map[string]func(*Config){
+		"redirect per hour": func(c *Config) { c.RedirectRateLimit = Rate{N: 5, Per: time.Hour} },
+		"miss negative":     func(c *Config) { c.MissRateLimit = Rate{N: -1, Per: time.Second} },
+		"proxies":           func(c *Config) { c.TrustedProxies = "10.0.0.0/8,nope" },
+	} {
+		c := DefaultConfig()
+		edit(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c := DefaultConfig()
+	c.RedirectRateLimit, c.MissRateLimit, c.TrustedProxies = Rate{N: 20, Per: time.Minute}, Rate{}, "10.0.0.0/8"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
