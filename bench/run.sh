@@ -21,11 +21,15 @@
 #                     once (so it is cached), report the time and RSS after
 #   MINIBITLY_BIN     use this minibitly binary instead of building ./cmd/minibitly
 #   NODE_ARGS         extra flags for the node (word-split)
+#   RL_LIMIT [1000000000/s] --redirect-rate-limit of a second node measured
+#                     in the same rounds (the "rl" row); high enough never to
+#                     refuse: wrk is one client address, so this is the
+#                     single-address cost of the limiter. Empty skips it.
 #   API_KEY           API key handed to the node (random by default)
 #   KEEP_TMP [0]      1 keeps the temp dir (logs, data) for inspection
 #
 # Output: human-readable lines, then one summary line for scripts:
-#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [links=<n> links_rss_kb=<n>]
+#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [rl_rps=<n> rl_ratio=<rl/node>] [links=<n> links_rss_kb=<n>]
 # Exit status is non-zero if anything fails (build, start, a non-30x answer).
 set -euo pipefail
 
@@ -39,6 +43,7 @@ WRK_CPU=${WRK_CPU:-1}
 CODE=${CODE:-c0000001}
 LINKS=${LINKS:-0}
 KEEP_TMP=${KEEP_TMP:-0}
+RL_LIMIT=${RL_LIMIT-1000000000/s}
 
 cd "$(dirname "$0")/.."
 
@@ -122,9 +127,22 @@ mkdir -p "$TMP/data"
 # shellcheck disable=SC2086 # NODE_ARGS is word-split on purpose
 MINIBITLY_INITIAL_API_KEY=$API_KEY taskset -c "$NODE_CPU" "$NODE_BIN" \
 	--http-addr "127.0.0.1:$NODE_PORT" --data-dir "$TMP/data" --flush-interval 1s \
-	${NODE_ARGS:-} >"$TMP/node.log" 2>&1 &
+	--miss-rate-limit off ${NODE_ARGS:-} >"$TMP/node.log" 2>&1 &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
+# The walk of LINKS codes is one client address asking for uncached codes:
+# --miss-rate-limit off above, or it would answer 429.
+if [[ -n $RL_LIMIT ]] && (( ROUNDS > 0 )); then
+	RL_PORT=$(free_port)
+	RL_URL=http://127.0.0.1:$RL_PORT
+	mkdir -p "$TMP/data-rl"
+	# shellcheck disable=SC2086
+	MINIBITLY_INITIAL_API_KEY=$API_KEY taskset -c "$NODE_CPU" "$NODE_BIN" \
+		--http-addr "127.0.0.1:$RL_PORT" --data-dir "$TMP/data-rl" --flush-interval 1s \
+		--miss-rate-limit off --redirect-rate-limit "$RL_LIMIT" ${NODE_ARGS:-} >"$TMP/node-rl.log" 2>&1 &
+	RL_PID=$!
+	PIDS+=("$RL_PID")
+fi
 echo "$CODE" >"$TMP/codes.txt"
 taskset -c "$NODE_CPU" "$TMP/bare" -addr "127.0.0.1:$BARE_PORT" -n "$NCODES" -codes "$TMP/codes.txt" >"$TMP/bare.log" 2>&1 &
 BARE_PID=$!
@@ -132,6 +150,11 @@ PIDS+=("$BARE_PID")
 
 wait_up "$NODE_URL/ready" 200 "$NODE_PID" "$TMP/node.log" node
 wait_up "$BARE_URL/c0000001" 302 "$BARE_PID" "$TMP/bare.log" bare
+if [[ -n ${RL_PID:-} ]]; then
+	wait_up "$RL_URL/ready" 200 "$RL_PID" "$TMP/node-rl.log" node-rl
+	"$GL" link -url "$RL_URL" -key "$API_KEY" -code "$CODE"
+	"$GL" wait -url "$RL_URL/$CODE" -want 302 -timeout 10s || die "node-rl does not redirect /$CODE; see $TMP/node-rl.log"
+fi
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
@@ -173,23 +196,38 @@ if (( ROUNDS > 0 )); then
 	echo "bench: warm-up $WARMUP each"
 	run_wrk "$NODE_URL" "$WARMUP" >/dev/null
 	run_wrk "$BARE_URL" "$WARMUP" >/dev/null
-	NODES=() BARES=() RATIOS=()
+	[[ -n ${RL_PID:-} ]] && run_wrk "$RL_URL" "$WARMUP" >/dev/null
+	NODES=() BARES=() RATIOS=() RLS=() RL_RATIOS=()
 	for r in $(seq "$ROUNDS"); do
 		n=$(run_wrk "$NODE_URL" "$DURATION")
 		b=$(run_wrk "$BARE_URL" "$DURATION")
 		ratio=$(awk -v n="$n" -v b="$b" 'BEGIN {printf "%.3f", n/b}')
 		NODES+=("$n") BARES+=("$b") RATIOS+=("$ratio")
 		printf 'round %d: node %10.0f req/s   bare %10.0f req/s   ratio %s\n' "$r" "$n" "$b" "$ratio"
+		if [[ -n ${RL_PID:-} ]]; then
+			l=$(run_wrk "$RL_URL" "$DURATION")
+			lr=$(awk -v l="$l" -v n="$n" 'BEGIN {printf "%.3f", l/n}')
+			RLS+=("$l") RL_RATIOS+=("$lr")
+			printf 'round %d: rl   %10.0f req/s   (--redirect-rate-limit %s)   ratio rl/node %s\n' "$r" "$l" "$RL_LIMIT" "$lr"
+		fi
 	done
 	NODE_RPS=$(printf '%s\n' "${NODES[@]}" | median)
 	BARE_RPS=$(printf '%s\n' "${BARES[@]}" | median)
 	RATIO=$(printf '%s\n' "${RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
 	printf 'median:  node %10.0f req/s   bare %10.0f req/s   ratio node/bare %s\n' "$NODE_RPS" "$BARE_RPS" "$RATIO"
+	if [[ -n ${RL_PID:-} ]]; then
+		RL_RPS=$(printf '%s\n' "${RLS[@]}" | median)
+		RL_RATIO=$(printf '%s\n' "${RL_RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
+		printf 'median:  rl   %10.0f req/s   ratio rl/node %s (aim: at least 0.95)\n' "$RL_RPS" "$RL_RATIO"
+	fi
 fi
 NODE_RSS=$(rss_kb "$NODE_PID")
 echo "node RSS: $NODE_RSS kB (bare: $(rss_kb "$BARE_PID") kB)"
 
 summary=$(printf 'RESULT node_rps=%.0f bare_rps=%.0f ratio=%s node_rss_kb=%s' "$NODE_RPS" "$BARE_RPS" "$RATIO" "$NODE_RSS")
+if [[ -n ${RL_RPS:-} ]]; then
+	summary+=$(printf ' rl_rps=%.0f rl_ratio=%s' "$RL_RPS" "$RL_RATIO")
+fi
 if (( LINKS > 0 )); then
 	summary+=" links=$LINKS links_rss_kb=$LINKS_RSS"
 fi

@@ -90,10 +90,11 @@ func (s *Server) checkKey(c context.Context, ctx *fasthttp.RequestCtx, key []byt
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly", error="invalid_token"`))
 		return storage.APIKey{}, errorf(http.StatusUnauthorized, "unauthorized", "this API key expired at "+k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	if s.limiter != nil && !s.limiter.allow(k.ID, time.Now()) {
-		ctx.Response.Header.Set("Retry-After", "1")
+	if ok, wait := s.allowKey(k.ID); !ok {
+		setRateLimitHeaders(&ctx.Response.Header, s.limits.api.limit(), 1, wait)
+		s.limits.limitedAPI.Inc()
 		return storage.APIKey{}, errorf(http.StatusTooManyRequests, "rate_limited",
-			"this API key exceeded its request rate; slow down and retry after a second")
+			"this API key exceeded its request rate; slow down and retry after the Retry-After seconds")
 	}
 	return k, nil
 }

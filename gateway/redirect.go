@@ -29,7 +29,13 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		s.writeError(ctx, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "redirects answer GET and HEAD only"))
 		return
 	}
+	if !s.limitRedirect(ctx) {
+		return
+	}
 	if !shortcode.WellFormed(code) {
+		if !s.limitMiss(ctx) {
+			return
+		}
 		s.m.redirect404.Inc()
 		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return
@@ -40,6 +46,9 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		s.m.cacheHits.Inc()
 	} else {
 		s.m.cacheMisses.Inc()
+		if !s.limitMiss(ctx) {
+			return
+		}
 		var err error
 		e, err = s.resolveMiss(string(code))
 		if err != nil {
@@ -54,6 +63,9 @@ func (s *Server) serveRedirect(ctx *fasthttp.RequestCtx, code []byte) {
 		}
 	}
 	if e.Gone {
+		if !s.limitMiss(ctx) {
+			return
+		}
 		s.m.redirect404.Inc()
 		s.writeNoLink(ctx, code, errorf(http.StatusNotFound, "not_found", "no such link"))
 		return

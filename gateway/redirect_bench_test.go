@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,7 +11,8 @@ import (
 )
 
 // BenchmarkServer_Redirect measures the handler of a cached redirect against
-// a bare handler answering the same 302 from a Go map (the baseline).
+// a bare handler answering the same 302 from a Go map (the baseline), and
+// with --redirect-rate-limit set.
 func BenchmarkServer_Redirect(b *testing.B) {
 	s, _, vl := newRedirectServer(b,
 		&nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302},
@@ -37,10 +40,30 @@ func BenchmarkServer_Redirect(b *testing.B) {
 		ctx.Response.Header.SetCanonical(hdrLocation, loc)
 		ctx.Response.Header.SetCanonical(hdrCacheControl, []byte("private, max-age=0"))
 	}
-	run := func(b *testing.B, h fasthttp.RequestHandler, uri string) {
+	limited, _, lvl := newLimitedServer(b, func(c *Config) {
+		c.RedirectRateLimit = Rate{N: 1_000_000_000, Per: time.Second} // never refuses
+	}, nil, &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				lvl.Drain(func(string, int64, uint32, []byte) {})
+			}
+		}
+	}()
+	var clients atomic.Uint32
+	run := func(b *testing.B, h fasthttp.RequestHandler, uri string, oneIP bool) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			var ctx fasthttp.RequestCtx
+			ip := net.IPv4(192, 0, 2, 1)
+			if !oneIP { // one client address per goroutine
+				n := clients.Add(1)
+				ip = net.IPv4(10, byte(n>>16), byte(n>>8), byte(n))
+			}
+			ctx.SetRemoteAddr(&net.TCPAddr{IP: ip, Port: 1234})
 			ctx.Request.SetRequestURI(uri)
 			ctx.Request.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
 			for pb.Next() {
@@ -49,8 +72,12 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			}
 		})
 	}
-	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler, "/abc") })
-	b.Run("handler=node", func(b *testing.B) { run(b, s.handle, "/abc") })
+	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler, "/abc", false) })
+	b.Run("handler=node", func(b *testing.B) { run(b, s.handle, "/abc", false) })
 	// forward_query on a long URL with a query and a fragment.
-	b.Run("handler=node/forward_query", func(b *testing.B) { run(b, s.handle, "/fwd?utm_source=news&utm_medium=email") })
+	b.Run("handler=node/forward_query", func(b *testing.B) { run(b, s.handle, "/fwd?utm_source=news&utm_medium=email", false) })
+	// --redirect-rate-limit set (high enough never to refuse): one client
+	// address per goroutine, and all goroutines as one address (wrk's case).
+	b.Run("handler=node-ratelimited", func(b *testing.B) { run(b, limited.handle, "/abc", false) })
+	b.Run("handler=node-ratelimited-1ip", func(b *testing.B) { run(b, limited.handle, "/abc", true) })
 }

@@ -78,6 +78,18 @@ type Config struct {
 	// MetricsSeparate serves /metrics only on the listener of ServeMetrics:
 	// Serve's listeners answer it 404.
 	MetricsSeparate bool
+
+	// RedirectRateLimit limits redirect requests per client address
+	// (clientip.go), split over the cluster's alive members
+	// (docs/cluster.md); the zero Rate is off.
+	RedirectRateLimit Rate
+	// MissRateLimit limits, per client address, redirect requests that name
+	// no cached link (malformed or unknown codes, near-cache misses that ask
+	// the store); the zero Rate is off.
+	MissRateLimit Rate
+	// TrustedProxies is a comma-separated list of CIDRs whose
+	// X-Forwarded-For / Forwarded headers name the client; "" = none.
+	TrustedProxies string
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -98,7 +110,15 @@ func (c *Config) Validate() error {
 		problem = fmt.Sprintf("APIRate must be a finite number of requests per second, 0 for no limit, got %v", c.APIRate)
 	case c.APIRate > 0 && c.APIBurst < 1:
 		problem = fmt.Sprintf("APIBurst must be at least 1 when APIRate is set, got %d", c.APIBurst)
+	case c.RedirectRateLimit.N < 0 || c.RedirectRateLimit.N > 0 && c.RedirectRateLimit.Per != time.Second && c.RedirectRateLimit.Per != time.Minute:
+		problem = fmt.Sprintf("RedirectRateLimit must be N/s, N/m or off, got %d per %s", c.RedirectRateLimit.N, c.RedirectRateLimit.Per)
+	case c.MissRateLimit.N < 0 || c.MissRateLimit.N > 0 && c.MissRateLimit.Per != time.Second && c.MissRateLimit.Per != time.Minute:
+		problem = fmt.Sprintf("MissRateLimit must be N/s, N/m or off, got %d per %s", c.MissRateLimit.N, c.MissRateLimit.Per)
 	default:
+		if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
+			problem = err.Error()
+			break
+		}
 		if _, err := parseCORSOrigins(c.CORSOrigins); err != nil {
 			problem = err.Error()
 			break
@@ -122,6 +142,8 @@ func DefaultConfig() Config {
 		CORSOrigins:    "*",
 
 		RedirectsRefresh: 10 * time.Second,
+
+		MissRateLimit: Rate{N: 100, Per: time.Second},
 	}
 }
 
@@ -179,7 +201,7 @@ type Server struct {
 
 	metricsHandler fasthttp.RequestHandler
 	uaCache        useragent.Cache
-	limiter        *keyLimiter
+	limits         limitState // redirect_limit.go
 	ui             uiFiles
 	corsPolicy     corsPolicy
 	// The latest /rest/health check (shlink.go healthy).
@@ -218,14 +240,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.ui = ui
 	s.corsPolicy, _ = parseCORSOrigins(cfg.CORSOrigins) // checked by Validate
 	s.bitlyDomain = bitlyDomainOf(cfg.BaseURL)
-	if cfg.APIRate > 0 {
-		s.limiter = newKeyLimiter(cfg.APIRate, cfg.APIBurst)
-	}
 	m, err := newMetrics(d.Registry, d)
 	if err != nil {
 		return nil, err
 	}
 	s.m = m
+	if err := s.initLimits(d.Registry); err != nil {
+		return nil, err
+	}
 	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -280,6 +302,7 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 // domain redirects and starts their refresher (special_redirects.go).
 func (s *Server) Serve(ln net.Listener) error {
 	s.startRedirects()
+	s.startLimits()
 	return s.srv.Serve(ln)
 }
 
@@ -297,6 +320,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = merr
 	}
 	s.stopRedirects()
+	s.stopLimits()
 	return err
 }
 

@@ -71,6 +71,8 @@ func (c *testCluster) startWith(name string, extra []string, seeds ...string) *c
 		"--postgres-url", c.pgURL, "--clickhouse-url", c.chURL,
 		"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
 		"--near-cache-ttl", "30s", "--api-rate", "0",
+		// The test is one client address asking for many uncached codes.
+		"--miss-rate-limit", "off",
 	}
 	if len(seeds) > 0 {
 		args = append(args, "--join", strings.Join(seeds, ","))

@@ -191,7 +191,8 @@ var gatewayFlags = strings.NewReplacer(
 	"MaxBodyBytes", "--max-body-bytes", "DefaultCacheMaxAge", "--cache-max-age",
 	"ReadTimeout", "--http-read-timeout", "WriteTimeout", "--http-write-timeout", "IdleTimeout", "--http-idle-timeout",
 	"APIRate", "--api-rate", "APIBurst", "--api-burst", "CORSOrigins", "--cors-origins",
-	"RedirectsRefresh", "--redirects-refresh",
+	"RedirectsRefresh", "--redirects-refresh", "RedirectRateLimit", "--redirect-rate-limit",
+	"MissRateLimit", "--miss-rate-limit", "TrustedProxies", "--trusted-proxies",
 )
 
 // finishCluster checks and derives the cluster settings.

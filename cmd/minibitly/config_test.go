@@ -189,6 +189,9 @@ func TestFlag_Defaults(t *testing.T) {
 		"cache-max-age":            fmt.Sprint(g.DefaultCacheMaxAge),
 		"api-rate":                 fmt.Sprint(g.APIRate),
 		"api-burst":                fmt.Sprint(g.APIBurst),
+		"redirect-rate-limit":      g.RedirectRateLimit.String(),
+		"miss-rate-limit":          g.MissRateLimit.String(),
+		"trusted-proxies":          g.TrustedProxies,
 		"cors-origins":             g.CORSOrigins,
 		"redirects-refresh":        d(g.RedirectsRefresh),
 		"shards":                   fmt.Sprint(a.Shards),
@@ -252,6 +255,8 @@ func envSample(t *testing.T, f *flag.Flag) (set, want string) {
 		return "7.5", "7.5"
 	case []string:
 		return "links:read, stats:read", "links:read,stats:read"
+	case gateway.Rate:
+		return "7/m", "7/m"
 	default:
 		t.Fatalf("--%s: no sample for %T", f.Name, v)
 		return "", ""
@@ -561,5 +566,23 @@ func TestConfig_Destinations(t *testing.T) {
 	}
 	if !c.Gateway.AllowPrivateDestinations || !slices.Contains(c.Gateway.SelfHosts, "0.0.0.0:9090") {
 		t.Errorf("private %v, self hosts %v; want true and 0.0.0.0:9090 among them", c.Gateway.AllowPrivateDestinations, c.Gateway.SelfHosts)
+	}
+}
+
+// TestConfig_RateLimitFlags: the rate limits parse N/s, N/m and off, and
+// bad values name the flag.
+func TestConfig_RateLimitFlags(t *testing.T) {
+	c, err := parseArgs(t, "--redirect-rate-limit", "20/s", "--miss-rate-limit", "off", "--trusted-proxies", "10.0.0.0/8, 2001:db8::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Gateway; g.RedirectRateLimit != (gateway.Rate{N: 20, Per: time.Second}) || !g.MissRateLimit.Off() || g.TrustedProxies != "10.0.0.0/8, 2001:db8::/32" {
+		t.Fatalf("parsed %+v %+v %q", g.RedirectRateLimit, g.MissRateLimit, g.TrustedProxies)
+	}
+	if _, err := parseArgs(t, "--redirect-rate-limit", "20/h"); err == nil || !strings.Contains(err.Error(), "redirect-rate-limit") {
+		t.Fatalf("--redirect-rate-limit 20/h: %v", err)
+	}
+	if _, err := parseArgs(t, "--trusted-proxies", "10.0.0.0/33"); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
+		t.Fatalf("--trusted-proxies 10.0.0.0/33: %v", err)
 	}
 }

@@ -341,6 +341,8 @@ func partitionScenario(t *testing.T) {
 			"--clickhouse-url", strings.Replace(c.chURL, "127.0.0.1:", stores, 1),
 			"--flush-interval", "200ms", "--batch-interval", "50ms", "--shards", "8",
 			"--near-cache-ttl", "30s", "--api-rate", "0",
+			// The test is one client address asking for many uncached codes.
+			"--miss-rate-limit", "off",
 		}
 		n := &clusterNode{name: fmt.Sprintf("n%d", i), base: "http://" + ip + ":8080", gossip: ip + ":7946"}
 		n.Node = harness.StartNode(t, harness.NodeConfig{Name: n.name, HTTPAddr: ip + ":8080", Prefix: ns.enter(), Args: args,
