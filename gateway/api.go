@@ -137,6 +137,9 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadBody(ctx); err != nil { // authenticated: preauth.go
+		return err
+	}
 	return h(s, c, ctx, code)
 }
 

@@ -83,6 +83,9 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadBody(ctx); err != nil { // authenticated: preauth.go
+		return err
+	}
 	return h(s, c, ctx, id)
 }
 

@@ -203,23 +203,24 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.m = m
 	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		Name:                  "minibitly",
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		HeaderReceived:        s.headerReceived,
+		Handler: s.handle,
+		Name:    "minibitly",
+		// Bodies are streamed and read by loadBody after authentication
+		// (preauth.go): nothing is buffered for a request before its key is
+		// checked. Multipart forms are not parsed ahead either.
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           bodyPrefetch,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if !ctx.IsOptions() {
 				s.cors(ctx, ctx.Path()) // a refused body's answer is readable cross-origin too
 			}
 			var e error = &requestError{err: err}
-			if ae := s.anonymousBodyError(ctx, err); ae != nil {
-				e = ae
-			}
 			switch p := ctx.Path(); {
 			case bytes.HasPrefix(p, bitlyPrefix):
 				s.writeBitlyError(ctx, e)

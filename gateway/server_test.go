@@ -37,7 +37,7 @@ func TestNew_ValidatesConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if s.cfg.MaxBodyBytes != cfg.MaxBodyBytes || s.srv.MaxRequestBodySize != cfg.MaxBodyBytes || s.cfg.ResolveTimeout != cfg.ResolveTimeout {
+				if s.cfg.MaxBodyBytes != cfg.MaxBodyBytes || s.cfg.ResolveTimeout != cfg.ResolveTimeout {
 					t.Errorf("New changed the configuration: %+v, given %+v", s.cfg, cfg)
 				}
 				return

@@ -127,6 +127,9 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 			return "", err
 		}
 	}
+	if err := s.loadBody(ctx); err != nil { // authenticated (or /health, a GET): preauth.go
+		return "", err
+	}
 	return code, h(s, c, ctx, code)
 }
 
