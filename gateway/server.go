@@ -62,6 +62,11 @@ type Config struct {
 	// re-read from the store (special_redirects.go), the bound on a
 	// cluster's other nodes seeing a PATCH; positive.
 	RedirectsRefresh time.Duration
+	// MaxConns caps the open connections over every listener, and
+	// MaxConnsPerIP those from one client IP (behind a proxy every client
+	// shares its IP: raise it to MaxConns there); beyond, 503 and close
+	// (connlimit.go). Both positive, MaxConnsPerIP at most MaxConns.
+	MaxConns, MaxConnsPerIP int
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -74,6 +79,8 @@ func (c *Config) Validate() error {
 		problem = fmt.Sprintf("DefaultCacheMaxAge must not be negative, got %d", c.DefaultCacheMaxAge)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
 		problem = fmt.Sprintf("ReadTimeout, WriteTimeout and IdleTimeout must not be negative, got %s, %s, %s", c.ReadTimeout, c.WriteTimeout, c.IdleTimeout)
+	case c.MaxConns <= 0 || c.MaxConnsPerIP <= 0 || c.MaxConnsPerIP > c.MaxConns:
+		problem = fmt.Sprintf("MaxConns and MaxConnsPerIP must be positive, MaxConnsPerIP at most MaxConns, got %d and %d", c.MaxConns, c.MaxConnsPerIP)
 	case c.RedirectsRefresh <= 0:
 		problem = fmt.Sprintf("RedirectsRefresh must be positive, got %s", c.RedirectsRefresh)
 	case c.ResolveTimeout <= 0:
@@ -106,6 +113,8 @@ func DefaultConfig() Config {
 		CORSOrigins:    "*",
 
 		RedirectsRefresh: 10 * time.Second,
+		MaxConns:         100_000,
+		MaxConnsPerIP:    1_000,
 	}
 }
 
@@ -167,6 +176,7 @@ type Server struct {
 	healthOK    atomic.Bool
 	bitlyDomain string // the host of BaseURL: the domain of /v4 bitlink ids
 	redirects   redirectsState
+	conns       *connLimits
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -201,6 +211,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.m = m
+	if s.conns, err = newConnLimits(cfg, d.Registry); err != nil {
+		return nil, err
+	}
 	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler: s.handle,
@@ -245,7 +258,7 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 // domain redirects and starts their refresher (special_redirects.go).
 func (s *Server) Serve(ln net.Listener) error {
 	s.startRedirects()
-	return s.srv.Serve(ln)
+	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns})
 }
 
 // Shutdown stops accepting connections, waits for open requests and stops
