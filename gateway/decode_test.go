@@ -168,3 +168,26 @@ func TestDecodeStrict_ShortMessages(t *testing.T) {
 		t.Errorf("excerpt(short) = %q", got)
 	}
 }
+
+// TestServer_LongInputShortError: a 400 KB tag (or key) is refused with
+// an error body under 1 KB (it was echoed whole).
+func TestServer_LongInputShortError(t *testing.T) {
+	e := newAPIEnv(t)
+	long := strings.Repeat("t", 400<<10)
+	for name, body := range map[string]string{
+		"tag":            `{"url":"https://example.com/","tags":["` + long + `"]}`,
+		"unknown field":  `{"url":"https://example.com/","` + long + `":1}`,
+		"deeply nested":  `{"url":` + strings.Repeat("[", 30000),
+		"bad expires_at": `{"url":"https://example.com/","expires_at":"` + long + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.do("POST", "/api/v1/links", body)
+			if r.status != 400 && r.status != 422 {
+				t.Fatalf("status %d: %.200s", r.status, r.body)
+			}
+			if len(r.body) > 1024 {
+				t.Errorf("error body of %d bytes: %.200s", len(r.body), r.body)
+			}
+		})
+	}
+}
