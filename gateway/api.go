@@ -156,6 +156,9 @@ func (s *Server) routeAPI(c context.Context, ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	c = withKey(c, k)
+	if err := s.loadBody(ctx); err != nil { // authenticated: preauth.go
+		return err
+	}
 	return h(s, c, ctx, code)
 }
 

@@ -336,13 +336,13 @@ func TestServer_ServeMetrics(t *testing.T) {
 	m.do("GET", "/health", nil).wantStatus(t, 404)
 }
 
-// TestServer_ExpiredKeyBodyIsSmall: an expired key does not let a body
-// over maxAnonymousBody be read (preauth.go), as a revoked one does not.
+// TestServer_ExpiredKeyBodyIsSmall: an expired key is refused before its
+// announced body is read (bodies are read after authentication: preauth.go).
 func TestServer_ExpiredKeyBodyIsSmall(t *testing.T) {
 	e := newAPIEnv(t)
 	old := e.addKey("old", nil, time.Now().Add(-time.Minute))
 	head := fmt.Sprintf("POST /api/v1/links/bulk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", old, 100<<10)
-	rawExchange(t, e, head).wantError(t, 401, "unauthorized", "needs a valid API key")
+	rawExchange(t, e, head).wantError(t, 401, "unauthorized", "expired")
 }
 
 // Disabling a link is an admin's switch: 403 for a links:write key, 410

@@ -151,7 +151,7 @@ func (s *Server) linkFields(in *linkIn, now time.Time) (storage.LinkPatch, error
 			var err error
 			t, err = time.Parse(time.RFC3339, in.ExpiresAt.V)
 			if err != nil {
-				return p, fieldError(http.StatusUnprocessableEntity, "expires_at", "%q is not an RFC 3339 time such as 2030-01-02T15:04:05Z", in.ExpiresAt.V)
+				return p, fieldError(http.StatusUnprocessableEntity, "expires_at", "%q is not an RFC 3339 time such as 2030-01-02T15:04:05Z", excerpt(in.ExpiresAt.V))
 			}
 			if !t.After(now) {
 				return p, fieldError(http.StatusUnprocessableEntity, "expires_at", "%s is not in the future", in.ExpiresAt.V)
@@ -277,10 +277,10 @@ func checkTags(tags []string) error {
 	seen := make(map[string]bool, len(tags))
 	for i, t := range tags {
 		if !validTag(t) {
-			return fieldError(http.StatusUnprocessableEntity, "tags", "tag %d (%q) must be 1 to %d characters of A-Z, a-z, 0-9, '_', '-', ':' and '.'", i, t, maxTagLen)
+			return fieldError(http.StatusUnprocessableEntity, "tags", "tag %d (%q) must be 1 to %d characters of A-Z, a-z, 0-9, '_', '-', ':' and '.'", i, excerpt(t), maxTagLen)
 		}
 		if seen[t] {
-			return fieldError(http.StatusUnprocessableEntity, "tags", "tag %q appears more than once", t)
+			return fieldError(http.StatusUnprocessableEntity, "tags", "tag %q appears more than once", excerpt(t))
 		}
 		seen[t] = true
 	}
@@ -542,7 +542,7 @@ func (s *Server) listLinks(c context.Context, ctx *fasthttp.RequestCtx, _ string
 		lq.Limit = n
 	}
 	if _, ok := q["tag"]; ok && !validTag(lq.Tag) {
-		return errorf(http.StatusBadRequest, "invalid_tag", fmt.Sprintf("query parameter \"tag\" must be 1 to %d characters of A-Z, a-z, 0-9, '_', '-', ':' and '.', got %q", maxTagLen, lq.Tag))
+		return errorf(http.StatusBadRequest, "invalid_tag", fmt.Sprintf("query parameter \"tag\" must be 1 to %d characters of A-Z, a-z, 0-9, '_', '-', ':' and '.', got %q", maxTagLen, excerpt(lq.Tag)))
 	}
 	if _, ok := q["cursor"]; ok && lq.Cursor == "" {
 		return errorf(http.StatusBadRequest, "invalid_cursor", "query parameter \"cursor\" is empty; omit it for the first page")

@@ -86,6 +86,9 @@ func (s *Server) routeBitly(c context.Context, ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	c = withKey(c, k)
+	if err := s.loadBody(ctx); err != nil { // authenticated: preauth.go
+		return err
+	}
 	return h(s, c, ctx, id)
 }
 

@@ -121,9 +121,9 @@ func TestCORS_ActualRequests(t *testing.T) {
 	if r.header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("401 without CORS headers: %v", r.header)
 	}
-	// So do the answers to bodies refused before any handler ran.
+	// So do the answers to bodies refused unread.
 	r = rawExchange(t, e, fmt.Sprintf("POST /api/v1/links HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nContent-Length: %d\r\n\r\n{", 10<<10))
-	r.wantError(t, 401, "unauthorized", "valid API key")
+	r.wantError(t, 401, "unauthorized", "API key")
 	if r.header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("refused body without CORS headers: %v", r.header)
 	}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Strict JSON decoding of API bodies.
@@ -31,6 +33,70 @@ import (
 //
 // Target structs hold only scalars, slices of scalars, nullable[T] and
 // json.RawMessage: nested objects are decoded by another decodeStrict call.
+//
+// The walk refuses nesting deeper than maxJSONDepth, so it costs memory and
+// time linear in the input: the path of a value ("links[3].url") is a chain
+// of frames on the walk's stack and becomes a string only for an error.
+// Messages quote at most maxExcerpt bytes of any input (excerpt).
+
+// maxJSONDepth is the deepest nesting of arrays and objects a body may
+// have, counting the top-level object as 1. A link body needs 3 (tags in a
+// link, links in a bulk body, the bulk body).
+const maxJSONDepth = 32
+
+// maxExcerpt is the most bytes of a client's input an error message quotes.
+const maxExcerpt = 64
+
+// excerpt is s cut to maxExcerpt bytes on a UTF-8 boundary, with "…" when
+// cut.
+func excerpt(s string) string { return cutUTF8(s, maxExcerpt) }
+
+// cutUTF8 is s cut to at most n bytes on a UTF-8 boundary, with "…"
+// appended when cut.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// jsonPath is one step of the path to a value during the walk: a member of
+// an object (key) or an element of an array (index). Frames live on the
+// walk's stack; String builds the path only when an error names it.
+type jsonPath struct {
+	parent *jsonPath
+	root   string // the where prefix, on the top frame only
+	key    string
+	index  int // -1 for an object member
+}
+
+func (p *jsonPath) String() string {
+	var steps []*jsonPath
+	for q := p; q != nil; q = q.parent {
+		steps = append(steps, q)
+	}
+	var b strings.Builder
+	for i := len(steps) - 1; i >= 0; i-- {
+		q := steps[i]
+		switch {
+		case q.parent == nil:
+			b.WriteString(q.root)
+		case q.index >= 0:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(q.index))
+			b.WriteByte(']')
+		default:
+			if q.parent.parent != nil {
+				b.WriteByte('.')
+			}
+			b.WriteString(excerpt(q.key))
+		}
+	}
+	return b.String()
+}
 
 // nullable is a field that distinguishes absent, null and a value.
 type nullable[T any] struct {
@@ -118,10 +184,10 @@ func fieldsOf(t reflect.Type) *structFields {
 func unknownField(f *structFields, k, where string) error {
 	for _, n := range f.names {
 		if strings.EqualFold(n, k) {
-			return errBadJSON("unknown_field", "unknown field %q; field names are case-sensitive, did you mean %q?", where+k, where+n)
+			return errBadJSON("unknown_field", "unknown field %q; field names are case-sensitive, did you mean %q?", where+excerpt(k), where+n)
 		}
 	}
-	return errBadJSON("unknown_field", "unknown field %q; allowed fields: %s", where+k, strings.Join(f.names, ", "))
+	return errBadJSON("unknown_field", "unknown field %q; allowed fields: %s", where+excerpt(k), strings.Join(f.names, ", "))
 }
 
 // typeError names the field and the JSON type it wants.
@@ -182,7 +248,8 @@ func checkObject(data []byte, where string) ([]string, error) {
 		return nil, errBadJSON("invalid_json", "%sexpected a JSON object, got %s", where, tokenKind(tok))
 	}
 	var keys []string
-	if err := walkObject(dec, where, func(k string) { keys = append(keys, k) }); err != nil {
+	root := &jsonPath{root: where, index: -1}
+	if err := walkObject(dec, root, 1, func(k string) { keys = append(keys, k) }); err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -192,9 +259,10 @@ func checkObject(data []byte, where string) ([]string, error) {
 	return keys, nil
 }
 
-// walkObject consumes an object's members after its '{'. With onKey set
-// (the top level) it refuses duplicate keys and reports each key.
-func walkObject(dec *json.Decoder, path string, onKey func(string)) error {
+// walkObject consumes an object's members after its '{', at nesting depth
+// depth. With onKey set (the top level) it refuses duplicate keys and
+// reports each key.
+func walkObject(dec *json.Decoder, path *jsonPath, depth int, onKey func(string)) error {
 	var seen map[string]bool
 	if onKey != nil {
 		seen = map[string]bool{}
@@ -202,52 +270,66 @@ func walkObject(dec *json.Decoder, path string, onKey func(string)) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return syntaxError(path, err, dec)
+			return syntaxError(path.prefix(), err, dec)
 		}
 		k, ok := tok.(string)
 		if !ok {
-			return errBadJSON("invalid_json", "%sobject key expected at byte %d", path, dec.InputOffset())
+			return errBadJSON("invalid_json", "%sobject key expected at byte %d", path.prefix(), dec.InputOffset())
 		}
+		member := &jsonPath{parent: path, key: k, index: -1}
 		if onKey != nil {
 			if seen[k] {
-				return errBadJSON("duplicate_field", "field %q appears more than once", path+k)
+				return errBadJSON("duplicate_field", "field %q appears more than once", member.String())
 			}
 			seen[k] = true
 			onKey(k)
 		}
-		if err := walkValue(dec, path+k); err != nil {
+		if err := walkValue(dec, member, depth); err != nil {
 			return err
 		}
 	}
 	if _, err := dec.Token(); err != nil { // '}'
-		return syntaxError(path, err, dec)
+		return syntaxError(path.prefix(), err, dec)
 	}
 	return nil
 }
 
-func walkValue(dec *json.Decoder, path string) error {
+// walkValue consumes one value inside a container at nesting depth depth.
+func walkValue(dec *json.Decoder, path *jsonPath, depth int) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return syntaxError(path+": ", err, dec)
+		return syntaxError(path.String()+": ", err, dec)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
 	}
+	if depth >= maxJSONDepth {
+		return errBadJSON("invalid_json", "%s: the JSON body nests arrays and objects deeper than %d levels", path, maxJSONDepth)
+	}
 	switch d {
 	case '{':
-		return walkObject(dec, path+".", nil)
+		return walkObject(dec, path, depth+1, nil)
 	case '[':
 		for i := 0; dec.More(); i++ {
-			if err := walkValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := walkValue(dec, &jsonPath{parent: path, index: i}, depth+1); err != nil {
 				return err
 			}
 		}
 		if _, err := dec.Token(); err != nil { // ']'
-			return syntaxError(path+": ", err, dec)
+			return syntaxError(path.String()+": ", err, dec)
 		}
 	}
 	return nil
+}
+
+// prefix is the path as the start of a message about its members: "" at
+// the top, else "links[3]." (root's where prefix included).
+func (p *jsonPath) prefix() string {
+	if p.parent == nil {
+		return p.root
+	}
+	return p.String() + "."
 }
 
 func syntaxError(where string, err error, dec *json.Decoder) error {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 type decodeTarget struct {
@@ -103,4 +105,89 @@ func FuzzDecodeStrict(f *testing.F) {
 			t.Fatalf("error is not an *Error: %v", err)
 		}
 	})
+}
+
+// TestDecodeStrict_DeepNesting: a body nesting arrays 30,000 deep is
+// refused after maxJSONDepth levels, with a short message, and the walk
+// allocates little (the paths were strings built at every level: quadratic).
+func TestDecodeStrict_DeepNesting(t *testing.T) {
+	for name, open := range map[string]string{"arrays": "[", "objects": `{"k":`} {
+		t.Run(name, func(t *testing.T) {
+			body := []byte(`{"raw":` + strings.Repeat(open, 30000))
+			var err error
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			var d decodeTarget
+			err = decodeStrict(body, &d, "")
+			runtime.ReadMemStats(&ms1)
+			var ae *Error
+			if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "deeper than 32 levels") {
+				t.Fatalf("decodeStrict = %v, want a 400 naming the depth", err)
+			}
+			if len(ae.Message) > 300 {
+				t.Errorf("message of %d bytes: %.300s", len(ae.Message), ae.Message)
+			}
+			if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 1<<20 {
+				t.Errorf("decoding allocated %d KiB, want < 1 MiB", alloc>>10)
+			}
+		})
+	}
+	// The limit leaves room for every real body.
+	var d decodeTarget
+	if err := decodeStrict([]byte(`{"raw":`+strings.Repeat("[", 30)+strings.Repeat("]", 30)+`}`), &d, ""); err != nil {
+		t.Errorf("30 levels: %v", err)
+	}
+}
+
+// TestDecodeStrict_ShortMessages: an error quotes at most maxExcerpt bytes
+// of the input, cut on a UTF-8 boundary.
+func TestDecodeStrict_ShortMessages(t *testing.T) {
+	long := strings.Repeat("é", 1<<19) // 1 MiB
+	for name, in := range map[string]string{
+		"unknown key":   `{"` + long + `":1}`,
+		"duplicate":     `{"raw":{},"raw":1,"` + long + `":1}`,
+		"nested key":    `{"raw":{"` + long + `":` + strings.Repeat("[", 40) + `}}`,
+		"bulk item key": `{"name":1}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var d decodeTarget
+			err := decodeStrict([]byte(in), &d, "links[1]."+long)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if len(msg) > 1024 || !utf8.ValidString(msg) {
+				t.Errorf("message of %d bytes (valid UTF-8: %v): %.200s", len(msg), utf8.ValidString(msg), msg)
+			}
+		})
+	}
+	if got := excerpt(strings.Repeat("a", 63) + "é"); got != strings.Repeat("a", 63)+"…" {
+		t.Errorf("excerpt cut inside a rune: %q", got)
+	}
+	if got := excerpt("short"); got != "short" {
+		t.Errorf("excerpt(short) = %q", got)
+	}
+}
+
+// TestServer_LongInputShortError: a 400 KB tag (or key) is refused with
+// an error body under 1 KB (it was echoed whole).
+func TestServer_LongInputShortError(t *testing.T) {
+	e := newAPIEnv(t)
+	long := strings.Repeat("t", 400<<10)
+	for name, body := range map[string]string{
+		"tag":            `{"url":"https://example.com/","tags":["` + long + `"]}`,
+		"unknown field":  `{"url":"https://example.com/","` + long + `":1}`,
+		"deeply nested":  `{"url":` + strings.Repeat("[", 30000),
+		"bad expires_at": `{"url":"https://example.com/","expires_at":"` + long + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.do("POST", "/api/v1/links", body)
+			if r.status != 400 && r.status != 422 {
+				t.Fatalf("status %d: %.200s", r.status, r.body)
+			}
+			if len(r.body) > 1024 {
+				t.Errorf("error body of %d bytes: %.200s", len(r.body), r.body)
+			}
+		})
+	}
 }

@@ -23,9 +23,14 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func (e *Error) detail() errorDetail { return errorDetail{Code: e.Code, Message: e.Message} }
 
+// maxMessage is the longest error message, in bytes.
+const maxMessage = 512
+
 // errorf builds an *Error.
 func errorf(status int, code, msg string) *Error {
-	return &Error{Status: status, Code: code, Message: msg}
+	// Messages quote input through excerpt; this is the bound for a site
+	// that forgot to, so an error never echoes a large body.
+	return &Error{Status: status, Code: code, Message: cutUTF8(msg, maxMessage)}
 }
 
 // requestError is an error fasthttp met reading a request, before any

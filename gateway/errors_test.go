@@ -50,10 +50,10 @@ func TestServer_RequestErrors(t *testing.T) {
 		rawExchange(t, e, req).wantError(t, 431, "headers_too_large", "too large")
 	})
 	t.Run("body too large", func(t *testing.T) {
-		req := fmt.Sprintf("POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{", testMaxBody+1)
+		req := fmt.Sprintf("POST /api/v1/links HTTP/1.1\r\nHost: x\r\nX-Api-Key: %s\r\nContent-Length: %d\r\n\r\n{", testKey, testMaxBody+1)
 		rawExchange(t, e, req).wantError(t, 413, "body_too_large", "too large")
 	})
 	t.Run("slow client", func(t *testing.T) {
-		rawExchange(t, e, "POST /api/v1/links HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{").wantError(t, 408, "request_timeout", "in time")
+		rawExchange(t, e, "POST /api/v1/links HTTP/1.1\r\nHost: x\r\nX-Api-Key: "+testKey+"\r\nContent-Length: 10\r\n\r\n{").wantError(t, 408, "request_timeout", "in time")
 	})
 }

@@ -1,79 +1,90 @@
 package gateway
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"time"
+	"io"
 
-	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
 )
 
-// A request body is read whole before any handler runs, so without a gate
-// anyone could make a node buffer --max-body-bytes (1 MiB) per request
-// before its key is checked. headerReceived, called by fasthttp once the
-// headers are in and before the body is read, lets a body over
-// maxAnonymousBody through only with a valid API key (Authorization: Bearer,
-// X-Api-Key, or the bare Authorization of /v4; the handler then
-// authenticates the request as usual). Other requests may send at most
-// maxAnonymousBody; beyond, fasthttp refuses the body unread and
-// anonymousBodyError answers 401. Requests without a body (every redirect)
-// cost one Content-Length check.
+// Request bodies are read only after authentication, and in bounded steps.
+//
+// fasthttp reads a body before any handler runs, allocating the whole
+// Content-Length at once (appendBodyFixedSize), so a client announcing
+// 1 MiB and sending one byte held 1 MiB until the read timeout. The
+// Server.HeaderReceived gate that capped bodies without a valid key at
+// 4 KiB did not hold: it looked the key up on every such request, and a
+// key store that failed or was slower than ResolveTimeout (as a flood of
+// lookups makes it) let any made-up key through at full size; a valid key
+// made even a redirect allocate its announced body.
+//
+// The server therefore streams bodies (fasthttp StreamRequestBody) and
+// reads at most bodyPrefetch byte of one before the handler runs. Routes
+// that take no body never read it (fasthttp discards a short rest after
+// the answer, or closes the connection). The API routers call loadBody
+// once the key is checked and the route matched: it reads the body in
+// steps that grow with what has arrived, up to --max-body-bytes (413
+// beyond), so an authenticated client too costs what it sent, not what it
+// announced.
 
-// maxAnonymousBody is the largest body of a request without a valid key.
-const maxAnonymousBody = 4 << 10
+// bodyPrefetch is the most of a body fasthttp reads before the handler:
+// fasthttp's MaxRequestBodySize, which with StreamRequestBody is the size
+// of the read-ahead (0 would mean its 4 MiB default).
+const bodyPrefetch = 1
 
-func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	// -1 is chunked, -2 a body until the connection closes: unknown sizes.
-	if cl := h.ContentLength(); cl >= 0 && cl <= maxAnonymousBody || s.cfg.MaxBodyBytes <= maxAnonymousBody {
-		return fasthttp.RequestConfig{}
-	}
-	if s.keyMayBeValid(h) {
-		return fasthttp.RequestConfig{}
-	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: maxAnonymousBody}
-}
+// bodyStep is the first buffer of a streamed body; it doubles as the body
+// arrives.
+const bodyStep = 16 << 10
 
-// keyMayBeValid reports whether the request presents an API key that is
-// known, not revoked and not expired, or one that cannot be checked now (the key store
-// is down: the handler's authentication answers 503 then).
-func (s *Server) keyMayBeValid(h *fasthttp.RequestHeader) bool {
-	key := bytes.TrimSpace(h.PeekBytes(hdrAuthorization))
-	if len(key) > len(bearerPrefix) && bytes.EqualFold(key[:len(bearerPrefix)], bearerPrefix) {
-		key = bytes.TrimSpace(key[len(bearerPrefix):])
-	}
-	if len(key) == 0 {
-		key = bytes.TrimSpace(h.PeekBytes(hdrXAPIKey))
-	}
-	if len(key) == 0 || len(key) > maxKeyLen {
-		return false
-	}
-	c, cancel := context.WithTimeout(context.Background(), s.cfg.ResolveTimeout)
-	defer cancel()
-	k, err := s.d.Keys.APIKeyByHash(c, HashAPIKey(key))
-	switch {
-	case err == nil:
-		return k.RevokedAt.IsZero() && !k.Expired(time.Now())
-	case errors.Is(err, storage.ErrNotFound):
-		return false
-	}
-	return true
-}
-
-// anonymousBodyError is the answer to a body refused by headerReceived:
-// ErrBodyTooLarge for a Content-Length within --max-body-bytes can only
-// come from the gate (nil otherwise).
-func (s *Server) anonymousBodyError(ctx *fasthttp.RequestCtx, err error) *Error {
-	if !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+// loadBody reads the request's streamed body, at most MaxBodyBytes, so
+// that ctx.PostBody returns it. GET, HEAD and OPTIONS bodies are left
+// unread. A request served without a stream (Handler called directly) has
+// its body in memory already.
+func (s *Server) loadBody(ctx *fasthttp.RequestCtx) error {
+	if ctx.IsGet() || ctx.IsHead() || ctx.IsOptions() {
 		return nil
 	}
-	if cl := ctx.Request.Header.ContentLength(); cl < 0 || cl > s.cfg.MaxBodyBytes {
+	r := ctx.RequestBodyStream()
+	if r == nil {
 		return nil
 	}
-	ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, []byte(`Bearer realm="minibitly"`))
-	return errorf(http.StatusUnauthorized, "unauthorized",
-		fmt.Sprintf("a request body over %d bytes needs a valid API key: send \"Authorization: Bearer <key>\" or \"X-Api-Key: <key>\"", maxAnonymousBody))
+	limit := s.cfg.MaxBodyBytes
+	cl := ctx.Request.Header.ContentLength()
+	if cl > limit {
+		return fasthttp.ErrBodyTooLarge
+	}
+	if cl == 0 {
+		ctx.Request.SetBodyRaw(nil)
+		return nil
+	}
+	size := bodyStep
+	if cl > 0 && cl < size {
+		size = cl
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return fasthttp.ErrBodyTooLarge
+			}
+			next := min(2*cap(buf), limit+1)
+			if cl > 0 {
+				next = min(next, cl)
+			}
+			buf = append(make([]byte, 0, max(next, len(buf)+1)), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &requestError{err: err}
+		}
+	}
+	if len(buf) > limit {
+		return fasthttp.ErrBodyTooLarge
+	}
+	ctx.Request.SetBodyRaw(buf)
+	return nil
 }

@@ -90,6 +90,12 @@ type Config struct {
 	// TrustedProxies is a comma-separated list of CIDRs whose
 	// X-Forwarded-For / Forwarded headers name the client; "" = none.
 	TrustedProxies string
+
+	// MaxConns caps the open connections over every listener, and
+	// MaxConnsPerIP those from one client IP (behind a proxy every client
+	// shares its IP: raise it to MaxConns there); beyond, 503 and close
+	// (connlimit.go). Both positive, MaxConnsPerIP at most MaxConns.
+	MaxConns, MaxConnsPerIP int
 }
 
 // Validate reports the first invalid field of c (New calls it).
@@ -102,6 +108,8 @@ func (c *Config) Validate() error {
 		problem = fmt.Sprintf("DefaultCacheMaxAge must not be negative, got %d", c.DefaultCacheMaxAge)
 	case c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0:
 		problem = fmt.Sprintf("ReadTimeout, WriteTimeout and IdleTimeout must not be negative, got %s, %s, %s", c.ReadTimeout, c.WriteTimeout, c.IdleTimeout)
+	case c.MaxConns <= 0 || c.MaxConnsPerIP <= 0 || c.MaxConnsPerIP > c.MaxConns:
+		problem = fmt.Sprintf("MaxConns and MaxConnsPerIP must be positive, MaxConnsPerIP at most MaxConns, got %d and %d", c.MaxConns, c.MaxConnsPerIP)
 	case c.RedirectsRefresh <= 0:
 		problem = fmt.Sprintf("RedirectsRefresh must be positive, got %s", c.RedirectsRefresh)
 	case c.ResolveTimeout <= 0:
@@ -144,6 +152,8 @@ func DefaultConfig() Config {
 		RedirectsRefresh: 10 * time.Second,
 
 		MissRateLimit: Rate{N: 100, Per: time.Second},
+		MaxConns:      100_000,
+		MaxConnsPerIP: 1_000,
 	}
 }
 
@@ -209,6 +219,7 @@ type Server struct {
 	healthOK    atomic.Bool
 	bitlyDomain string // the host of BaseURL: the domain of /v4 bitlink ids
 	redirects   redirectsState
+	conns       *connLimits
 }
 
 // New validates the configuration and builds a server; it starts nothing.
@@ -248,25 +259,29 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err := s.initLimits(d.Registry); err != nil {
 		return nil, err
 	}
+	if s.conns, err = newConnLimits(cfg, d.Registry); err != nil {
+		return nil, err
+	}
 	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		Name:                  "minibitly",
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		HeaderReceived:        s.headerReceived,
+		Handler: s.handle,
+		Name:    "minibitly",
+		// Bodies are streamed and read by loadBody after authentication
+		// (preauth.go): nothing is buffered for a request before its key is
+		// checked. Multipart forms are not parsed ahead either.
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           bodyPrefetch,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if !ctx.IsOptions() {
 				s.cors(ctx, ctx.Path()) // a refused body's answer is readable cross-origin too
 			}
 			var e error = &requestError{err: err}
-			if ae := s.anonymousBodyError(ctx, err); ae != nil {
-				e = ae
-			}
 			switch p := ctx.Path(); {
 			case bytes.HasPrefix(p, bitlyPrefix):
 				s.writeBitlyError(ctx, e)
@@ -281,7 +296,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.metricsSrv = &fasthttp.Server{
 		Handler:               s.handleMetricsListener,
 		Name:                  "minibitly",
-		MaxRequestBodySize:    maxAnonymousBody, // a scrape sends none
+		MaxRequestBodySize:    bodyPrefetch, // a scrape sends none: read nothing ahead
+		StreamRequestBody:     true,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
@@ -303,7 +319,7 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 func (s *Server) Serve(ln net.Listener) error {
 	s.startRedirects()
 	s.startLimits()
-	return s.srv.Serve(ln)
+	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns})
 }
 
 // ServeMetrics answers /metrics (and nothing else) on ln until Shutdown:

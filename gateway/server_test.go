@@ -26,6 +26,8 @@ func TestNew_ValidatesConfig(t *testing.T) {
 		"NaN rate":                 {edit: func(c *Config) { c.APIRate = math.NaN() }, wantErr: "APIRate"},
 		"rate without burst":       {edit: func(c *Config) { c.APIBurst = 0 }, wantErr: "APIBurst must be at least 1 when APIRate is set, got 0"},
 		"base url not absolute":    {edit: func(c *Config) { c.BaseURL = "sho.rt" }, wantErr: "base url"},
+		"zero max conns":           {edit: func(c *Config) { c.MaxConns = 0 }, wantErr: "MaxConns and MaxConnsPerIP must be positive"},
+		"per-ip over total":        {edit: func(c *Config) { c.MaxConnsPerIP = c.MaxConns + 1 }, wantErr: "MaxConnsPerIP at most MaxConns"},
 		"zero value (no defaults)": {edit: func(c *Config) { *c = Config{} }, wantErr: "MaxBodyBytes"},
 	}
 	for name, tc := range tests {
@@ -37,7 +39,7 @@ func TestNew_ValidatesConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if s.cfg.MaxBodyBytes != cfg.MaxBodyBytes || s.srv.MaxRequestBodySize != cfg.MaxBodyBytes || s.cfg.ResolveTimeout != cfg.ResolveTimeout {
+				if s.cfg.MaxBodyBytes != cfg.MaxBodyBytes || s.cfg.ResolveTimeout != cfg.ResolveTimeout {
 					t.Errorf("New changed the configuration: %+v, given %+v", s.cfg, cfg)
 				}
 				return

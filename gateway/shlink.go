@@ -139,6 +139,9 @@ func (s *Server) routeShlink(c context.Context, ctx *fasthttp.RequestCtx) (strin
 		return "", err
 	}
 	c = withKey(c, k)
+	if err := s.loadBody(ctx); err != nil { // authenticated (or /health, a GET): preauth.go
+		return "", err
+	}
 	return code, h(s, c, ctx, code)
 }
 

@@ -100,7 +100,7 @@ func (s *Server) shlinkRenameTag(c context.Context, ctx *fasthttp.RequestCtx, _ 
 		return shlinkInvalid("newName", "must be 1 to %d characters of A-Z, a-z, 0-9, '_', '-', ':' and '.', got %q", maxTagLen, newName.V)
 	}
 	if !validTag(oldName.V) {
-		return errorf(http.StatusNotFound, "tag_not_found", fmt.Sprintf("Tag with name %q could not be found", oldName.V))
+		return errorf(http.StatusNotFound, "tag_not_found", fmt.Sprintf("Tag with name %q could not be found", excerpt(oldName.V)))
 	}
 	if oldName.V == newName.V {
 		ctx.SetStatusCode(http.StatusNoContent)
@@ -109,12 +109,12 @@ func (s *Server) shlinkRenameTag(c context.Context, ctx *fasthttp.RequestCtx, _ 
 	if has, err := s.linksWithTag(c, oldName.V, 1); err != nil {
 		return err
 	} else if len(has) == 0 {
-		return errorf(http.StatusNotFound, "tag_not_found", fmt.Sprintf("Tag with name %q could not be found", oldName.V))
+		return errorf(http.StatusNotFound, "tag_not_found", fmt.Sprintf("Tag with name %q could not be found", excerpt(oldName.V)))
 	}
 	if has, err := s.linksWithTag(c, newName.V, 1); err != nil {
 		return err
 	} else if len(has) > 0 {
-		return errorf(http.StatusConflict, "tag_conflict", fmt.Sprintf("You cannot rename tag %s to %s, because it already exists", oldName.V, newName.V))
+		return errorf(http.StatusConflict, "tag_conflict", fmt.Sprintf("You cannot rename tag %s to %s, because it already exists", excerpt(oldName.V), excerpt(newName.V)))
 	}
 	if err := s.retag(c, oldName.V, []string{newName.V}); err != nil {
 		return err

@@ -87,8 +87,8 @@ func TestShlink_Problems(t *testing.T) {
 	}
 	e.shlink("GET", "/rest/v3/mercure-info", nil).wantProblem(t, http.StatusNotImplemented, "mercure-not-configured")
 	e.shlink("POST", "/rest/v3/short-urls", "{not json").wantProblem(t, http.StatusBadRequest, "malformed-request-body")
-	// A body over the limit, read before any handler: still a problem.
-	req := fmt.Sprintf("POST /rest/v3/short-urls HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{", testMaxBody+1)
+	// A body over the limit, refused unread: still a problem.
+	req := fmt.Sprintf("POST /rest/v3/short-urls HTTP/1.1\r\nHost: x\r\nX-Api-Key: %s\r\nContent-Length: %d\r\n\r\n{", testKey, testMaxBody+1)
 	rawExchange(t, e, req).wantProblem(t, http.StatusRequestEntityTooLarge, "body-too-large")
 }
 

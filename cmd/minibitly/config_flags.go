@@ -69,6 +69,8 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.group("Limits")
 	fs.bind(&c.Blocklist, "blocklist", "file of blocked destination domains, one per line (each blocks its subdomains too): refused at create, 410 at redirect; reloaded on SIGHUP")
 	fs.bind(&c.Gateway.MaxBodyBytes, "max-body-bytes", "largest accepted request body in bytes (413 beyond)")
+	fs.bind(&c.Gateway.MaxConns, "max-conns", "open connections allowed over the HTTP and TLS listeners together (503 and close beyond; counted in minibitly_gateway_connections_refused_total)")
+	fs.bind(&c.Gateway.MaxConnsPerIP, "max-conns-per-ip", "open connections allowed from one client IP (503 and close beyond); behind a proxy every client has the proxy's IP: raise it to --max-conns")
 	fs.bind(&c.Gateway.APIRate, "api-rate", "API requests per second allowed per API key, split over the cluster's alive nodes (429 beyond; 0 = unlimited)")
 	fs.bind(&c.Gateway.APIBurst, "api-burst", "API requests per key allowed in a burst above --api-rate (split over the alive nodes, at least 1 each)")
 	fs.bind(&c.Gateway.RedirectRateLimit, "redirect-rate-limit", "redirect requests allowed per client address (IPv4, IPv6 /64): N/s or N/m, split over the cluster's alive nodes, burst one second's worth; 429 beyond; off = unlimited")

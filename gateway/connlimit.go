@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// connLimits caps the connections a node holds: MaxConns in all (over
+// every listener Serve is given) and MaxConnsPerIP from one client
+// address. A connection beyond either is answered 503 and closed (TLS:
+// closed, a handshake would block the accept loop), and counted in
+// minibitly_gateway_connections_refused_total{reason}.
+type connLimits struct {
+	maxConns, maxPerIP int
+	mu                 sync.Mutex
+	total              int
+	perIP              map[string]int
+	refusedTotal       prometheus.Counter
+	refusedPerIP       prometheus.Counter
+}
+
+func newConnLimits(cfg Config, reg prometheus.Registerer) (*connLimits, error) {
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "minibitly_gateway_connections_refused_total",
+		Help: "Connections refused at accept, by reason: total (--max-conns) or per_ip (--max-conns-per-ip).",
+	}, []string{"reason"})
+	if err := reg.Register(refused); err != nil {
+		return nil, err
+	}
+	return &connLimits{
+		maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, perIP: map[string]int{},
+		refusedTotal: refused.WithLabelValues("total"), refusedPerIP: refused.WithLabelValues("per_ip"),
+	}, nil
+}
+
+var connRefusedAnswer = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nRetry-After: 1\r\nContent-Length: 80\r\n\r\n" +
+	`{"error":{"code":"too_many_connections","message":"too many open connections"}}` + "\n")
+
+// admit registers c, or refuses it (and answers) when over a limit.
+func (l *connLimits) admit(c net.Conn) (release func(), ok bool) {
+	ip := ""
+	if a, isTCP := c.RemoteAddr().(*net.TCPAddr); isTCP {
+		ip = a.IP.String()
+	}
+	l.mu.Lock()
+	switch {
+	case l.total >= l.maxConns:
+		l.mu.Unlock()
+		l.refusedTotal.Inc()
+		refuse(c)
+		return nil, false
+	case ip != "" && l.perIP[ip] >= l.maxPerIP:
+		l.mu.Unlock()
+		l.refusedPerIP.Inc()
+		refuse(c)
+		return nil, false
+	}
+	l.total++
+	if ip != "" {
+		l.perIP[ip]++
+	}
+	l.mu.Unlock()
+	var once atomic.Bool
+	return func() {
+		if once.Swap(true) {
+			return
+		}
+		l.mu.Lock()
+		l.total--
+		if ip != "" {
+			if l.perIP[ip]--; l.perIP[ip] <= 0 {
+				delete(l.perIP, ip)
+			}
+		}
+		l.mu.Unlock()
+	}, true
+}
+
+func refuse(c net.Conn) {
+	if _, isTLS := c.(*tls.Conn); !isTLS {
+		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = c.Write(connRefusedAnswer)
+	}
+	_ = c.Close()
+}
+
+// limitedListener applies connLimits to every connection it accepts.
+type limitedListener struct {
+	net.Listener
+	l *connLimits
+}
+
+func (ln limitedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ln.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		release, ok := ln.l.admit(c)
+		if !ok {
+			continue
+		}
+		if tc, isTLS := c.(*tls.Conn); isTLS {
+			return &limitedTLSConn{Conn: tc, release: release}, nil
+		}
+		return &limitedConn{Conn: c, release: release}, nil
+	}
+}
+
+type limitedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *limitedConn) Close() error { c.release(); return c.Conn.Close() }
+
+// limitedTLSConn keeps *tls.Conn's methods (fasthttp's IsTLS looks for
+// ConnectionState and Handshake).
+type limitedTLSConn struct {
+	*tls.Conn
+	release func()
+}
+
+func (c *limitedTLSConn) Close() error { c.release(); return c.Conn.Close() }
