@@ -188,6 +188,8 @@ func TestFlag_Defaults(t *testing.T) {
 		"max-body-bytes":           fmt.Sprint(g.MaxBodyBytes),
 		"cache-max-age":            fmt.Sprint(g.DefaultCacheMaxAge),
 		"api-rate":                 fmt.Sprint(g.APIRate),
+		"max-conns":                fmt.Sprint(g.MaxConns),
+		"max-conns-per-ip":         fmt.Sprint(g.MaxConnsPerIP),
 		"api-burst":                fmt.Sprint(g.APIBurst),
 		"redirect-rate-limit":      g.RedirectRateLimit.String(),
 		"miss-rate-limit":          g.MissRateLimit.String(),
