@@ -57,6 +57,7 @@ var apiRoutes = newRoutes([]apiRoute{
 	{pattern: "/openapi.json", scopes: anyScope, methods: map[string]apiHandler{
 		http.MethodGet: (*Server).serveOpenAPI,
 	}},
+	{pattern: "/key", scopes: anyScope, methods: map[string]apiHandler{http.MethodGet: (*Server).currentKey}},
 	{pattern: "/keys", scopes: adminOnly, methods: map[string]apiHandler{
 		http.MethodGet:  (*Server).listKeys,
 		http.MethodPost: (*Server).createKey,

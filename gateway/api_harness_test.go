@@ -64,6 +64,9 @@ func newAPIEnv(t *testing.T, opts ...envOpt) *apiEnv {
 	cfg.BaseURL = testBaseURL
 	cfg.MaxBodyBytes = testMaxBody
 	cfg.SelfHosts = []string{"127.0.0.1:8080"}
+	// The test cluster has 3 members, so the default API rate would give
+	// each key a burst of 66 here: tests of the limit set it themselves.
+	cfg.APIRate, cfg.APIBurst = 0, 0
 	d := Deps{
 		Links: store, Keys: store, Stats: store, Resolver: res,
 		Cache: cache.Reader(), Visits: visitlog.New(1, 1024), Clock: clk, Registry: reg,

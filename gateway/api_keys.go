@@ -141,6 +141,23 @@ func (s *Server) listKeys(c context.Context, ctx *fasthttp.RequestCtx, _ string)
 	return nil
 }
 
+// currentKey answers GET /api/v1/key (any valid key): the presented key as
+// GET /api/v1/keys lists it, never its secret, so that a client (the web
+// UI) can offer only what its scopes allow.
+func (s *Server) currentKey(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	if _, err := queryArgs(ctx); err != nil {
+		return err
+	}
+	k, err := keyOf(c)
+	if err != nil {
+		return err
+	}
+	out := toKeyOut(&k)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	s.writeJSON(ctx, http.StatusOK, &out)
+	return nil
+}
+
 // createKey answers POST /api/v1/keys {"name","scopes"?,"expires_at"?,
 // "own_links_only"?}:
 // 201 with the key and its secret in "key", the only time it is shown.

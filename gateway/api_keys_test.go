@@ -37,7 +37,7 @@ func TestRoutes_Scopes(t *testing.T) {
 	want := map[string]string{
 		"GET /api/v1/links": lr, "POST /api/v1/links": lw, "POST /api/v1/links/bulk": lw,
 		"GET /api/v1/links/{code}": lr, "PATCH /api/v1/links/{code}": lw, "DELETE /api/v1/links/{code}": lw,
-		"GET /api/v1/links/{code}/stats": sr, "DELETE /api/v1/links/{code}/visits": lw, "GET /api/v1/openapi.json": "",
+		"GET /api/v1/links/{code}/stats": sr, "DELETE /api/v1/links/{code}/visits": lw, "GET /api/v1/openapi.json": "", "GET /api/v1/key": "",
 		"GET /api/v1/keys": ad, "POST /api/v1/keys": ad, "DELETE /api/v1/keys/{code}": ad,
 		"GET /api/v1/cluster": ad, "GET /api/v1/cluster/owner/{code}": ad,
 
@@ -266,6 +266,58 @@ func TestAPIKeys_CreateListRevoke(t *testing.T) {
 			t.Errorf("revoked key listed without revoked_at: %+v", x)
 		}
 	}
+}
+
+// TestAPIKeys_Current drives GET /api/v1/key: every valid key, whatever
+// its scopes, gets its own record as GET /api/v1/keys lists it, never the
+// secret; no key, a revoked one or a query parameter are refused.
+func TestAPIKeys_Current(t *testing.T) {
+	e := newAPIEnv(t)
+	admin := e.addKey("adm", []string{storage.ScopeAdmin}, time.Time{})
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	var ro keyOut
+	e.do("POST", "/api/v1/keys", map[string]any{
+		"name": "read-only", "scopes": []string{storage.ScopeLinksRead}, "expires_at": exp.Format(time.RFC3339),
+	}, bearer(admin)).wantStatus(t, http.StatusCreated).decode(t, &ro)
+
+	r := e.do("GET", "/api/v1/key", nil, bearer(ro.Key)).wantStatus(t, 200)
+	if strings.Contains(string(r.body), ro.Key) || strings.Contains(string(r.body), `"key"`) {
+		t.Fatalf("GET /api/v1/key shows the secret: %s", r.body)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	var got keyOut
+	r.decode(t, &got)
+	if got.ID != ro.ID || got.Name != "read-only" || got.Prefix != ro.Prefix ||
+		!slices.Equal(got.Scopes, []string{storage.ScopeLinksRead}) || !got.CreatedAt.Equal(ro.CreatedAt) ||
+		got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) || got.RevokedAt != nil {
+		t.Errorf("GET /api/v1/key = %+v, want the created %+v without its secret", got, ro)
+	}
+	var list struct{ Keys []keyOut }
+	e.do("GET", "/api/v1/keys", nil, bearer(admin)).wantStatus(t, 200).decode(t, &list)
+	for _, x := range list.Keys {
+		if x.ID == ro.ID && fmt.Sprintf("%+v", x) != fmt.Sprintf("%+v", got) {
+			t.Errorf("GET /api/v1/key = %+v, GET /api/v1/keys lists %+v", got, x)
+		}
+	}
+
+	var a keyOut
+	e.do("GET", "/api/v1/key", nil, bearer(admin)).wantStatus(t, 200).decode(t, &a)
+	if a.ID != "adm" || !slices.Equal(a.Scopes, []string{storage.ScopeAdmin}) || a.ExpiresAt != nil {
+		t.Errorf("admin key: %+v", a)
+	}
+	var old keyOut // k1, the harness's key from before scopes
+	e.do("GET", "/api/v1/key", nil).wantStatus(t, 200).decode(t, &old)
+	if !slices.Equal(old.Scopes, storage.AllScopes) {
+		t.Errorf("a key from before scopes has %v, want every scope", old.Scopes)
+	}
+
+	e.do("GET", "/api/v1/key?x=1", nil, bearer(admin)).wantError(t, 400, "invalid_query", "x")
+	e.do("POST", "/api/v1/key", nil, bearer(admin)).wantStatus(t, 405)
+	e.do("GET", "/api/v1/key", nil, noAuth()).wantStatus(t, 401)
+	e.do("DELETE", "/api/v1/keys/"+ro.ID, nil, bearer(admin)).wantStatus(t, http.StatusNoContent)
+	e.do("GET", "/api/v1/key", nil, bearer(ro.Key)).wantError(t, 401, "unauthorized", "revoked")
 }
 
 func TestAPIKeys_CreateValidation(t *testing.T) {

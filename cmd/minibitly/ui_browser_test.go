@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -536,4 +537,159 @@ func TestUI_FirstChartMillionVisits(t *testing.T) {
 	if wall > 5*time.Second {
 		t.Errorf("the first chart took %v", wall)
 	}
+}
+
+// absent fails, naming what and why, when sel is on the page; run it after
+// waiting for something the screen does show, so the page has rendered.
+func absent(what, sel, why string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		there, err := chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, sel))(ctx, t)
+		if err != nil {
+			return err
+		}
+		if there {
+			return fmt.Errorf("%s (%s) is on the page, but %s", what, sel, why)
+		}
+		return nil
+	})
+}
+
+// uiLogin logs the browser in with key from the login form, logging out
+// first when a key is stored, and waits for the list screen.
+func uiLogin(b *browser, base, key, name string) {
+	b.t.Helper()
+	b.step("log in as "+name, chromedp.Navigate(base+"/ui/"),
+		eval[chromedp.Void](`localStorage.removeItem('minibitly.apiKey')`), chromedp.Reload(),
+		wait("the API key field", "#api-key"), typeIn("#api-key", key+kb.Enter),
+		wait("the key's name and scopes in the header", "#key-info"),
+		waitJS("the list screen", `document.querySelector('h1') && document.querySelector('h1').textContent === 'Links'`))
+}
+
+// redirectStatus is the status of GET base/code (redirects not followed)
+// and the error code of its JSON body, if any.
+func redirectStatus(t *testing.T, base, code string) (int, string) {
+	t.Helper()
+	resp, err := harness.Client.Get(base + "/" + code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e) // a redirect has no JSON body
+	return resp.StatusCode, e.Error.Code
+}
+
+// TestUI_Scopes logs in with scoped keys made through POST /api/v1/keys:
+// a links:read key sees links and no create, edit, delete, disable or
+// visits (and asks no stats); an admin key turns a link off with the
+// Disabled switch (its redirect answers 410 link_disabled, the list marks
+// it) and on again (302).
+func TestUI_Scopes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary and chromium")
+	}
+	port := harness.FreePort(t, "127.0.0.1")
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	base := "http://" + addr
+	harness.StartNode(t, harness.NodeConfig{Name: "ui-scopes", HTTPAddr: addr,
+		Args: []string{"--http-addr", addr, "--base-url", base, "--data-dir", t.TempDir(), "--shards", "4"},
+		Env:  []string{"MINIBITLY_INITIAL_API_KEY=" + testKey}})
+	newKey := func(name string, scopes ...string) string {
+		var k struct {
+			Key string `json:"key"`
+		}
+		if st := harness.Do(t, "POST", base+"/api/v1/keys", testKey, map[string]any{"name": name, "scopes": scopes}, &k); st != 201 || k.Key == "" {
+			t.Fatalf("create key %s %v: %d", name, scopes, st)
+		}
+		return k.Key
+	}
+	readOnly := newKey("reader", storage.ScopeLinksRead)
+	// admin with links:write (PATCH needs it) but no stats:read.
+	admin := newKey("operator", storage.ScopeLinksRead, storage.ScopeLinksWrite, storage.ScopeAdmin)
+	if st := harness.Do(t, "POST", base+"/api/v1/links", testKey, map[string]any{"url": "https://example.com/switch", "code": "sw", "title": "Switched"}, nil); st != 201 {
+		t.Fatalf("create link: %d", st)
+	}
+	if st, _ := redirectStatus(t, base, "sw"); st != 302 {
+		t.Fatalf("GET /sw before any switch: %d, want 302", st)
+	}
+	b := newBrowser(t)
+
+	// links:read only: the links, nothing that changes them, no visits.
+	const ro = "a links:read key may not do it"
+	uiLogin(b, base, readOnly, "reader")
+	b.step("reader the list", wait("the link in the list", `#links li[data-code="sw"]`),
+		absent("the new-link button", "#new-link", ro),
+		absent("the header's new-link link", `header a[href="/ui/new"]`, ro))
+	info := browse(b, "reader key info", text("#key-info"))
+	if !strings.Contains(info, "reader") || !strings.Contains(info, "links:read") || strings.Contains(info, "write") {
+		t.Errorf("the header says %q, want the key's name and its one scope", info)
+	}
+	b.shot("reader-list")
+	b.step("reader the link", click(`#links li[data-code="sw"] a.code`), wait("the link's long URL", "#long-url"),
+		wait("the note that visits need stats:read", `[data-lacks="stats:read"]`),
+		absent("the edit button", "#edit-link", ro), absent("the delete button", "#delete-link", ro),
+		absent("the Disabled switch", "#disabled-switch", "a key without admin may not disable links"),
+		absent("the visits", "#stats", "a key without stats:read may not see visits"))
+	asked := browse(b, "reader requests", eval[[]string](
+		`performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/stats'))`))
+	if len(asked) > 0 {
+		t.Errorf("a key without stats:read still asked for stats: %v", asked)
+	}
+	b.shot("reader-link")
+	b.step("reader the create form by URL", chromedp.Navigate(base+"/ui/new"),
+		wait("the note that creating needs links:write", `[data-lacks="links:write"]`),
+		absent("the link form", "#link-form", ro))
+	b.shot("reader-new-refused")
+
+	// admin: the switch turns the link off and on.
+	uiLogin(b, base, admin, "operator")
+	b.step("admin the list", wait("the link in the list", `#links li[data-code="sw"]`), wait("the new-link button", "#new-link"),
+		absent("a Disabled badge", `#links li[data-code="sw"] .badge`, "the link is not disabled yet"))
+	b.step("admin the link", click(`#links li[data-code="sw"] a.code`), wait("the Disabled switch", "#disabled-switch"),
+		wait("the edit button", "#edit-link"), wait("the delete button", "#delete-link"),
+		waitJS("the switch off", `document.querySelector('#disabled-switch').getAttribute('aria-checked') === 'false'`),
+		absent("the visits", "#stats", "this admin key has no stats:read"))
+	label := browse(b, "admin the switch's name", eval[string](
+		`(() => { const s = document.querySelector('#disabled-switch'); return s.labels && s.labels[0] ? s.labels[0].textContent : ''; })()`))
+	if label != "Disabled" {
+		t.Errorf("the switch is labelled %q, want \"Disabled\"", label)
+	}
+	b.shot("admin-link")
+	// Keyboard: focus the switch and press Space.
+	b.step("admin disable", chromedp.Focus(chromedp.CSS("#disabled-switch")), chromedp.KeyEvent(" "),
+		waitJS("the switch on", `document.querySelector('#disabled-switch').getAttribute('aria-checked') === 'true'`),
+		waitJS("the state in words", `document.querySelector('#disabled-state').textContent.includes('410')`))
+	b.shot("admin-disabled")
+	harness.Eventually(t, 5*time.Second, func() error {
+		if st, code := redirectStatus(t, base, "sw"); st != 410 || code != "link_disabled" {
+			return fmt.Errorf("GET /sw after the switch: %d %q, want 410 link_disabled", st, code)
+		}
+		return nil
+	})
+	b.step("admin the list marks it", click("main > p > a"), wait("the Disabled badge", `#links li[data-code="sw"] .badge`))
+	b.shot("admin-list-disabled")
+	b.step("admin enable", click(`#links li[data-code="sw"] a.code`), wait("the Disabled switch", "#disabled-switch"),
+		waitJS("the switch on after reload", `document.querySelector('#disabled-switch').getAttribute('aria-checked') === 'true'`),
+		click("#disabled-switch"),
+		waitJS("the switch off", `document.querySelector('#disabled-switch').getAttribute('aria-checked') === 'false'`))
+	b.shot("admin-enabled")
+	harness.Eventually(t, 5*time.Second, func() error {
+		if st, _ := redirectStatus(t, base, "sw"); st != 302 {
+			return fmt.Errorf("GET /sw after enabling: %d, want 302", st)
+		}
+		return nil
+	})
+	b.step("admin the list unmarked", click("main > p > a"), wait("the link in the list", `#links li[data-code="sw"]`),
+		absent("a Disabled badge", `#links li[data-code="sw"] .badge`, "the link was enabled again"))
+
+	// A key with every scope but admin sees visits and no switch.
+	uiLogin(b, base, newKey("default"), "a default key")
+	b.step("default key the link", click(`#links li[data-code="sw"] a.code`), wait("the visits", "#stats"),
+		wait("the delete button", "#delete-link"),
+		absent("the Disabled switch", "#disabled-switch", "a key without admin may not disable links"))
+	b.shot("default-link")
 }

@@ -94,6 +94,20 @@ function FocusedButton({ children, ...rest }) {
   return html`<button type="button" ref=${ref} ...${rest}>${children}</button>`;
 }
 
+// --- scopes --------------------------------------------------------------
+
+// The scopes of the logged-in key (GET /api/v1/key), set before any page
+// renders: the UI offers only what the key may do, and the API refuses the
+// rest anyway.
+let scopes = new Set();
+const can = (s) => scopes.has(s);
+const READ = 'links:read', WRITE = 'links:write', STATS = 'stats:read', ADMIN = 'admin';
+
+// Lacks explains, in place of what a scope would show, why it is not there.
+function Lacks({ scope, what }) {
+  return html`<p class="hint lacks" data-lacks=${scope}>This API key lacks the <code>${scope}</code> scope, so it cannot ${what}.</p>`;
+}
+
 const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
 const nf = new Intl.NumberFormat();
 
@@ -108,9 +122,9 @@ function Login({ onLogin, notice }) {
     setBusy(true);
     setError('');
     try {
-      await api('GET', '/links?limit=1', undefined, key.trim());
+      const me = await api('GET', '/key', undefined, key.trim());
       setKey(key.trim());
-      onLogin();
+      onLogin(me);
     } catch (err) {
       setError(err.status === 401 ? 'That API key was not accepted: ' + words(err) : words(err));
     } finally {
@@ -143,6 +157,7 @@ function LinkList({ flash }) {
   const [loading, setLoading] = useState(true);
 
   const load = useCallback(async (after) => {
+    if (!can(READ)) return setLoading(false);
     setLoading(true);
     setError('');
     try {
@@ -181,7 +196,9 @@ function LinkList({ flash }) {
   return html`<main>
     <${Heading}>Links</${Heading}>
     ${flash && html`<p class="flash" role="status">${flash}</p>`}
-    <p><${Link} href=${ROOT + 'new'} class="button primary" id="new-link">New link</${Link}></p>
+    ${can(WRITE) && html`<p><${Link} href=${ROOT + 'new'} class="button primary" id="new-link">New link</${Link}></p>`}
+    ${!can(READ) && html`<${Lacks} scope=${READ} what="list links" />`}
+    ${can(READ) && html`
     <div class="filters">
       <form onSubmit=${applyTag} class="inline">
         <label for="tag-filter">Tag</label>
@@ -200,6 +217,7 @@ function LinkList({ flash }) {
       ${shown.map((l) => html`<li key=${l.code} data-code=${l.code}>
         <div class="row1">
           <${Link} href=${linkPath(l.code)} class="code">/${l.code}</${Link}>
+          ${l.disabled && html`<span class="badge">Disabled</span>`}
           ${l.title && html`<span class="title">${l.title}</span>`}
           ${(l.tags || []).map((t) => html`<button type="button" class="tag" onClick=${() => pickTag(t)}
             aria-label=${'Show links tagged ' + t}>${t}</button>`)}
@@ -212,7 +230,7 @@ function LinkList({ flash }) {
       </li>`)}
     </ul>
     ${!loading && shown.length === 0 && html`<p>${links.length ? 'No loaded link matches the search.' : 'No links yet.'}</p>`}
-    ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${loading} id="load-more">Load more</button>`}
+    ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${loading} id="load-more">Load more</button>`}`}
   </main>`;
 }
 
@@ -232,8 +250,9 @@ function LinkForm({ code }) {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
 
+  const lacks = !can(WRITE) ? WRITE : editing && !can(READ) ? READ : '';
   useEffect(() => {
-    if (!editing) return;
+    if (!editing || lacks) return;
     api('GET', '/links/' + encodeURIComponent(code)).then((l) => {
       const v = {
         url: l.url, code: l.code, title: l.title || '', tags: (l.tags || []).join(', '),
@@ -281,7 +300,7 @@ function LinkForm({ code }) {
   return html`<main class="narrow">
     <p><${Link} href=${editing ? linkPath(code) : ROOT}>← Back</${Link}></p>
     <${Heading}>${editing ? 'Edit /' + code : 'New link'}</${Heading}>
-    <form onSubmit=${submit} id="link-form">
+    ${lacks ? html`<${Lacks} scope=${lacks} what=${editing ? 'edit links' : 'create links'} />` : html`<form onSubmit=${submit} id="link-form">
       <label for="f-url">Long URL</label>
       <input id="f-url" type="url" required value=${f.url} onInput=${set('url')} placeholder="https://example.com/…" />
       ${!editing && html`
@@ -308,7 +327,7 @@ function LinkForm({ code }) {
       </div>
       <${ErrorBox} error=${error} />
       <button type="submit" class="primary" disabled=${busy} id="save">${editing ? 'Save' : 'Create'}</button>
-    </form>
+    </form>`}
   </main>`;
 }
 
@@ -380,12 +399,34 @@ function Stats({ code }) {
   </section>`;
 }
 
+// DisabledSwitch turns a link off and on (PATCH {"disabled"}; admin and
+// links:write): a disabled link answers 410 link_disabled.
+function DisabledSwitch({ link, onChange }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const toggle = async () => {
+    setBusy(true);
+    setError('');
+    try {
+      onChange(await api('PATCH', '/links/' + encodeURIComponent(link.code), { disabled: !link.disabled }));
+    } catch (err) {
+      setError(words(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<button type="button" role="switch" class="switch" id="disabled-switch" aria-checked=${link.disabled ? 'true' : 'false'}
+      aria-describedby="disabled-state" onClick=${toggle} disabled=${busy}><span>${link.disabled ? 'On' : 'Off'}</span></button>
+    <span class="status" role="status" id="disabled-state">${link.disabled ? 'The short URL answers 410 Gone.' : 'The short URL redirects.'}</span>
+    <${ErrorBox} error=${error} />`;
+}
+
 function LinkPage({ code, flash }) {
   const [link, setLink] = useState(null);
   const [error, setError] = useState('');
   const [confirming, setConfirming] = useState(false);
   useEffect(() => {
-    api('GET', '/links/' + encodeURIComponent(code)).then(setLink, (err) => setError(words(err)));
+    if (can(READ)) api('GET', '/links/' + encodeURIComponent(code)).then(setLink, (err) => setError(words(err)));
   }, [code]);
   const del = async () => {
     try {
@@ -402,6 +443,7 @@ function LinkPage({ code, flash }) {
     <${Heading}>/${code}</${Heading}>
     ${flash && html`<p class="flash" role="status">${flash}</p>`}
     <${ErrorBox} error=${error} />
+    ${!can(READ) && html`<${Lacks} scope=${READ} what="show a link's details" />`}
     ${link && html`
       <div class="detail">
         <dl>
@@ -414,6 +456,8 @@ function LinkPage({ code, flash }) {
           <dt>Maximum visits</dt><dd>${link.max_visits == null ? '—' : nf.format(link.max_visits)}</dd>
           <dt>All-time visits</dt><dd id="all-visits">${link.visits == null ? 'unavailable' : nf.format(link.visits)}</dd>
           <dt>Created</dt><dd>${fmtDate(link.created_at)}</dd>
+          <dt>${can(ADMIN) && can(WRITE) ? html`<label for="disabled-switch">Disabled</label>` : 'Disabled'}</dt>
+          <dd>${can(ADMIN) && can(WRITE) ? html`<${DisabledSwitch} link=${link} onChange=${setLink} />` : link.disabled ? 'yes: the short URL answers 410 Gone' : 'no'}</dd>
         </dl>
         <figure class="qr">
           <img src=${qr + '?size=200&margin=12'} width="224" height="224" alt=${'QR code of ' + link.short_url} />
@@ -423,22 +467,39 @@ function LinkPage({ code, flash }) {
           </figcaption>
         </figure>
       </div>
-      <p class="actions">
+      ${can(WRITE) && html`<p class="actions">
         <${Link} href=${linkPath(code) + '/edit'} class="button" id="edit-link">Edit</${Link}>
         ${confirming
           ? html`<span role="group" aria-label="Confirm delete">Delete /${code} for good? The code is never reused.
               <${FocusedButton} class="danger" onClick=${del} id="confirm-delete">Yes, delete</${FocusedButton}>
               <button type="button" onClick=${() => setConfirming(false)}>Cancel</button></span>`
           : html`<button type="button" class="danger" onClick=${() => setConfirming(true)} id="delete-link">Delete</button>`}
-      </p>
-      <${Stats} code=${code} />`}
+      </p>`}`}
+    ${can(STATS) ? html`<${Stats} code=${code} />` : html`<${Lacks} scope=${STATS} what="show visits" />`}
   </main>`;
 }
 
 // --- app -----------------------------------------------------------------
 
+// Me loads the logged-in key's scopes (GET /api/v1/key) before any page.
+function Me({ onMe }) {
+  const [error, setError] = useState('');
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    setError('');
+    api('GET', '/key').then(onMe, (err) => setError(words(err)));
+  }, [n]);
+  return html`<main class="narrow"><${ErrorBox} error=${error} />
+    ${error ? html`<button type="button" onClick=${() => setN(n + 1)} id="retry">Try again</button>` : html`<p aria-busy="true">Loading…</p>`}</main>`;
+}
+
 function App() {
   const [authed, setAuthed] = useState(!!getKey());
+  const [me, setMeState] = useState(null);
+  const setMe = (k) => {
+    scopes = new Set((k && k.scopes) || []);
+    setMeState(k);
+  };
   const [notice, setNotice] = useState('');
   const [route, setRoute] = useState(currentRoute());
   setRouteGlobal = setRoute;
@@ -448,6 +509,7 @@ function App() {
     // A key that stops working (revoked) sends the person back to log in.
     const onUnauth = () => {
       setNotice('The server no longer accepts your API key (it may have been revoked). Log in again.');
+      setMe(null);
       setAuthed(false);
     };
     addEventListener('minibitly:unauthorized', onUnauth);
@@ -456,9 +518,11 @@ function App() {
       removeEventListener('minibitly:unauthorized', onUnauth);
     };
   }, []);
-  if (!authed) return html`<${Login} notice=${notice} onLogin=${() => { setNotice(''); setAuthed(true); }} />`;
+  if (!authed) return html`<${Login} notice=${notice} onLogin=${(k) => { setNotice(''); setMe(k); setAuthed(true); }} />`;
+  if (!me) return html`<${Me} onMe=${setMe} />`;
   const logout = () => {
     clearKey();
+    setMe(null);
     setAuthed(false);
   };
   let page;
@@ -472,7 +536,8 @@ function App() {
     <a href="#content" class="skip">Skip to content</a>
     <header>
       <${Link} href=${ROOT} class="brand">Mini Bitly</${Link}>
-      <nav aria-label="Main"><${Link} href=${ROOT}>Links</${Link}> <${Link} href=${ROOT + 'new'}>New link</${Link}>
+      <nav aria-label="Main"><${Link} href=${ROOT}>Links</${Link}> ${can(WRITE) && html`<${Link} href=${ROOT + 'new'}>New link</${Link}>`}
+        <span class="hint" id="key-info">Key ${me.name}: ${me.scopes.join(', ')}</span>
         <button type="button" onClick=${logout} id="logout">Log out</button></nav>
     </header>
     <div id="content">${page}</div>
