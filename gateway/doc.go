@@ -17,8 +17,9 @@
 // membership, or SingleNode), and uses the storage interfaces; it imports
 // storage and internal packages only, never actors, cluster or cmd.
 //
-// A request body over 4 KiB is read only for a request with a valid API key
-// (preauth.go: fasthttp's HeaderReceived, before the body is read).
+// Request bodies are streamed and read only after the API key is checked
+// and the route matched, in bounded steps up to MaxBodyBytes (preauth.go);
+// connections are capped in total and per client IP (connlimit.go).
 //
 // The redirect of a near-cached code allocates nothing, takes no global
 // lock, does no I/O and logs nothing (TestServer_CachedRedirectAllocatesNothing).
