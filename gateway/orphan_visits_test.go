@@ -201,12 +201,7 @@ func TestServer_OrphanVisitAllocatesNothing(t *testing.T) {
 	if ctx.Response.StatusCode() != 302 || fmt.Sprint(codes) != "["+orphanCodeBaseURL+"]" {
 		t.Fatalf("GET /: status %d, visits of %v", ctx.Response.StatusCode(), codes)
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		ctx.Response.Reset()
-		s.handle(&ctx)
-		vl.Drain(func(string, int64, uint32, []byte) {})
-	})
-	if allocs != 0 {
+	if allocs := handleAllocs(t, s, vl, &ctx, 302); allocs != 0 {
 		t.Fatalf("GET / allocates %v times per request", allocs)
 	}
 }

@@ -278,15 +278,7 @@ func TestServer_CachedRedirectAllocatesNothingLimited(t *testing.T) {
 		ctx.Request.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
 		ctx.Request.Header.Set("X-Forwarded-For", "198.51.100.1, 2001:db8::1, 10.9.9.9")
 		s.handle(&ctx)
-		allocs := testing.AllocsPerRun(1000, func() {
-			ctx.Response.Reset()
-			s.handle(&ctx)
-			vl.Drain(func(string, int64, uint32, []byte) {})
-		})
-		if ctx.Response.StatusCode() != 302 {
-			t.Fatalf("%s: status %d", peer, ctx.Response.StatusCode())
-		}
-		if allocs != 0 {
+		if allocs := handleAllocs(t, s, vl, &ctx, 302); allocs != 0 {
 			t.Fatalf("%s: limited cached redirect allocates %v times per request", peer, allocs)
 		}
 	}
