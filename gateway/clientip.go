@@ -77,18 +77,20 @@ const (
 )
 
 // clientAddr is the request's client: the peer address, or, when the peer
-// is a trusted proxy, the rightmost address of Forwarded (for=) — or, when
-// there is no Forwarded header, of X-Forwarded-For — that is not itself a
-// trusted proxy. An entry that does not parse stops the walk: the last
-// trusted hop is then the client. It does not allocate.
+// is a trusted proxy, the rightmost address of Config.ProxyHeader
+// (X-Forwarded-For, or Forwarded's for=) that is not itself a trusted
+// proxy. The other header is never read: a proxy that appends to one
+// passes a client's own copy of the other through. An entry that does not
+// parse stops the walk: the last trusted hop is then the client. It does
+// not allocate.
 func (s *Server) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 	peer := peerAddr(ctx)
 	if len(s.limits.trusted) == 0 || !s.limits.trusted.has(peer) {
 		return peer
 	}
 	h := &ctx.Request.Header
-	if vs := h.PeekAll(hdrForwarded); len(vs) > 0 {
-		return s.walkForwarded(vs, peer, true)
+	if s.cfg.ProxyHeader == "forwarded" {
+		return s.walkForwarded(h.PeekAll(hdrForwarded), peer, true)
 	}
 	return s.walkForwarded(h.PeekAll(hdrXForwardedFor), peer, false)
 }

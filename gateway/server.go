@@ -88,8 +88,12 @@ type Config struct {
 	// the store); the zero Rate is off.
 	MissRateLimit Rate
 	// TrustedProxies is a comma-separated list of CIDRs whose
-	// X-Forwarded-For / Forwarded headers name the client; "" = none.
+	// ProxyHeader names the client; "" = none.
 	TrustedProxies string
+	// ProxyHeader is the one header the trusted proxies write:
+	// "x-forwarded-for" or "forwarded". The other is ignored: most proxies
+	// append to theirs and pass a client's own copy of the other through.
+	ProxyHeader string
 
 	// MaxConns caps the open connections over every listener, and
 	// MaxConnsPerIP those from one client IP (behind a proxy every client
@@ -122,6 +126,8 @@ func (c *Config) Validate() error {
 		problem = fmt.Sprintf("RedirectRateLimit must be N/s, N/m or off, got %d per %s", c.RedirectRateLimit.N, c.RedirectRateLimit.Per)
 	case c.MissRateLimit.N < 0 || c.MissRateLimit.N > 0 && c.MissRateLimit.Per != time.Second && c.MissRateLimit.Per != time.Minute:
 		problem = fmt.Sprintf("MissRateLimit must be N/s, N/m or off, got %d per %s", c.MissRateLimit.N, c.MissRateLimit.Per)
+	case c.ProxyHeader != "x-forwarded-for" && c.ProxyHeader != "forwarded":
+		problem = fmt.Sprintf("ProxyHeader must be x-forwarded-for or forwarded, got %q", c.ProxyHeader)
 	default:
 		if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
 			problem = err.Error()
@@ -152,6 +158,7 @@ func DefaultConfig() Config {
 		RedirectsRefresh: 10 * time.Second,
 
 		MissRateLimit: Rate{N: 100, Per: time.Second},
+		ProxyHeader:   "x-forwarded-for",
 		MaxConns:      100_000,
 		MaxConnsPerIP: 1_000,
 	}

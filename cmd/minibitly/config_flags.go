@@ -75,7 +75,8 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Gateway.APIBurst, "api-burst", "API requests per key allowed in a burst above --api-rate (split over the alive nodes, at least 1 each)")
 	fs.bind(&c.Gateway.RedirectRateLimit, "redirect-rate-limit", "redirect requests allowed per client address (IPv4, IPv6 /64): N/s or N/m, split over the cluster's alive nodes, burst one second's worth; 429 beyond; off = unlimited")
 	fs.bind(&c.Gateway.MissRateLimit, "miss-rate-limit", "redirect requests for unknown or uncached codes (a store lookup or a 404) allowed per client address: N/s or N/m, split like --redirect-rate-limit; off = unlimited")
-	fs.bind(&c.Gateway.TrustedProxies, "trusted-proxies", "comma-separated CIDRs of proxies whose X-Forwarded-For / Forwarded name the client for rate limits; empty = the peer address is the client")
+	fs.bind(&c.Gateway.TrustedProxies, "trusted-proxies", "comma-separated CIDRs of proxies whose --proxy-header names the client for rate limits; empty = the peer address is the client")
+	fs.bind(&c.Gateway.ProxyHeader, "proxy-header", "the header the trusted proxies write, x-forwarded-for or forwarded (for=); the other is ignored, so a client cannot choose its address through it")
 
 	fs.group("Node")
 	fs.bind(&c.Actors.NodeName, "node-name", "this node's name (cluster member name, visit batch id)")

@@ -189,6 +189,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"cache-max-age":            fmt.Sprint(g.DefaultCacheMaxAge),
 		"api-rate":                 fmt.Sprint(g.APIRate),
 		"max-conns":                fmt.Sprint(g.MaxConns),
+		"proxy-header":             g.ProxyHeader,
 		"max-conns-per-ip":         fmt.Sprint(g.MaxConnsPerIP),
 		"api-burst":                fmt.Sprint(g.APIBurst),
 		"redirect-rate-limit":      g.RedirectRateLimit.String(),
