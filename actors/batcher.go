@@ -139,8 +139,11 @@ const maxReferrerBytes = visitlog.MaxReferrer
 // (letters, digits, '-', '.', '_', and '[', ']', ':' of an IPv6 literal,
 // plus the letters, marks and digits of an internationalised name); every
 // other byte, and invalid UTF-8, dropped; at most maxReferrerBytes, cut on
-// a UTF-8 boundary.
+// a UTF-8 boundary. A host with a '%' (percent-encoding: no browser sends
+// one, and decoding is not this hot loop's job) keeps nothing, so it counts
+// as storage.OtherReferrer.
 func cleanReferrer(dst, ref []byte) []byte {
+	start := len(dst)
 	for len(ref) > 0 {
 		c := ref[0]
 		if c < utf8.RuneSelf {
@@ -149,6 +152,8 @@ func cleanReferrer(dst, ref []byte) []byte {
 			case c >= 'A' && c <= 'Z':
 				c += 'a' - 'A'
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '[', c == ']', c == ':':
+			case c == '%':
+				return dst[:start]
 			default:
 				continue
 			}

@@ -13,7 +13,8 @@ func TestCleanReferrer(t *testing.T) {
 		{"my_host-1.example", "my_host-1.example"},
 		{"ex<ample>.com", "example.com"},
 		{"evil.com\r\nX-Injected: 1", "evil.comx-injected:1"},
-		{"a b\"c'%00", "abc00"},
+		{"a b\"c'", "abc"},
+		{"ex%41mple.com", ""}, // percent-encoded: (other)
 		{"bücher.de", "bücher.de"},
 		{"пример.рф", "пример.рф"},
 		{"\u202egoogle.com", "google.com"}, // a bidi override is not a letter

@@ -473,6 +473,13 @@ func TestKeys_OwnLinksOnly(t *testing.T) {
 	if err != nil || l.CreatedBy != r["id"] {
 		t.Fatalf("stored creator %q (%v), want %v", l.CreatedBy, err, r["id"])
 	}
+	// Orphan visits belong to no link: not for this key.
+	xk := withHeader("X-Api-Key", r["key"].(string))
+	for _, m := range []string{"GET", "DELETE"} {
+		if st := e.shlink(m, "/rest/v3/visits/orphan", nil, xk).status; st != http.StatusForbidden {
+			t.Errorf("tenant %s /rest/v3/visits/orphan = %d, want 403", m, st)
+		}
+	}
 	// Redirects are public: both redirect.
 	e.do("GET", "/theirs", nil, noAuth()).wantStatus(t, http.StatusFound)
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/tls"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,7 @@ type connLimits struct {
 	maxConns, maxPerIP int
 	mu                 sync.Mutex
 	total              int
-	perIP              map[string]int
+	perIP              map[clientKey]int
 	refusedTotal       prometheus.Counter
 	refusedPerIP       prometheus.Counter
 }
@@ -33,7 +34,7 @@ func newConnLimits(cfg Config, reg prometheus.Registerer) (*connLimits, error) {
 		return nil, err
 	}
 	return &connLimits{
-		maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, perIP: map[string]int{},
+		maxConns: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, perIP: map[clientKey]int{},
 		refusedTotal: refused.WithLabelValues("total"), refusedPerIP: refused.WithLabelValues("per_ip"),
 	}, nil
 }
@@ -43,9 +44,14 @@ var connRefusedAnswer = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: 
 
 // admit registers c, or refuses it (and answers) when over a limit.
 func (l *connLimits) admit(c net.Conn) (release func(), ok bool) {
-	ip := ""
+	// Keyed as the rate limits are (clientKeyOf): an IPv6 client is its
+	// /64, so rotating addresses inside it does not escape the cap.
+	var ip clientKey
+	hasIP := false
 	if a, isTCP := c.RemoteAddr().(*net.TCPAddr); isTCP {
-		ip = a.IP.String()
+		if na, ok := netip.AddrFromSlice(a.IP); ok {
+			ip, hasIP = clientKeyOf(na), true
+		}
 	}
 	l.mu.Lock()
 	switch {
@@ -54,14 +60,14 @@ func (l *connLimits) admit(c net.Conn) (release func(), ok bool) {
 		l.refusedTotal.Inc()
 		refuse(c)
 		return nil, false
-	case ip != "" && l.perIP[ip] >= l.maxPerIP:
+	case hasIP && l.perIP[ip] >= l.maxPerIP:
 		l.mu.Unlock()
 		l.refusedPerIP.Inc()
 		refuse(c)
 		return nil, false
 	}
 	l.total++
-	if ip != "" {
+	if hasIP {
 		l.perIP[ip]++
 	}
 	l.mu.Unlock()
@@ -72,7 +78,7 @@ func (l *connLimits) admit(c net.Conn) (release func(), ok bool) {
 		}
 		l.mu.Lock()
 		l.total--
-		if ip != "" {
+		if hasIP {
 			if l.perIP[ip]--; l.perIP[ip] <= 0 {
 				delete(l.perIP, ip)
 			}

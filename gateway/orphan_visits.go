@@ -73,6 +73,9 @@ func (s *Server) orphanVisitedURL(typ string) string {
 // reads over the last storage.MaxSeriesPoints days. Visits not flushed
 // yet are not included.
 func (s *Server) orphanSummary(c context.Context) (shlinkVisitsSummary, error) {
+	if ownLinksOnly(c) {
+		return shlinkVisitsSummary{}, nil // not its links' visits
+	}
 	to := time.Now().UTC().Truncate(time.Second).Add(time.Second)
 	day := 24 * time.Hour
 	from := to.Truncate(day).Add(-(storage.MaxSeriesPoints - 2) * day)
@@ -91,6 +94,9 @@ func (s *Server) orphanSummary(c context.Context) (shlinkVisitsSummary, error) {
 // shlinkDeleteOrphanVisits answers DELETE /rest/v3/visits/orphan as Shlink
 // does: every stored orphan visit is deleted, 200 {"deletedVisits": N}.
 func (s *Server) shlinkDeleteOrphanVisits(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	if ownLinksOnly(c) {
+		return errOrphansOwnOnly
+	}
 	d, ok := s.d.Stats.(storage.VisitDeleter)
 	if !ok {
 		return errorf(http.StatusNotImplemented, "not_implemented", "this visit store cannot delete visits")
@@ -108,3 +114,13 @@ func (s *Server) shlinkDeleteOrphanVisits(c context.Context, ctx *fasthttp.Reque
 	}{total})
 	return nil
 }
+
+// ownLinksOnly reports whether the request's key is limited to the links it
+// created: orphan visits belong to no link, so such a key neither reads nor
+// deletes them (and the overview shows it none).
+func ownLinksOnly(c context.Context) bool {
+	k, err := keyOf(c)
+	return err == nil && k.OwnLinksOnly
+}
+
+var errOrphansOwnOnly = errorf(http.StatusForbidden, "forbidden", "this API key is limited to the links it created; orphan visits belong to no link")

@@ -190,7 +190,7 @@ func TestShlink_OrphanVisits(t *testing.T) {
 // costs the redirect to the base-URL redirect no allocation.
 func TestServer_OrphanVisitAllocatesNothing(t *testing.T) {
 	s, _, vl := newRedirectServer(t, &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
-	s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{BaseURL: "https://example.com/home"}))
+	s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{BaseURL: "https://example.com/home"}, nil))
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI("/")
 	ctx.Request.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")

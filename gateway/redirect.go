@@ -249,12 +249,16 @@ func referrerHost(ref []byte) []byte {
 			break
 		}
 	}
-	if len(ref) > 0 && ref[0] != '[' {
-		for j := len(ref) - 1; j >= 0; j-- {
-			if ref[j] == ':' {
-				ref = ref[:j]
-				break
-			}
+	if len(ref) > 0 && ref[0] == '[' { // an IPv6 literal: up to its ']'
+		if j := bytes.IndexByte(ref, ']'); j > 0 {
+			ref = ref[:j+1]
+		}
+		return ref
+	}
+	for j := len(ref) - 1; j >= 0; j-- {
+		if ref[j] == ':' {
+			ref = ref[:j]
+			break
 		}
 	}
 	return ref

@@ -139,7 +139,8 @@ func TestReferrerHost(t *testing.T) {
 	f("https://example.com/path?q#f", "example.com")
 	f("http://u:p@host.io:8080/x", "host.io")
 	f("android-app://com.google.android.gm/", "com.google.android.gm")
-	f("https://[::1]:80/", "[::1]:80")
+	f("https://[::1]:80/", "[::1]") // the port goes, as for names
+	f("https://[2001:db8::1]/", "[2001:db8::1]")
 	f("example.org/x", "example.org")
 }
 

@@ -332,7 +332,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // ServeMetrics answers /metrics (and nothing else) on ln until Shutdown:
 // the listener of --metrics-addr.
 func (s *Server) ServeMetrics(ln net.Listener) error {
-	return s.metricsSrv.Serve(ln)
+	return s.metricsSrv.Serve(limitedListener{Listener: ln, l: s.conns}) // the same connection caps
 }
 
 // Shutdown stops accepting connections (of Serve and ServeMetrics), waits

@@ -90,6 +90,9 @@ func (s *Server) shlinkEditDomainRedirects(c context.Context, ctx *fasthttp.Requ
 			if err != nil {
 				return shlinkInvalid(f.key, "%s", strings.TrimPrefix(err.Error(), urlcheck.ErrInvalid.Error()+": "))
 			}
+			if s.d.Blocklist.BlockedURL(u) {
+				return shlinkInvalid(f.key, "the destination's domain is on this service's blocklist")
+			}
 			f.v.V = u
 		}
 	}
@@ -111,7 +114,7 @@ func (s *Server) shlinkEditDomainRedirects(c context.Context, ctx *fasthttp.Requ
 	if err := s.d.Links.SetDomainRedirects(c, r); err != nil {
 		return err
 	}
-	s.redirects.cur.Store(newSpecialRedirects(r))
+	s.redirects.cur.Store(newSpecialRedirects(r, s.d.Blocklist))
 	out := toShlinkRedirects(r)
 	s.writeJSON(ctx, http.StatusOK, &out)
 	return nil

@@ -205,6 +205,9 @@ func (s *Server) shlinkAllVisits(c context.Context, ctx *fasthttp.RequestCtx) er
 // shlinkOrphanVisits is the orphan visits (orphan_visits.go), of every
 // type or of ?type=; none for another domain than the default one.
 func (s *Server) shlinkOrphanVisits(c context.Context, ctx *fasthttp.RequestCtx, _ string) error {
+	if ownLinksOnly(c) {
+		return errOrphansOwnOnly
+	}
 	typ := string(ctx.QueryArgs().Peek("type"))
 	var srcs []visitSource
 	for _, k := range orphanKinds {

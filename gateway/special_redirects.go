@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
 )
@@ -41,9 +42,13 @@ type specialRedirects struct {
 	invalidShortURL []byte
 }
 
-func newSpecialRedirects(r storage.DomainRedirects) *specialRedirects {
+// newSpecialRedirects snapshots r; a redirect to a domain on blocked is
+// left unset (the default answer), as a link to it would answer 410. The
+// snapshot is rebuilt every --redirects-refresh, so a blocklist reload
+// applies to them within that bound.
+func newSpecialRedirects(r storage.DomainRedirects, blocked *blocklist.List) *specialRedirects {
 	b := func(s string) []byte {
-		if s == "" {
+		if s == "" || blocked.BlockedURL(s) {
 			return nil
 		}
 		return []byte(s)
@@ -77,7 +82,7 @@ func (s *Server) loadRedirects(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.redirects.cur.Store(newSpecialRedirects(r))
+	s.redirects.cur.Store(newSpecialRedirects(r, s.d.Blocklist))
 	return nil
 }
 

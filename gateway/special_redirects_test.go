@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/storage"
 )
@@ -40,7 +43,7 @@ func TestServer_SpecialRedirects(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{}))
+			s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{}, nil))
 			ctx := get(s, c.uri)
 			if got := ctx.Response.StatusCode(); strconv.Itoa(got) != c.unset {
 				t.Fatalf("unset: status %d, want %s", got, c.unset)
@@ -48,7 +51,7 @@ func TestServer_SpecialRedirects(t *testing.T) {
 			if loc := string(ctx.Response.Header.Peek("Location")); !sameLocation(loc, c.wantUnsetLoc) {
 				t.Fatalf("unset: Location %q, want %q", loc, c.wantUnsetLoc)
 			}
-			s.redirects.cur.Store(newSpecialRedirects(all))
+			s.redirects.cur.Store(newSpecialRedirects(all, nil))
 			ctx = get(s, c.uri)
 			if got := ctx.Response.StatusCode(); got != http.StatusFound {
 				t.Fatalf("set: status %d, want 302", got)
@@ -64,7 +67,7 @@ func TestServer_SpecialRedirects(t *testing.T) {
 		})
 	}
 	t.Run("only the matching one", func(t *testing.T) {
-		s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{Regular404: all.Regular404}))
+		s.redirects.cur.Store(newSpecialRedirects(storage.DomainRedirects{Regular404: all.Regular404}, nil))
 		if got := get(s, "/nope").Response.StatusCode(); got != http.StatusNotFound {
 			t.Errorf("/nope with only regular404 set: %d, want 404", got)
 		}
@@ -219,5 +222,25 @@ func TestServer_DomainRedirectsRefresh(t *testing.T) {
 	}
 	if r := e.do("GET", "/", nil, noAuth()); r.status != http.StatusFound || !sameLocation(r.header.Get("Location"), "/ui/") {
 		t.Fatalf("GET / after the refresh = %d %q, want the UI", r.status, r.header.Get("Location"))
+	}
+}
+
+// The domain redirects honour the blocklist: a PATCH to a blocked domain
+// is refused, and one stored before the domain was listed is not followed.
+func TestSpecialRedirects_Blocklist(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "block.txt")
+	if err := os.WriteFile(list, []byte("blocked.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var bl blocklist.List
+	if _, err := bl.Load(list); err != nil {
+		t.Fatal(err)
+	}
+	e := newAPIEnv(t, func(_ *Config, d *Deps) { d.Blocklist = &bl })
+	e.shlink("PATCH", "/rest/v3/domains/redirects", map[string]any{"baseUrlRedirect": "https://www.blocked.example/"}).
+		wantProblem(t, http.StatusBadRequest, "invalid-data")
+	r := newSpecialRedirects(storage.DomainRedirects{BaseURL: "https://blocked.example/", Regular404: "https://ok.example/"}, &bl)
+	if r.base != nil || string(r.regular404) != "https://ok.example/" {
+		t.Fatalf("snapshot: base %q, regular404 %q; want the blocked one unset", r.base, r.regular404)
 	}
 }
