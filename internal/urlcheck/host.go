@@ -87,6 +87,13 @@ func ParseHost(raw string) (Host, error) {
 			return Host{}, fmt.Errorf("host %q is not a valid host name", raw)
 		}
 	}
+	// The stored host must read back as itself: a label whose punycode the
+	// decoder refuses (FuzzCanonical found a very long one) is not kept.
+	if ascii != dec {
+		if again, err := uts46.ToASCII(ascii); err != nil || again != ascii {
+			return Host{}, fmt.Errorf("host %q is not a valid host name: its ASCII form %.80q does not read back as itself", raw, ascii)
+		}
+	}
 	if ascii == "" || ascii == "." {
 		return Host{}, errors.New("the url has no host")
 	}
