@@ -44,19 +44,7 @@ func (r *mapResolver) Visits(context.Context, string) (uint64, error) { return 0
 
 func newRedirectServer(t testing.TB, entries ...*nearcache.Entry) (*Server, *mapResolver, *visitlog.Log) {
 	t.Helper()
-	clk := clock.New()
-	t.Cleanup(clk.Close)
-	cache, _ := nearcache.New(nearcache.DefaultConfig())
-	r := &mapResolver{links: map[string]*nearcache.Entry{}, cache: cache, clk: clk, max: 2}
-	for _, e := range entries {
-		r.links[e.Code] = e
-	}
-	vl := visitlog.New(1, 1<<20)
-	s, err := New(DefaultConfig(), Deps{Resolver: r, Cache: cache.Reader(), Visits: vl, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, r, vl
+	return newLimitedServer(t, func(*Config) {}, nil, entries...)
 }
 
 func get(s *Server, uri string, hdr ...string) *fasthttp.RequestCtx {
