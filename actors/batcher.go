@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"time"
 	"unicode"
@@ -9,6 +11,7 @@ import (
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/internal/useragent"
 	"github.com/minibitly/minibitly/internal/visitlog"
+	"github.com/minibitly/minibitly/proto/clusterpb"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -25,35 +28,65 @@ type aggKey struct {
 	ref    string
 }
 
+// VisitRing is the gateway's visit log as the batcher consumes it
+// (internal/visitlog.Log): Drain hands out what was recorded, Commit frees
+// the slots once their visits are in the journal (or, without one, at
+// once).
+type VisitRing interface {
+	Drain(fn func(code []byte, minute int64, dims uint32, ref []byte)) int
+	Drained() visitlog.Mark
+	Commit(mark visitlog.Mark)
+}
+
 // batcherDeps are what the batcher needs: where visits come from, where
-// they go, and its metric. It knows nothing of actors.
+// they go, the journal, and its metric. It knows nothing of actors.
 type batcherDeps struct {
-	// drain empties the gateway's visit log into fn (visitlog.Log.Drain).
-	drain func(fn func(code string, minute int64, dims uint32, ref []byte)) int
+	ring VisitRing
 	// shards is the number of local shards; shardOf maps a code to one.
 	shards  int
 	shardOf func(code string) int
 	// toShard hands rows to a local shard.
 	toShard func(shard int, rows []storage.VisitCount)
+	// collect asks every shard for its pending rows; false when one did
+	// not answer (the rows of those that did are then handed back).
+	collect func(ctx context.Context) ([]storage.VisitCount, bool)
 	// placement returns the current placement and this node's member name;
 	// nil for a single node (every code is local).
 	placement func() (*cluster.Placement, string)
-	// toOwner delivers rows of codes owned by another member (asynchronous,
-	// acknowledged, see visitSender).
-	toOwner func(owner cluster.Member, rows []storage.VisitCount, visits uint64)
-	m       batchMetrics
+	// toOwner delivers a part for a code owned by another member
+	// (asynchronous, acknowledged, see visitSender).
+	toOwner func(p *remotePart)
+	// from stamps the parts sent to other nodes (with a sequence).
+	from string
+	j    *journal
+	now  func() time.Time
+	m    batchMetrics
+	im   inboxMetrics
 }
 
 // batcher is the single consumer of the visit log: it aggregates visits per
 // shard and ships them to the shards (or their owners) every BatchInterval.
-// Its state is touched by its own goroutine only (run), or by a test that
-// calls drainLog and ship without running it.
+// The aggregation state is touched by its own goroutine only (run), or by a
+// test that calls drainLog and ship without running it.
+//
+// It is also the one door into this node's shards: every row that enters
+// them (a ship's, a batch from another node, a part counted here after all)
+// is journaled and handed on under applyMu, and collect takes applyMu
+// too, so a collect holds exactly the rows of the records applied before
+// it (see journal).
 type batcher struct {
 	d        batcherDeps
 	interval time.Duration
 	perShard []map[aggKey]uint64
 	refs     map[string]string
+	codes    map[string]string
 	lower    [maxReferrerBytes]byte
+	partSeq  uint64
+
+	applyMu     sync.Mutex
+	lastApplied uint64   // id of the last record applied to the shards
+	lastMark    visitlog.Mark // the rings' mark in the newest ship record
+	in          inbox
 
 	flushReq chan chan struct{}
 	quit     chan struct{}
@@ -62,13 +95,20 @@ type batcher struct {
 }
 
 func newBatcher(d batcherDeps, interval time.Duration) *batcher {
+	if d.now == nil {
+		d.now = time.Now
+	}
 	b := &batcher{
 		d:        d,
 		interval: interval,
 		perShard: make([]map[aggKey]uint64, d.shards),
 		refs:     make(map[string]string),
+		codes:    make(map[string]string),
 		flushReq: make(chan chan struct{}),
 		quit:     make(chan struct{}),
+		// Part sequences start at the clock so a restarted node never
+		// reuses one its peers still remember.
+		partSeq: uint64(time.Now().UnixNano()),
 	}
 	for i := range b.perShard {
 		b.perShard[i] = make(map[aggKey]uint64)
@@ -102,11 +142,28 @@ func (b *batcher) run() {
 	}
 }
 
-func (b *batcher) drainLog() { b.d.drain(b.add) }
+func (b *batcher) drainLog() {
+	b.d.ring.Drain(b.add)
+	if !b.d.j.enabled() {
+		// Without a journal a slot is free once its visit is aggregated.
+		b.d.ring.Commit(b.d.ring.Drained())
+	}
+}
 
-func (b *batcher) add(code string, minute int64, dims uint32, ref []byte) {
-	k := aggKey{code: code, minute: minute, dims: dims, ref: b.intern(ref)}
-	b.perShard[b.d.shardOf(code)][k]++
+// maxCodes bounds the code intern table; it is reset when full.
+const maxCodes = 1_000_000
+
+func (b *batcher) add(code []byte, minute int64, dims uint32, ref []byte) {
+	c, ok := b.codes[string(code)]
+	if !ok {
+		if len(b.codes) >= maxCodes {
+			clear(b.codes)
+		}
+		c = string(code)
+		b.codes[c] = c
+	}
+	k := aggKey{code: c, minute: minute, dims: dims, ref: b.intern(ref)}
+	b.perShard[b.d.shardOf(c)][k]++
 }
 
 // intern returns the cleaned referrer host (cleanReferrer) as a shared
@@ -178,25 +235,25 @@ func cleanReferrer(dst, ref []byte) []byte {
 }
 
 // ship sends each shard its aggregated visits; in a cluster, visits of
-// codes owned by other nodes go to those owners, one batch per owner.
+// codes owned by other nodes go to those owners, one part per owner. The
+// whole ship is one journal record, written before the rings' slots are
+// freed.
 func (b *batcher) ship() {
 	var p *cluster.Placement
 	var self string
 	if b.d.placement != nil {
 		p, self = b.d.placement()
 	}
-	type ownerBatch struct {
-		owner  cluster.Member
-		rows   []storage.VisitCount
-		visits uint64
-	}
-	var remote map[string]*ownerBatch
+	var remote map[string]*remotePart
+	var parts []*remotePart
+	local := make([][]storage.VisitCount, len(b.perShard))
+	var all []storage.VisitCount
+	var total uint64
 	for i, m := range b.perShard {
 		if len(m) == 0 {
 			continue
 		}
 		rows := make([]storage.VisitCount, 0, len(m))
-		var total uint64
 		for k, v := range m {
 			device, browser, os, country, bot := useragent.Unpack(k.dims)
 			r := storage.VisitCount{
@@ -209,15 +266,17 @@ func (b *batcher) ship() {
 			if p != nil {
 				if owner := p.Owner(k.code); owner.Name != self {
 					if remote == nil {
-						remote = map[string]*ownerBatch{}
+						remote = map[string]*remotePart{}
 					}
-					ob := remote[owner.Name]
-					if ob == nil {
-						ob = &ownerBatch{owner: owner}
-						remote[owner.Name] = ob
+					rp := remote[owner.Name]
+					if rp == nil {
+						b.partSeq++
+						rp = &remotePart{idx: len(parts), owner: owner, from: b.d.from, seq: b.partSeq}
+						remote[owner.Name] = rp
+						parts = append(parts, rp)
 					}
-					ob.rows = append(ob.rows, r)
-					ob.visits += v
+					rp.rows = append(rp.rows, r)
+					rp.visits += v
 					continue
 				}
 			}
@@ -225,14 +284,120 @@ func (b *batcher) ship() {
 			total += v
 		}
 		clear(m)
-		b.d.m.visitsBatched.Add(float64(total))
+		local[i] = rows
+		all = append(all, rows...)
+	}
+	mark := b.d.ring.Drained()
+	b.applyMu.Lock()
+	if b.d.j.enabled() && (len(all) > 0 || len(parts) > 0 || !slices.Equal(mark, b.lastMark)) {
+		if id := b.d.j.ship(mark, all, parts); id != 0 && len(all) > 0 {
+			b.lastApplied = id
+		}
+		b.lastMark = mark
+	}
+	b.d.ring.Commit(mark)
+	b.d.m.visitsBatched.Add(float64(total))
+	for i, rows := range local {
 		if len(rows) > 0 {
 			b.d.toShard(i, rows)
 		}
 	}
-	for _, ob := range remote {
-		b.d.toOwner(ob.owner, ob.rows, ob.visits)
+	b.applyMu.Unlock()
+	for _, rp := range parts {
+		b.d.toOwner(rp)
 	}
+}
+
+// applyLocalLocked hands rows to this node's shards; applyMu is held.
+func (b *batcher) applyLocalLocked(rows []storage.VisitCount) {
+	byShard := map[int][]storage.VisitCount{}
+	for _, r := range rows {
+		i := b.d.shardOf(r.Code)
+		byShard[i] = append(byShard[i], r)
+	}
+	for i, rs := range byShard {
+		b.d.toShard(i, rs)
+	}
+}
+
+// replay applies the rows a journal read back at start still owes to the
+// shards (before the batcher starts).
+func (b *batcher) replay(r replayed) {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	for _, l := range r.local {
+		b.applyLocalLocked(l.rows)
+	}
+	b.lastApplied = max(b.lastApplied, r.lastID)
+	b.lastMark = r.mark
+	if r.mark != nil {
+		// The ship record is written before the rings' slots are freed:
+		// the visits up to its mark are in it.
+		b.d.ring.Commit(r.mark)
+	}
+	for _, id := range r.inbox {
+		b.in.remember(id, b.d.now())
+	}
+}
+
+// reroute counts a part here whose owner did not take it.
+func (b *batcher) reroute(p *remotePart) {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	if id := b.d.j.rerouted(p); id != 0 {
+		b.lastApplied = id
+	}
+	b.applyLocalLocked(p.rows)
+}
+
+// receive judges a visit batch from another node: a new one is journaled,
+// applied to the shards and acknowledged; one applied before is
+// acknowledged again; a late one, or any once closed, is refused (its
+// sender counts it).
+func (b *batcher) receive(m *clusterpb.VisitBatch) *clusterpb.VisitAck {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	switch b.in.judge(m, b.d.now()) {
+	case verdictDuplicate:
+		b.d.im.duplicates.Inc()
+		return &clusterpb.VisitAck{Seq: m.Seq, Applied: true}
+	case verdictRefuse:
+		b.d.im.refused.Inc()
+		return &clusterpb.VisitAck{Seq: m.Seq, Applied: false}
+	}
+	rows := rowsFromProto(m.Rows)
+	id, ok := b.d.j.recv(m.From, m.Seq, rows)
+	if !ok {
+		b.in.forget(batchID{from: m.From, seq: m.Seq})
+		b.d.im.refused.Inc()
+		return &clusterpb.VisitAck{Seq: m.Seq, Applied: false}
+	}
+	if id != 0 {
+		b.lastApplied = id
+	}
+	b.applyLocalLocked(rows)
+	return &clusterpb.VisitAck{Seq: m.Seq, Applied: true}
+}
+
+// closeInbox refuses every visit batch from other nodes from now on.
+func (b *batcher) closeInbox() {
+	b.applyMu.Lock()
+	b.in.closed = true
+	b.applyMu.Unlock()
+}
+
+// collect takes every shard's pending rows and the id of the last record
+// applied before: the flusher's source. A shard that does not answer
+// makes it return nothing (the others' rows go back).
+func (b *batcher) collect(ctx context.Context) ([]storage.VisitCount, uint64) {
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	rows, ok := b.d.collect(ctx)
+	if !ok {
+		b.applyLocalLocked(rows)
+		return nil, 0
+	}
+	return rows, b.lastApplied
 }
 
 // flush ships everything recorded so far and returns when it has been

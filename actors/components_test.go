@@ -82,7 +82,7 @@ type batcherRig struct {
 func newBatcherRig(t *testing.T, members []cluster.Member, self string) *batcherRig {
 	rig := &batcherRig{log: visitlog.New(1, 1024), local: map[int][]storage.VisitCount{}, remote: map[string][]storage.VisitCount{}, metrics: testMetrics(t)}
 	d := batcherDeps{
-		drain:   rig.log.Drain,
+		ring:    rig.log,
 		shards:  4,
 		shardOf: func(code string) int { return int(code[0]) % 4 },
 		toShard: func(shard int, rows []storage.VisitCount) {
@@ -90,12 +90,12 @@ func newBatcherRig(t *testing.T, members []cluster.Member, self string) *batcher
 			rig.local[shard] = append(rig.local[shard], rows...)
 			rig.mu.Unlock()
 		},
-		toOwner: func(owner cluster.Member, rows []storage.VisitCount, visits uint64) {
-			if sumRows(rows) != visits {
-				t.Errorf("batch to %s says %d visits, rows hold %d", owner.Name, visits, sumRows(rows))
+		toOwner: func(p *remotePart) {
+			if sumRows(p.rows) != p.visits {
+				t.Errorf("batch to %s says %d visits, rows hold %d", p.owner.Name, p.visits, sumRows(p.rows))
 			}
 			rig.mu.Lock()
-			rig.remote[owner.Name] = append(rig.remote[owner.Name], rows...)
+			rig.remote[p.owner.Name] = append(rig.remote[p.owner.Name], p.rows...)
 			rig.mu.Unlock()
 		},
 		m: rig.metrics.batch,
@@ -196,17 +196,15 @@ type senderRig struct {
 	metrics *metrics
 	mu      sync.Mutex
 	local   []storage.VisitCount
-	acked   map[string]uint64
 	asks    atomic.Int32
 	alive   atomic.Bool
 }
 
 func newSenderRig(t *testing.T, owner func(attempt int32, m *clusterpb.VisitBatch) (any, error)) *senderRig {
-	rig := &senderRig{metrics: testMetrics(t), acked: map[string]uint64{}}
+	rig := &senderRig{metrics: testMetrics(t)}
 	rig.alive.Store(true)
 	var lastSeq uint64
 	rig.s = newVisitSender(senderDeps{
-		from: "me#1",
 		ask: func(_ cluster.Member, msg any, _ time.Duration) (any, error) {
 			b := msg.(*clusterpb.VisitBatch)
 			n := rig.asks.Add(1)
@@ -217,17 +215,13 @@ func newSenderRig(t *testing.T, owner func(attempt int32, m *clusterpb.VisitBatc
 			return owner(n, b)
 		},
 		alive: func(string) bool { return rig.alive.Load() },
-		applyLocal: func(rows []storage.VisitCount) {
+		reroute: func(p *remotePart) {
 			rig.mu.Lock()
-			rig.local = append(rig.local, rows...)
-			rig.mu.Unlock()
-		},
-		acked: func(owner string, visits uint64, _ time.Time) {
-			rig.mu.Lock()
-			rig.acked[owner] += visits
+			rig.local = append(rig.local, p.rows...)
 			rig.mu.Unlock()
 		},
 		ackTimeout: time.Second,
+		retryPause: 10 * time.Millisecond,
 		now:        time.Now,
 		m:          rig.metrics.send,
 	})
@@ -235,6 +229,14 @@ func newSenderRig(t *testing.T, owner func(attempt int32, m *clusterpb.VisitBatc
 }
 
 var someRows = []storage.VisitCount{{VisitKey: storage.VisitKey{Code: "a", Minute: 60}, Visits: 4}, {VisitKey: storage.VisitKey{Code: "b"}, Visits: 1}}
+
+func somePart() *remotePart {
+	return &remotePart{owner: cluster.Member{Name: "n2"}, from: "me#1", seq: 7, rows: someRows, visits: 5}
+}
+
+func (rig *senderRig) acked() uint64 {
+	return uint64(testutil.ToFloat64(rig.metrics.send.visitsSentRemote))
+}
 
 func TestVisitSender_AckedAfterResend(t *testing.T) {
 	rig := newSenderRig(t, func(attempt int32, m *clusterpb.VisitBatch) (any, error) {
@@ -246,12 +248,12 @@ func TestVisitSender_AckedAfterResend(t *testing.T) {
 		}
 		return &clusterpb.VisitAck{Seq: m.Seq, Applied: true}, nil
 	})
-	rig.s.send(cluster.Member{Name: "n2"}, someRows, 5)
+	rig.s.send(somePart())
 	rig.s.stop()
-	if rig.acked["n2"] != 5 || len(rig.local) != 0 || rig.asks.Load() != 2 {
-		t.Fatalf("acked %v, local %v, asks %d", rig.acked, rig.local, rig.asks.Load())
+	if rig.acked() != 5 || len(rig.local) != 0 || rig.asks.Load() != 2 {
+		t.Fatalf("acked %v, local %v, asks %d", rig.acked(), rig.local, rig.asks.Load())
 	}
-	if testutil.ToFloat64(rig.metrics.send.resends) != 1 || testutil.ToFloat64(rig.metrics.send.visitsSentRemote) != 5 {
+	if testutil.ToFloat64(rig.metrics.send.resends) != 1 || rig.s.unacknowledged("n2") != 0 {
 		t.Fatal("resend / sent metrics wrong")
 	}
 }
@@ -261,7 +263,7 @@ func TestVisitSender_RefusedOrDeadOwnerCountsHere(t *testing.T) {
 		rig := newSenderRig(t, func(_ int32, m *clusterpb.VisitBatch) (any, error) {
 			return &clusterpb.VisitAck{Seq: m.Seq, Applied: false}, nil
 		})
-		rig.s.send(cluster.Member{Name: "n2"}, someRows, 5)
+		rig.s.send(somePart())
 		rig.s.stop()
 		if sumRows(rig.local) != 5 || rig.asks.Load() != 1 {
 			t.Fatalf("local %d asks %d: a refused batch is counted here at once", sumRows(rig.local), rig.asks.Load())
@@ -273,7 +275,7 @@ func TestVisitSender_RefusedOrDeadOwnerCountsHere(t *testing.T) {
 			rig.alive.Store(false)
 			return nil, errors.New("timeout")
 		})
-		rig.s.send(cluster.Member{Name: "n2"}, someRows, 5)
+		rig.s.send(somePart())
 		rig.s.stop()
 		if sumRows(rig.local) != 5 || rig.asks.Load() != 1 {
 			t.Fatalf("local %d asks %d: no re-send to a dead owner", sumRows(rig.local), rig.asks.Load())
@@ -281,7 +283,7 @@ func TestVisitSender_RefusedOrDeadOwnerCountsHere(t *testing.T) {
 	})
 	t.Run("never acked", func(t *testing.T) {
 		rig := newSenderRig(t, func(int32, *clusterpb.VisitBatch) (any, error) { return nil, errors.New("timeout") })
-		rig.s.send(cluster.Member{Name: "n2"}, someRows, 5)
+		rig.s.send(somePart())
 		rig.s.stop()
 		if sumRows(rig.local) != 5 || rig.asks.Load() != maxSendAttempts {
 			t.Fatalf("local %d asks %d", sumRows(rig.local), rig.asks.Load())
@@ -293,7 +295,7 @@ func TestVisitSender_RefusedOrDeadOwnerCountsHere(t *testing.T) {
 	t.Run("after stop", func(t *testing.T) {
 		rig := newSenderRig(t, func(int32, *clusterpb.VisitBatch) (any, error) { return nil, errors.New("unreachable") })
 		rig.s.stop()
-		rig.s.send(cluster.Member{Name: "n2"}, someRows, 5)
+		rig.s.send(somePart())
 		if sumRows(rig.local) != 5 || rig.asks.Load() != 0 {
 			t.Fatal("a batch handed over after stop must be counted here, not sent")
 		}
@@ -316,12 +318,12 @@ func newFlusherRig(t *testing.T, cfg FlushConfig) *flusherRig {
 	rig := &flusherRig{store: st, sink: &faultySink{VisitSink: st}, metrics: testMetrics(t)}
 	rig.f = newFlusher(flusherDeps{
 		nodeID: "me#1",
-		collect: func(context.Context) []storage.VisitCount {
+		collect: func(context.Context) ([]storage.VisitCount, uint64) {
 			rig.mu.Lock()
 			defer rig.mu.Unlock()
 			rows := rig.pending
 			rig.pending = nil
-			return rows
+			return rows, 0
 		},
 		sink: rig.sink, m: rig.metrics.flush, log: slog.New(slog.DiscardHandler), now: time.Now,
 	}, cfg, time.Hour)

@@ -18,6 +18,10 @@ type pendingBatch struct {
 	b         storage.VisitBatch
 	attempted bool
 	visits    uint64
+	// ids are its journal records, upTo the last record whose rows it
+	// holds (see journal).
+	ids  []uint64
+	upTo uint64
 }
 
 // flusherDeps are what the flusher needs: where aggregates come from, the
@@ -26,9 +30,10 @@ type pendingBatch struct {
 type flusherDeps struct {
 	// nodeID stamps every batch (with a per-flusher sequence).
 	nodeID string
-	// collect drains every shard's aggregates; a shard that does not
-	// answer keeps its rows for the next call.
-	collect func(ctx context.Context) []storage.VisitCount
+	// collect drains every shard's aggregates and returns the id of the
+	// last journal record they hold (batcher.collect).
+	collect func(ctx context.Context) ([]storage.VisitCount, uint64)
+	j       *journal
 	sink    storage.VisitSink
 	m       flushMetrics
 	log     *slog.Logger
@@ -88,12 +93,14 @@ func (f *flusher) run() {
 // while that one has never been attempted, which bounds memory during an
 // outage).
 func (f *flusher) collect(ctx context.Context) {
-	if rows := f.d.collect(ctx); len(rows) > 0 {
-		f.enqueue(rows)
+	if rows, upTo := f.d.collect(ctx); len(rows) > 0 {
+		f.enqueue(rows, upTo)
 	}
 }
 
-func (f *flusher) enqueue(rows []storage.VisitCount) {
+// enqueue queues rows holding every journal record up to upTo; each call
+// writes them in a recFlush record under the batch they join.
+func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var visits uint64
@@ -106,12 +113,16 @@ func (f *flusher) enqueue(rows []storage.VisitCount) {
 		before := len(last.b.Rows)
 		last.b.Rows = mergeRows(last.b.Rows, rows)
 		last.visits += visits
+		last.upTo = max(last.upTo, upTo)
+		last.ids = appendID(last.ids, f.d.j.flush(last.b.NodeID, last.b.Seq, upTo, rows))
 		f.rows += len(last.b.Rows) - before
 	} else {
 		f.seq++
 		f.queue = append(f.queue, &pendingBatch{
 			b:      storage.VisitBatch{NodeID: f.d.nodeID, Seq: f.seq, Rows: rows},
 			visits: visits,
+			upTo:   upTo,
+			ids:    appendID(nil, f.d.j.flush(f.d.nodeID, f.seq, upTo, rows)),
 		})
 		f.rows += len(rows)
 	}
@@ -119,6 +130,31 @@ func (f *flusher) enqueue(rows []storage.VisitCount) {
 		f.dropOldestLocked()
 	}
 	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+}
+
+// requeue puts batches read back from the journal at the head of the
+// queue, as attempted: they go to the sink again exactly as they were.
+func (f *flusher) requeue(batches []replayedFlush) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var q []*pendingBatch
+	for _, r := range batches {
+		p := &pendingBatch{b: r.b, attempted: true, visits: sumVisits(r.b.Rows), ids: r.ids, upTo: r.upTo}
+		for _, row := range r.b.Rows {
+			f.byCode[row.Code] += row.Visits
+		}
+		f.rows += len(r.b.Rows)
+		q = append(q, p)
+	}
+	f.queue = append(q, f.queue...)
+	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+}
+
+func appendID(ids []uint64, id uint64) []uint64 {
+	if id == 0 {
+		return ids
+	}
+	return append(ids, id)
 }
 
 // mergeRows adds rows into dst, summing equal keys.
@@ -142,6 +178,7 @@ func (f *flusher) dropOldestLocked() {
 	p := f.queue[0]
 	f.queue = f.queue[1:]
 	f.forgetLocked(p)
+	f.d.j.dropped(p.ids)
 	f.d.m.visitsDropped.Add(float64(p.visits))
 	f.d.log.Error("visit buffer full: dropped the oldest batch",
 		"visits", p.visits, "rows", len(p.b.Rows), "seq", p.b.Seq, "max_buffered_rows", f.cfg.MaxBufferedRows)
@@ -201,6 +238,7 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 		f.d.m.batches.Inc()
 		f.d.m.rows.Add(float64(len(p.b.Rows)))
 		f.d.m.visitsFlushed.Add(float64(p.visits))
+		f.d.j.delivered(p.ids, p.upTo)
 		f.mu.Lock()
 		if len(f.queue) > 0 && f.queue[0] == p {
 			f.queue = f.queue[1:]
@@ -263,6 +301,9 @@ func (f *flusher) drainOnStop(ctx context.Context) error {
 			f.mu.Lock()
 			lost := f.visitsLocked()
 			f.mu.Unlock()
+			if f.d.j.enabled() {
+				return fmt.Errorf("shutdown: %d visits not written to the sink (kept in the visit journal: delivered at the next start on this data dir): %w", lost, err)
+			}
 			f.d.m.visitsDropped.Add(float64(lost))
 			return fmt.Errorf("shutdown: %d visits not written to the sink: %w", lost, err)
 		case <-time.After(backoff):

@@ -43,6 +43,12 @@ type watchMetrics struct {
 	visitsAtRisk prometheus.Counter
 }
 
+type journalMetrics struct {
+	errors   prometheus.Counter
+	replayed prometheus.Counter
+	bad      prometheus.Counter
+}
+
 type metrics struct {
 	flush   flushMetrics
 	batch   batchMetrics
@@ -50,6 +56,7 @@ type metrics struct {
 	inbox   inboxMetrics
 	resolve resolveMetrics
 	watch   watchMetrics
+	journal journalMetrics
 }
 
 func counter(name, help string) prometheus.Counter {
@@ -95,7 +102,12 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 			remoteFailovers: counter("minibitly_actors_remote_failovers_total", "Lookups whose owner did not answer in time and were failed over (new owner or the link store)."),
 		},
 		watch: watchMetrics{
-			visitsAtRisk: counter("minibitly_actors_visits_at_risk_total", "Visits acknowledged by a member within its last flush interval before it was declared dead (an upper bound of visits lost with it)."),
+			visitsAtRisk: counter("minibitly_actors_visits_at_risk_total", "Visits sent to a member and not yet acknowledged when it was declared dead (delayed: re-sent to it or counted here; lost only if it acknowledged them and never comes back)."),
+		},
+		journal: journalMetrics{
+			errors:   counter("minibitly_visit_journal_errors_total", "Failed writes to the visit journal's record log (those visits are only in memory until flushed)."),
+			replayed: counter("minibitly_visit_journal_replayed_visits_total", "Visits read back from the visit journal at start (recorded or received before the last stop, not yet in the sink)."),
+			bad:      counter("minibitly_visit_journal_bad_records_total", "Journal records that did not decode at start (skipped and released)."),
 		},
 	}
 	f := &m.flush
@@ -105,6 +117,7 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 		m.inbox.refused, m.inbox.duplicates,
 		m.resolve.loads, m.resolve.remoteLookups, m.resolve.remoteFailovers,
 		m.watch.visitsAtRisk,
+		m.journal.errors, m.journal.replayed, m.journal.bad,
 	}
 	for _, c := range append(cs, extra...) {
 		if err := reg.Register(c); err != nil {

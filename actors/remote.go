@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/proto/clusterpb"
-	"github.com/minibitly/minibitly/storage"
 )
 
 // Membership is what the System needs from cluster membership.
@@ -128,29 +127,33 @@ func (in *inbox) remember(id batchID, now time.Time) {
 	in.applied[id] = now
 }
 
+// forget drops an id remembered by judge (the batch could not be
+// journaled after all).
+func (in *inbox) forget(id batchID) { delete(in.applied, id) }
+
 // nodeActorDeps are what the node actor needs from its System.
 type nodeActorDeps struct {
 	// shardPID is the local shard of a code.
 	shardPID func(code string) *actor.PID
 	// invalidate drops code from this node's near-cache and its shard.
 	invalidate func(code string)
-	// applyLocal hands visit rows to this node's shards.
-	applyLocal func(rows []storage.VisitCount)
+	// receive journals, applies and acknowledges a visit batch from
+	// another node (batcher.receive); closeInbox makes it refuse them all.
+	receive    func(m *clusterpb.VisitBatch) *clusterpb.VisitAck
+	closeInbox func()
 	// received notes the arrival of a visit batch (Quiesce).
 	received func(at time.Time)
 	// queued counts a message forwarded to a shard's mailbox.
 	queued func()
 	now    func() time.Time
-	m      inboxMetrics
 }
 
 // nodeActor receives cross-node messages: lookups and pending counts are
 // forwarded to the code's shard (which answers the original sender), visit
-// batches are judged by the inbox, applied to the shards and acknowledged,
+// batches go to the batcher (journaled before they are acknowledged),
 // invalidations drop the code from this node's caches.
 type nodeActor struct {
-	d  nodeActorDeps
-	in *inbox
+	d nodeActorDeps
 }
 
 // closeVisitsMsg tells the node actor to refuse further visit batches; its
@@ -173,21 +176,13 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 			ctx.Respond(m)
 		}
 	case *clusterpb.VisitBatch:
-		now := a.d.now()
-		switch a.in.judge(m, now) {
-		case verdictDuplicate:
-			a.d.m.duplicates.Inc()
-			ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: true})
-		case verdictRefuse:
-			a.d.m.refused.Inc()
-			ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: false})
-		case verdictApply:
-			a.d.applyLocal(rowsFromProto(m.Rows))
-			a.d.received(now)
-			ctx.Respond(&clusterpb.VisitAck{Seq: m.Seq, Applied: true})
+		ack := a.d.receive(m)
+		if ack.Applied {
+			a.d.received(a.d.now())
 		}
+		ctx.Respond(ack)
 	case *closeVisitsMsg:
-		a.in.closed = true
+		a.d.closeInbox()
 		ctx.Respond(true)
 	}
 }

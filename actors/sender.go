@@ -1,12 +1,11 @@
 package actors
 
 import (
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/proto/clusterpb"
-	"github.com/minibitly/minibitly/storage"
 )
 
 // maxSendAttempts bounds re-sends of one visit batch to a live owner.
@@ -15,75 +14,137 @@ const maxSendAttempts = 3
 // ackMargin is how much longer a sender waits than the receiver accepts.
 const ackMargin = 500 * time.Millisecond
 
+// unknownOutcomeWindow is how long a part whose owner went silent (dead in
+// gossip, or not answering) keeps being offered to that owner before it is
+// counted here. The owner may have journaled it just before it died: if it
+// comes back within the window (a restart on its data dir), it recognises
+// the re-sent part and acknowledges it, so the visits count once.
+const unknownOutcomeWindow = 15 * time.Second
+
 // senderDeps are what the visit sender needs: a request to another node,
-// the membership's view of who is alive, where rows go when their owner
-// does not take them, and its metrics.
+// the membership's view of who is alive, where parts go when their owner
+// does not take them, the journal, and its metrics.
 type senderDeps struct {
-	// from is this node's id, stamped on every batch (From).
-	from string
 	// ask sends msg to owner's node actor and waits up to timeout.
 	ask func(owner cluster.Member, msg any, timeout time.Duration) (any, error)
 	// alive reports whether a member is in the current placement.
 	alive func(name string) bool
-	// applyLocal counts rows in this node's shards instead.
-	applyLocal func(rows []storage.VisitCount)
-	// acked records visits an owner acknowledged (for visits_at_risk).
-	acked      func(owner string, visits uint64, at time.Time)
+	// reroute counts a part in this node's shards instead.
+	reroute func(p *remotePart)
+	j       *journal
+	// ackTimeout is how long the owner may take; retryPause separates
+	// offers to an owner that is not alive.
 	ackTimeout time.Duration
+	retryPause time.Duration
 	now        func() time.Time
 	m          sendMetrics
 }
 
-// visitSender delivers visit batches of codes owned by other nodes, one
-// goroutine per batch in flight, each waited for by stop.
+// visitSender delivers the parts of codes owned by other nodes, one
+// goroutine per part in flight, each waited for by stop.
 type visitSender struct {
-	d   senderDeps
-	seq atomic.Uint64
-	r   routines
+	d    senderDeps
+	r    routines
+	quit chan struct{}
+	once sync.Once
+
+	mu       sync.Mutex
+	inFlight map[string]uint64 // visits per owner not yet acknowledged
 }
 
-func newVisitSender(d senderDeps) *visitSender { return &visitSender{d: d} }
+func newVisitSender(d senderDeps) *visitSender {
+	if d.retryPause <= 0 {
+		d.retryPause = time.Second
+	}
+	return &visitSender{d: d, quit: make(chan struct{}), inFlight: map[string]uint64{}}
+}
 
-// send delivers rows to owner in the background; once the sender is
-// stopping, the rows are counted here at once.
-func (s *visitSender) send(owner cluster.Member, rows []storage.VisitCount, visits uint64) {
-	if !s.r.start(func() { s.deliver(owner, rows, visits) }) {
-		s.reroute(rows, visits)
+// send delivers p to its owner in the background; once the sender is
+// stopping, p is counted here at once.
+func (s *visitSender) send(p *remotePart) {
+	s.track(p.owner.Name, int64(p.visits))
+	if !s.r.start(func() { s.deliver(p) }) {
+		s.settle(p, false)
 	}
 }
 
-// deliver sends one batch to its owner. An unacknowledged batch is re-sent
-// under the same (From, Seq), which the owner applies at most once, while
-// the owner is alive, up to maxSendAttempts times; then the rows are
-// counted here instead. The owner refuses a batch that arrives after its
-// deadline, so a batch the sender gave up on is never applied there too.
-func (s *visitSender) deliver(owner cluster.Member, rows []storage.VisitCount, visits uint64) {
-	msg := &clusterpb.VisitBatch{From: s.d.from, Seq: s.seq.Add(1), Rows: rowsToProto(rows)}
+// deliver sends one part to its owner under its (From, Seq), which the
+// owner applies at most once and acknowledges only once journaled. While
+// the owner is alive it is re-sent up to maxSendAttempts times; while it
+// is not, it is offered again every retryPause for unknownOutcomeWindow
+// (it may come back with the part in its journal). A refusal (the owner
+// did not apply it: late, or closing), the end of the window, or the
+// sender stopping count it here instead. The owner refuses a part that
+// arrives after its deadline, so a part given up on is never applied
+// there too.
+func (s *visitSender) deliver(p *remotePart) {
+	msg := &clusterpb.VisitBatch{From: p.from, Seq: p.seq, Rows: rowsToProto(p.rows)}
+	first := s.d.now()
 	for attempt := 1; ; attempt++ {
 		msg.DeadlineUnixMs = s.d.now().Add(s.d.ackTimeout).UnixMilli()
-		res, err := s.d.ask(owner, msg, s.d.ackTimeout+ackMargin)
+		res, err := s.d.ask(p.owner, msg, s.d.ackTimeout+ackMargin)
 		ack, ok := res.(*clusterpb.VisitAck)
 		if err == nil && ok && ack.Applied {
-			s.d.m.visitsSentRemote.Add(float64(visits))
-			s.d.m.visitsBatched.Add(float64(visits))
-			s.d.acked(owner.Name, visits, s.d.now())
+			s.settle(p, true)
 			return
 		}
-		refused := err == nil && ok && !ack.Applied // the owner did not apply it
-		if refused || attempt >= maxSendAttempts || !s.d.alive(owner.Name) {
+		if err == nil && ok && !ack.Applied { // refused: the owner did not apply it
 			break
+		}
+		if attempt < maxSendAttempts && s.d.alive(p.owner.Name) {
+			s.d.m.resends.Inc()
+			continue
+		}
+		if s.d.now().Sub(first) >= unknownOutcomeWindow {
+			break
+		}
+		select {
+		case <-s.quit:
+			s.settle(p, false)
+			return
+		case <-time.After(s.d.retryPause):
 		}
 		s.d.m.resends.Inc()
 	}
-	s.reroute(rows, visits)
+	s.settle(p, false)
 }
 
-func (s *visitSender) reroute(rows []storage.VisitCount, visits uint64) {
-	s.d.m.visitsRerouted.Add(float64(visits))
-	s.d.m.visitsBatched.Add(float64(visits))
-	s.d.applyLocal(rows)
+// settle ends a part: acknowledged by its owner, or counted here.
+func (s *visitSender) settle(p *remotePart, acked bool) {
+	s.track(p.owner.Name, -int64(p.visits))
+	s.d.m.visitsBatched.Add(float64(p.visits))
+	if acked {
+		s.d.m.visitsSentRemote.Add(float64(p.visits))
+		s.d.j.acked(p)
+		return
+	}
+	s.d.m.visitsRerouted.Add(float64(p.visits))
+	s.d.reroute(p)
 }
 
-// stop refuses new batches (their rows are counted here) and waits until
-// every batch in flight is acknowledged or counted here.
-func (s *visitSender) stop() { s.r.stop() }
+func (s *visitSender) track(owner string, delta int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := int64(s.inFlight[owner]) + delta
+	if v <= 0 {
+		delete(s.inFlight, owner)
+		return
+	}
+	s.inFlight[owner] = uint64(v)
+}
+
+// unacknowledged is the visits sent to owner and not yet acknowledged.
+func (s *visitSender) unacknowledged(owner string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[owner]
+}
+
+// stop refuses new parts (they are counted here), ends the waits for
+// silent owners, and waits until every part in flight is acknowledged or
+// counted here.
+func (s *visitSender) stop() {
+	s.r.close()
+	s.once.Do(func() { close(s.quit) })
+	s.r.wait()
+}

@@ -19,7 +19,6 @@ import (
 	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
 	"github.com/minibitly/minibitly/internal/nearcache"
-	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -29,9 +28,14 @@ type Deps struct {
 	Links storage.LinkStore
 	Sink  storage.VisitSink
 	Stats storage.StatsReader
-	// Visits is the gateway's visit log; the System's batcher is its only
-	// consumer.
-	Visits   *visitlog.Log
+	// Visits is the gateway's visit log (*visitlog.Log); the System's
+	// batcher is its only consumer.
+	Visits VisitRing
+	// Journal is the record log of the visit journal (internal/journal);
+	// nil keeps visits in memory until flushed. JournalRecords are the
+	// live records it held when opened, replayed by Start.
+	Journal        RecordLog
+	JournalRecords []JournalRecord
 	Clock    *clock.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -60,6 +64,7 @@ type System struct {
 	shards  []*actor.PID
 
 	loader  *loader
+	journal *journal
 	batcher *batcher
 	sender  *visitSender
 	flusher *flusher
@@ -67,7 +72,6 @@ type System struct {
 
 	mailboxDepth    atomic.Int64
 	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
-	acks            ackLog
 	closing         atomic.Bool
 	started         atomic.Bool // Start was called
 	running         atomic.Bool // Start completed
@@ -127,34 +131,37 @@ func (s *System) wire() {
 			s.actors.Root.Send(shard, msg)
 		},
 	})
-	s.sender = newVisitSender(senderDeps{
-		from: s.nodeID,
-		ask: func(owner cluster.Member, msg any, timeout time.Duration) (any, error) {
-			return s.actors.Root.RequestFuture(remotePID(owner), msg, timeout).Result()
-		},
-		alive:      s.isAlive,
-		applyLocal: s.applyLocal,
-		acked: func(owner string, visits uint64, at time.Time) {
-			s.acks.add(owner, visits, at, 3*s.cfg.FlushInterval+s.cfg.BatchInterval)
-		},
-		ackTimeout: s.cfg.VisitAckTimeout,
-		now:        time.Now,
-		m:          s.m.send,
-	})
+	s.journal = newJournal(s.d.Journal, s.log, s.m.journal)
 	bd := batcherDeps{
-		drain:   s.d.Visits.Drain,
+		ring:    s.d.Visits,
 		shards:  s.cfg.Shards,
 		shardOf: s.ShardOf,
 		toShard: func(shard int, rows []storage.VisitCount) { s.sendTo(shard, &visitsMsg{rows: rows}) },
-		toOwner: s.sender.send,
+		collect: s.drainShards,
+		from:    s.nodeID,
+		j:       s.journal,
+		now:     time.Now,
 		m:       s.m.batch,
+		im:      s.m.inbox,
 	}
 	if s.d.Cluster != nil {
 		bd.placement = func() (*cluster.Placement, string) { return s.d.Cluster.Placement(), s.d.Cluster.Self().Name }
 	}
 	s.batcher = newBatcher(bd, s.cfg.BatchInterval)
+	s.sender = newVisitSender(senderDeps{
+		ask: func(owner cluster.Member, msg any, timeout time.Duration) (any, error) {
+			return s.actors.Root.RequestFuture(remotePID(owner), msg, timeout).Result()
+		},
+		alive:      s.isAlive,
+		reroute:    s.batcher.reroute,
+		j:          s.journal,
+		ackTimeout: s.cfg.VisitAckTimeout,
+		now:        time.Now,
+		m:          s.m.send,
+	})
+	s.batcher.d.toOwner = s.sender.send
 	s.flusher = newFlusher(flusherDeps{
-		nodeID: s.nodeID, collect: s.drainShards, sink: s.d.Sink, m: s.m.flush, log: s.log, now: time.Now,
+		nodeID: s.nodeID, collect: s.batcher.collect, j: s.journal, sink: s.d.Sink, m: s.m.flush, log: s.log, now: time.Now,
 	}, s.cfg.Flush, s.cfg.FlushInterval)
 	if s.d.Cluster != nil {
 		s.watcher = newMembershipWatcher(watcherDeps{
@@ -165,9 +172,9 @@ func (s *System) wire() {
 				s.actors.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: addr})
 			},
 			atRisk: func(member string) uint64 {
-				// Visits it acknowledged within two flush intervals (and a
-				// batch interval) of its last acknowledgement.
-				return s.acks.recent(member, 2*s.cfg.FlushInterval+s.cfg.BatchInterval)
+				// Acknowledged visits are in its journal; those in flight
+				// are re-sent to it or counted here.
+				return s.sender.unacknowledged(member)
 			},
 			log: s.log,
 			m:   s.m.watch,
@@ -207,20 +214,19 @@ func (s *System) Start() error {
 		}
 		s.shards[i] = pid
 	}
-	in := &inbox{}
 	nd := nodeActorDeps{
 		shardPID: func(code string) *actor.PID { return s.shards[s.ShardOf(code)] },
 		invalidate: func(code string) {
 			s.cache.Delete(code)
 			s.send(code, &invalidateMsg{code: code})
 		},
-		applyLocal: s.applyLocal,
+		receive:    s.batcher.receive,
+		closeInbox: s.batcher.closeInbox,
 		received:   func(at time.Time) { s.lastRemoteBatch.Store(at.UnixNano()) },
 		queued:     func() { s.mailboxDepth.Add(1) },
 		now:        time.Now,
-		m:          s.m.inbox,
 	}
-	pid, err := s.actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{d: nd, in: in} }), nodeActorName)
+	pid, err := s.actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{d: nd} }), nodeActorName)
 	if err != nil {
 		return fmt.Errorf("spawn node actor: %w", err)
 	}
@@ -230,6 +236,7 @@ func (s *System) Start() error {
 			return err
 		}
 	}
+	s.replayJournal()
 	s.batcher.start()
 	s.flusher.start()
 	if s.watcher != nil {
@@ -291,29 +298,42 @@ func (s *System) remoteDeadline(ctx context.Context) time.Time {
 }
 
 // drainShards collects every shard's pending aggregates (the flusher's
-// source). A shard that does not answer keeps its rows for the next call.
-func (s *System) drainShards(ctx context.Context) []storage.VisitCount {
+// source, through batcher.collect). It reports false when a shard did not
+// answer: the rows of the others are returned to be handed back.
+func (s *System) drainShards(ctx context.Context) ([]storage.VisitCount, bool) {
 	var rows []storage.VisitCount
+	ok := true
 	for i := range s.shards {
 		res, err := s.ask(ctx, i, &drainMsg{})
 		if err != nil {
 			s.log.Warn("drain shard", "shard", i, "err", err)
+			ok = false
 			continue
 		}
 		rows = append(rows, res.(*drainReply).rows...)
 	}
-	return rows
+	return rows, ok
 }
 
-// applyLocal hands visit rows to this node's shards.
-func (s *System) applyLocal(rows []storage.VisitCount) {
-	byShard := map[int][]storage.VisitCount{}
-	for _, r := range rows {
-		i := s.ShardOf(r.Code)
-		byShard[i] = append(byShard[i], r)
+// replayJournal hands what the visit journal still owed at start back to
+// the pipeline: rows to the shards, batches to the flusher, parts to their
+// owners.
+func (s *System) replayJournal() {
+	if !s.journal.enabled() {
+		return
 	}
-	for i, rs := range byShard {
-		s.sendTo(i, &visitsMsg{rows: rs})
+	r := s.journal.replay(s.d.JournalRecords)
+	s.d.JournalRecords = nil
+	s.batcher.replay(r)
+	s.flusher.requeue(r.flushes)
+	for _, p := range r.parts {
+		s.sender.send(p)
+	}
+	s.m.journal.replayed.Add(float64(r.visits))
+	s.m.journal.bad.Add(float64(r.bad))
+	if r.visits > 0 || r.bad > 0 {
+		s.log.Info("visit journal replayed", "visits", r.visits, "rows_to_shards", len(r.local),
+			"batches_to_sink", len(r.flushes), "parts_to_owners", len(r.parts), "bad_records", r.bad)
 	}
 }
 
@@ -387,6 +407,7 @@ func (s *System) Shutdown(ctx context.Context) error {
 		}
 		if _, err := s.actors.Root.RequestFuture(s.nodePID, &closeVisitsMsg{}, s.cfg.AskTimeout).Result(); err != nil {
 			s.log.Warn("close node actor", "err", err)
+			s.batcher.closeInbox()
 		}
 		if s.watcher != nil {
 			s.watcher.stop()

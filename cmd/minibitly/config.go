@@ -35,6 +35,13 @@ type config struct {
 	InitialAPIKey   string // MINIBITLY_INITIAL_API_KEY only
 	// Blocklist is the destination blocklist file ("" = none).
 	Blocklist string
+	// VisitJournal keeps answered visits in DataDir/journal until they are
+	// in the visit store (survives SIGKILL); VisitSyncInterval is how
+	// often it is synced to disk (what a power loss may lose);
+	// VisitJournalMaxMB bounds its record log.
+	VisitJournal      bool
+	VisitSyncInterval time.Duration
+	VisitJournalMaxMB int
 
 	// Postgres and ClickHouse are used when their URL is set; otherwise the
 	// embedded store under DataDir keeps links and keys, or visits.
@@ -80,16 +87,19 @@ var gossipProfiles = []struct {
 // environment. Only what no package has a default for is defined here.
 func defaultConfig() config {
 	c := config{
-		HTTPAddr:        ":8080",
-		HTTPSAddr:       ":8443",
-		DataDir:         "./data",
-		LogLevel:        "info",
-		ShutdownTimeout: 25 * time.Second,
-		GossipProfile:   gossipProfiles[0].name,
-		Postgres:        postgres.DefaultConfig(),
-		ClickHouse:      clickhouse.DefaultConfig(),
-		Gateway:         gateway.DefaultConfig(),
-		Actors:          actors.DefaultConfig(),
+		HTTPAddr:          ":8080",
+		HTTPSAddr:         ":8443",
+		DataDir:           "./data",
+		LogLevel:          "info",
+		ShutdownTimeout:   25 * time.Second,
+		VisitJournal:      true,
+		VisitSyncInterval: time.Second,
+		VisitJournalMaxMB: 512,
+		GossipProfile:     gossipProfiles[0].name,
+		Postgres:          postgres.DefaultConfig(),
+		ClickHouse:        clickhouse.DefaultConfig(),
+		Gateway:           gateway.DefaultConfig(),
+		Actors:            actors.DefaultConfig(),
 	}
 	// The binary derives these from other settings: an empty base URL is
 	// http://localhost:<port of --http-addr> (finish), the node name is the
@@ -169,6 +179,12 @@ func (c *config) finish() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("--shutdown-timeout must be positive")
+	}
+	if c.VisitSyncInterval <= 0 {
+		return errors.New("--visit-sync-interval must be positive")
+	}
+	if c.VisitJournalMaxMB < 16 {
+		return fmt.Errorf("--visit-journal-max-mb must be at least 16, got %d", c.VisitJournalMaxMB)
 	}
 	if err := c.finishStores(); err != nil {
 		return err

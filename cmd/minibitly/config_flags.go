@@ -57,6 +57,9 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Actors.BatchInterval, "batch-interval", "how often the gateway ships counted visits to the shards")
 	fs.bind(&c.Actors.FlushInterval, "flush-interval", "how often shards flush visit aggregates to the visit store (at least 10ms)")
 	fs.bind(&c.Actors.Flush.MaxBufferedRows, "flush-buffer-rows", "aggregate rows buffered while the visit store is unreachable; beyond it the oldest are dropped and counted")
+	fs.bind(&c.VisitJournal, "visit-journal", "keep every answered visit in --data-dir/journal until it is in the visit store, so it survives SIGKILL and is counted once after a restart on the same data dir (false = in memory until flushed)")
+	fs.bind(&c.VisitSyncInterval, "visit-sync-interval", "how often the visit journal is synced to disk (msync/fsync): what a crash of the machine (power loss) may lose; a crash of the process loses nothing")
+	fs.bind(&c.VisitJournalMaxMB, "visit-journal-max-mb", "bound in MiB of the visit journal's record log (visits waiting for an unreachable visit store); beyond it the oldest are dropped from the journal and counted")
 	fs.bind(&c.Actors.ReferrersPerMinute, "referrers-per-minute", "distinct referrer hosts stored per link per minute; visits from further hosts count as \"(other)\" (totals stay exact)")
 
 	fs.group("Caches")

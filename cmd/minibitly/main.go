@@ -21,7 +21,6 @@ import (
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
-	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/minibitly/minibitly/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -149,6 +148,7 @@ type process struct {
 	ln      net.Listener
 	tlsLn   net.Listener // nil without --tls-cert
 	metLn   net.Listener // nil without --metrics-addr
+	journal *visitJournal
 
 	// What run started, for shutdown to stop (a start may fail half-way).
 	joined, actorsStarted, serving bool
@@ -185,7 +185,10 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clk := clock.New()
 	p.clk = clk
-	vlog := visitlog.New(8, 1<<12) // 8 rings × 4096 slots (2.8 MB): the batcher drains every 5 ms
+	if p.journal, err = openVisitJournal(c, log, reg); err != nil {
+		return nil, err
+	}
+	vlog := p.journal.ring
 
 	var cn *cluster.Node
 	var membership actors.Membership
@@ -197,11 +200,13 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 		membership = cn
 		p.cluster = cn
 	}
-	node, err := actors.New(c.Actors, actors.Deps{
+	ad := actors.Deps{
 		Links: st.links, Sink: st.sink, Stats: st.stats,
-		Visits: vlog, Clock: clk, Logger: log, Registry: reg, Cluster: membership,
+		Clock: clk, Logger: log, Registry: reg, Cluster: membership,
 		Blocklist: p.blocklist,
-	})
+	}
+	p.journal.deps(&ad)
+	node, err := actors.New(c.Actors, ad)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +359,9 @@ func (p *process) close() {
 	}
 	if p.clk != nil {
 		p.clk.Close()
+	}
+	if err := p.journal.close(); err != nil {
+		p.log.Error("close visit journal", "err", err)
 	}
 	if err := p.st.close(); err != nil {
 		p.log.Error("close stores", "err", err)
