@@ -18,6 +18,9 @@ const drainEvery = 5 * time.Millisecond
 // maxReferrers bounds the referrer intern table; it is reset when full.
 const maxReferrers = 100_000
 
+// maxCodes bounds the code intern table; it is reset when full.
+const maxCodes = 1_000_000
+
 type aggKey struct {
 	code   string
 	minute int64
@@ -28,8 +31,10 @@ type aggKey struct {
 // batcherDeps are what the batcher needs: where visits come from, where
 // they go, and its metric. It knows nothing of actors.
 type batcherDeps struct {
-	// drain empties the gateway's visit log into fn (visitlog.Log.Drain).
-	drain func(fn func(code string, minute int64, dims uint32, ref []byte)) int
+	// drain empties the gateway's visit log into fn (visitlog.Log.Drain);
+	// commit then frees the drained slots (visitlog.Log.CommitDrained).
+	drain  func(fn func(code []byte, minute int64, dims uint32, ref []byte)) int
+	commit func()
 	// shards is the number of local shards; shardOf maps a code to one.
 	shards  int
 	shardOf func(code string) int
@@ -53,6 +58,7 @@ type batcher struct {
 	interval time.Duration
 	perShard []map[aggKey]uint64
 	refs     map[string]string
+	codes    map[string]string
 	lower    [maxReferrerBytes]byte
 
 	flushReq chan chan struct{}
@@ -67,6 +73,7 @@ func newBatcher(d batcherDeps, interval time.Duration) *batcher {
 		interval: interval,
 		perShard: make([]map[aggKey]uint64, d.shards),
 		refs:     make(map[string]string),
+		codes:    make(map[string]string),
 		flushReq: make(chan chan struct{}),
 		quit:     make(chan struct{}),
 	}
@@ -102,11 +109,29 @@ func (b *batcher) run() {
 	}
 }
 
-func (b *batcher) drainLog() { b.d.drain(b.add) }
+func (b *batcher) drainLog() {
+	b.d.drain(b.add)
+	b.d.commit()
+}
 
-func (b *batcher) add(code string, minute int64, dims uint32, ref []byte) {
-	k := aggKey{code: code, minute: minute, dims: dims, ref: b.intern(ref)}
-	b.perShard[b.d.shardOf(code)][k]++
+func (b *batcher) add(code []byte, minute int64, dims uint32, ref []byte) {
+	c := b.internCode(code)
+	k := aggKey{code: c, minute: minute, dims: dims, ref: b.intern(ref)}
+	b.perShard[b.d.shardOf(c)][k]++
+}
+
+// internCode returns code as a shared string (the visit log's bytes are only
+// valid during the drain callback).
+func (b *batcher) internCode(code []byte) string {
+	if s, ok := b.codes[string(code)]; ok {
+		return s
+	}
+	if len(b.codes) >= maxCodes {
+		clear(b.codes)
+	}
+	s := string(code)
+	b.codes[s] = s
+	return s
 }
 
 // intern returns the cleaned referrer host (cleanReferrer) as a shared

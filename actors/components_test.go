@@ -83,6 +83,7 @@ func newBatcherRig(t *testing.T, members []cluster.Member, self string) *batcher
 	rig := &batcherRig{log: visitlog.New(1, 1024), local: map[int][]storage.VisitCount{}, remote: map[string][]storage.VisitCount{}, metrics: testMetrics(t)}
 	d := batcherDeps{
 		drain:   rig.log.Drain,
+		commit:  rig.log.CommitDrained,
 		shards:  4,
 		shardOf: func(code string) int { return int(code[0]) % 4 },
 		toShard: func(shard int, rows []storage.VisitCount) {

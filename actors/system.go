@@ -143,6 +143,7 @@ func (s *System) wire() {
 	})
 	bd := batcherDeps{
 		drain:   s.d.Visits.Drain,
+		commit:  s.d.Visits.CommitDrained,
 		shards:  s.cfg.Shards,
 		shardOf: s.ShardOf,
 		toShard: func(shard int, rows []storage.VisitCount) { s.sendTo(shard, &visitsMsg{rows: rows}) },

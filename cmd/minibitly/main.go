@@ -185,7 +185,7 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clk := clock.New()
 	p.clk = clk
-	vlog := visitlog.New(8, 1<<12) // 8 rings × 4096 slots (2.8 MB): the batcher drains every 5 ms
+	vlog := visitlog.New(8, 1<<12) // 8 rings × 4096 slots (6.3 MB): the batcher drains every 5 ms
 
 	var cn *cluster.Node
 	var membership actors.Membership
