@@ -84,7 +84,7 @@ type batcher struct {
 	partSeq  uint64
 
 	applyMu     sync.Mutex
-	lastApplied uint64   // id of the last record applied to the shards
+	lastApplied uint64        // id of the last record applied to the shards
 	lastMark    visitlog.Mark // the rings' mark in the newest ship record
 	in          inbox
 

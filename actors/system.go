@@ -36,9 +36,9 @@ type Deps struct {
 	// live records it held when opened, replayed by Start.
 	Journal        RecordLog
 	JournalRecords []JournalRecord
-	Clock    *clock.Clock
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	Clock          *clock.Clock
+	Logger         *slog.Logger
+	Registry       prometheus.Registerer
 	// Cluster is the membership; nil for a single node.
 	Cluster Membership
 	// Blocklist marks links to blocked destinations as they enter the

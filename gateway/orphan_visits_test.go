@@ -20,11 +20,12 @@ import (
 func (e *apiEnv) flushVisits() {
 	e.t.Helper()
 	agg := map[storage.VisitKey]uint64{}
-	e.srv.d.Visits.Drain(func(code string, minute int64, dims uint32, ref []byte) {
+	e.srv.d.Visits.Drain(func(code []byte, minute int64, dims uint32, ref []byte) {
 		device, browser, os, country, bot := useragent.Unpack(dims)
-		agg[storage.VisitKey{Code: code, Minute: minute, Referrer: strings.ToLower(string(ref)),
+		agg[storage.VisitKey{Code: string(code), Minute: minute, Referrer: strings.ToLower(string(ref)),
 			Device: device, Browser: browser, OS: os, Country: country, Bot: bot}]++
 	})
+	e.srv.d.Visits.CommitDrained()
 	rows := make([]storage.VisitCount, 0, len(agg))
 	for k, n := range agg {
 		rows = append(rows, storage.VisitCount{VisitKey: k, Visits: n})
@@ -197,7 +198,8 @@ func TestServer_OrphanVisitAllocatesNothing(t *testing.T) {
 	ctx.Request.Header.Set("Referer", "https://news.example.com/story")
 	s.handle(&ctx)
 	var codes []string
-	vl.Drain(func(code string, _ int64, _ uint32, _ []byte) { codes = append(codes, code) })
+	vl.Drain(func(code []byte, _ int64, _ uint32, _ []byte) { codes = append(codes, string(code)) })
+	vl.CommitDrained()
 	if ctx.Response.StatusCode() != 302 || fmt.Sprint(codes) != "["+orphanCodeBaseURL+"]" {
 		t.Fatalf("GET /: status %d, visits of %v", ctx.Response.StatusCode(), codes)
 	}

@@ -25,7 +25,8 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			case <-stop:
 				return
 			case <-time.After(time.Millisecond): // the batcher drains every 5 ms
-				vl.Drain(func(string, int64, uint32, []byte) {})
+				vl.Drain(func([]byte, int64, uint32, []byte) {})
+				vl.CommitDrained()
 			}
 		}
 	}()
@@ -49,7 +50,8 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			case <-stop:
 				return
 			case <-time.After(time.Millisecond):
-				lvl.Drain(func(string, int64, uint32, []byte) {})
+				lvl.Drain(func([]byte, int64, uint32, []byte) {})
+				lvl.CommitDrained()
 			}
 		}
 	}()

@@ -102,10 +102,11 @@ func TestServer_Redirect(t *testing.T) {
 		}
 	})
 	t.Run("visits recorded with dimensions", func(t *testing.T) {
-		vl.Drain(func(string, int64, uint32, []byte) {})
+		vl.Drain(func([]byte, int64, uint32, []byte) {})
+		vl.CommitDrained()
 		get(s, "/abc", "Referer", "https://user@News.Example.com:8443/a/b?c", "User-Agent", "curl/8.0")
-		n := vl.Drain(func(code string, minute int64, dims uint32, ref []byte) {
-			if code != "abc" || minute%60 != 0 || string(ref) != "News.Example.com" {
+		n := vl.Drain(func(code []byte, minute int64, dims uint32, ref []byte) {
+			if string(code) != "abc" || minute%60 != 0 || string(ref) != "News.Example.com" {
 				t.Errorf("visit %q %d %q", code, minute, ref)
 			}
 		})
@@ -157,7 +158,8 @@ func handleAllocs(t *testing.T, s *Server, vl *visitlog.Log, ctx *fasthttp.Reque
 	allocs := testing.AllocsPerRun(1000, func() {
 		ctx.Response.Reset()
 		s.handle(ctx)
-		vl.Drain(func(string, int64, uint32, []byte) {})
+		vl.Drain(func([]byte, int64, uint32, []byte) {})
+		vl.CommitDrained()
 	})
 	if got := ctx.Response.StatusCode(); got != status {
 		t.Fatalf("%s: status %d, want %d", ctx.Request.RequestURI(), got, status)
