@@ -32,6 +32,18 @@ func Binary(t testing.TB) string {
 	return built.path
 }
 
+// BuildBinary is Binary without a test, for programs (bench/chaos): it
+// builds ./cmd/minibitly once per process; RemoveBinary removes it.
+func BuildBinary() (string, error) {
+	built.once.Do(func() {
+		built.path, built.err = buildBinary()
+	})
+	return built.path, built.err
+}
+
+// RemoveBinary removes what Binary or BuildBinary built, if anything.
+func RemoveBinary() error { return removeBinary() }
+
 func buildBinary() (string, error) {
 	dir, err := os.MkdirTemp("", "minibitly-bin-")
 	if err != nil {

@@ -267,6 +267,13 @@ func (c *ClickHouse) Start(t testing.TB) {
 	}
 }
 
+// Halt is Stop without a test (fault injection from a program).
+func (c *ClickHouse) Halt() error { return c.stop() }
+
+// Relaunch is Start without a test: it restarts a stopped server on the
+// same data directory and port; a running server is left alone.
+func (c *ClickHouse) Relaunch() error { return c.start() }
+
 // Logs returns the tail of the server's logs.
 func (c *ClickHouse) Logs() string { return tailFiles(16<<10, c.outPath, c.errPath, c.logPath) }
 

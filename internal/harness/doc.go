@@ -35,7 +35,12 @@
 //   - Node: one minibitly process (Binary builds ./cmd/minibitly once per
 //     test binary, with -race when the test has it), ready once GET /ready
 //     answers 200; Stop sends SIGTERM and fails the test on a non-zero exit,
-//     Kill sends SIGKILL. Client and Do talk HTTP to it.
+//     Kill sends SIGKILL, Pause and Resume send SIGSTOP and SIGCONT, and
+//     StartWith restarts it (same --data-dir) with flags added for that
+//     start. Client and Do talk HTTP to it.
+//
+// Fault programs without a testing.TB (bench/chaos) use BuildBinary,
+// LaunchNode and Node.Relaunch, and Halt and Relaunch of the servers.
 //
 // A missing server binary is a test failure naming the install command, never
 // a skip. Callers may skip under testing.Short() for a quick edit loop; CI

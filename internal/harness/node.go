@@ -81,13 +81,14 @@ func StartNode(t testing.TB, cfg NodeConfig) *Node {
 	return n
 }
 
-func (n *Node) start() error {
+func (n *Node) start(extra ...string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.proc != nil {
 		return nil
 	}
 	argv := append(append(slices.Clone(n.cfg.Prefix), n.cfg.Bin), n.cfg.Args...)
+	argv = append(argv, extra...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), n.cfg.Env...)
 	proc, err := StartProcess(cmd, n.cfg.LogPath)
@@ -127,6 +128,47 @@ func (n *Node) Start(t testing.TB) {
 		t.Fatalf("harness: %v", err)
 	}
 }
+
+// StartWith is Start with extra arguments after the configured ones, for
+// this start only (a later flag wins: e.g. a restart on the same
+// --data-dir with a shorter --flush-interval).
+func (n *Node) StartWith(t testing.TB, extra ...string) {
+	t.Helper()
+	if err := n.start(extra...); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+}
+
+// Relaunch is StartWith without a test: it starts a stopped or killed node
+// again (same arguments plus extra) and waits until it is ready. Starting a
+// running node does nothing.
+func (n *Node) Relaunch(extra ...string) error { return n.start(extra...) }
+
+// Running reports whether the node was started and has not been stopped,
+// killed or exited by itself since.
+func (n *Node) Running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc != nil && !n.proc.Exited()
+}
+
+// Pid is the process ID of the running node, 0 when it is not running.
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return 0
+	}
+	return n.proc.Pid()
+}
+
+// Pause freezes the running node with SIGSTOP: its sockets stay open but
+// nothing answers (no HTTP, no gossip acks), as a node stalled by a long GC
+// pause or a hung VM. Resume undoes it. A paused node can still be killed.
+func (n *Node) Pause() error { return n.Signal(syscall.SIGSTOP) }
+
+// Resume continues a node frozen by Pause (SIGCONT).
+func (n *Node) Resume() error { return n.Signal(syscall.SIGCONT) }
 
 // Stop sends SIGTERM and waits for the exit; it fails t unless the node
 // exited by itself with status 0.

@@ -276,6 +276,13 @@ func (p *Postgres) Start(t testing.TB) {
 	}
 }
 
+// Halt is Stop without a test (fault injection from a program).
+func (p *Postgres) Halt() error { return p.stop() }
+
+// Relaunch is Start without a test: it restarts a stopped server on the
+// same data directory and port; a running server is left alone.
+func (p *Postgres) Relaunch() error { return p.start() }
+
 // Logs returns the tail of the server log.
 func (p *Postgres) Logs() string { return tailFiles(16<<10, p.logPath) }
 
