@@ -509,6 +509,7 @@ func TestBadFilesSetAside(t *testing.T) {
 	hdr := func(m string, v byte) []byte { return append([]byte(m), v, 0, 0, 0) }
 	bad := map[string][]byte{
 		segName(100):   append(hdr("XXXX", 1), make([]byte, 40)...),
+		segName(2):     hdr("MBJK", 1), // must not cut segment 1 short
 		segName(200):   append(hdr(magic, 2), make([]byte, 40)...),
 		"junk.seg":     hdr(magic, 1),
 		segName(300):   []byte("MBX"), // too short, not a header
@@ -522,7 +523,7 @@ func TestBadFilesSetAside(t *testing.T) {
 	}
 	l, got, rep := open(t, dir, Options{})
 	sameRecords(t, got, recs)
-	if len(rep.SetAside) != 5 || rep.Segments != 1 || rep.CorruptBytes != 0 {
+	if len(rep.SetAside) != 6 || rep.Segments != 1 || rep.CorruptBytes != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, name := range rep.SetAside {
