@@ -875,3 +875,22 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+func TestLargeRecord(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := open(t, dir, Options{SegmentBytes: 1 << 20})
+	big := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16) // written in two parts
+	a := appendRec(t, l, 1, []byte("small"))
+	b := appendRec(t, l, 2, big)
+	c := appendRec(t, l, 3, []byte("after"))
+	if _, err := l.Append(1, make([]byte, MaxData+1)); err == nil {
+		t.Fatal("Append of more than MaxData succeeded")
+	}
+	if got := segFiles(t, dir); !slices.Equal(got, []uint64{a, b, c}) {
+		t.Fatalf("segments %v, want %v", got, []uint64{a, b, c})
+	}
+	closeLog(t, l)
+	l, recs, _ := open(t, dir, Options{SegmentBytes: 1 << 20})
+	sameRecords(t, recs, []Record{{a, 1, []byte("small")}, {b, 2, big}, {c, 3, []byte("after")}})
+	closeLog(t, l)
+}
