@@ -208,35 +208,46 @@ func Open(dir string, o Options) (*Log, []Record, Report, error) {
 		return 0
 	})
 
-	var recs []Record
-	var lastID uint64
-	var validEnd int64 // of the last segment replayed
-	for i, c := range cands {
-		limit := uint64(math.MaxUint64)
-		if i+1 < len(cands) {
-			limit = cands[i+1].first
-		}
+	// Files without a valid header go first, so that they do not bound the
+	// ids of the segment before them.
+	good := cands[:0]
+	for _, c := range cands {
 		// Ids are never reused, even those of a file the log cannot read.
 		l.nextID = max(l.nextID, c.first)
-		s := &segment{first: c.first, path: filepath.Join(dir, c.name), live: map[uint64]uint8{}}
-		end, ok, err := l.replay(s, limit, &lastID, &recs, &rep)
+		path := filepath.Join(dir, c.name)
+		size, hdrOK, err := checkHeader(path)
 		if err != nil {
 			return fail(err)
 		}
-		if !ok {
-			if s.size < headerSize && isHeaderPrefix(s.path, s.size) {
-				rep.CorruptBytes += s.size
-				if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return fail(err)
-				}
-				l.dirDirty = true
-				continue
+		switch {
+		case hdrOK:
+			good = append(good, c)
+		case size < headerSize && isHeaderPrefix(path, size):
+			rep.CorruptBytes += size
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fail(err)
 			}
+			l.dirDirty = true
+		default:
 			l.nextID = max(l.nextID, c.first+1)
 			if err := l.setAside(c.name, &rep); err != nil {
 				return fail(err)
 			}
-			continue
+		}
+	}
+
+	var recs []Record
+	var lastID uint64
+	var validEnd int64 // of the last segment replayed
+	for i, c := range good {
+		limit := uint64(math.MaxUint64)
+		if i+1 < len(good) {
+			limit = good[i+1].first
+		}
+		s := &segment{first: c.first, path: filepath.Join(dir, c.name), live: map[uint64]uint8{}}
+		end, err := l.replay(s, limit, &lastID, &recs, &rep)
+		if err != nil {
+			return fail(err)
 		}
 		rep.Segments++
 		rep.CorruptBytes += s.size - end
@@ -290,11 +301,10 @@ func Open(dir string, o Options) (*Log, []Record, Report, error) {
 	return l, out, rep, nil
 }
 
-// replay reads segment s, applying its frames to the segments replayed
-// before it. ok is false when s has no valid header; otherwise end is the
-// offset of the first bad frame or the file's size.
-func (l *Log) replay(s *segment, limit uint64, lastID *uint64, recs *[]Record, rep *Report) (end int64, ok bool, err error) {
-	f, err := os.Open(s.path)
+// checkHeader returns the size of the file at path and whether it starts
+// with a valid header.
+func checkHeader(path string) (int64, bool, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, false, err
 	}
@@ -303,17 +313,36 @@ func (l *Log) replay(s *segment, limit uint64, lastID *uint64, recs *[]Record, r
 	if err != nil {
 		return 0, false, err
 	}
-	s.size = fi.Size()
-	r := bufio.NewReaderSize(f, 64<<10)
 	var hdr [headerSize]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return fi.Size(), false, readErr(err)
+	}
+	return fi.Size(), string(hdr[:4]) == magic && binary.LittleEndian.Uint32(hdr[4:]) == version, nil
+}
+
+// replay reads segment s, whose header is valid, applying its frames to the
+// segments replayed before it and to itself. It returns the offset of the
+// first bad frame, or the file's size.
+func (l *Log) replay(s *segment, limit uint64, lastID *uint64, recs *[]Record, rep *Report) (int64, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	s.size = fi.Size()
 	if s.size < headerSize {
-		return 0, false, nil
+		return s.size, nil // it shrank
 	}
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, false, readErr(err)
-	}
-	if string(hdr[:4]) != magic || binary.LittleEndian.Uint32(hdr[4:]) != version {
-		return 0, false, nil
+	r := bufio.NewReaderSize(f, 64<<10)
+	if _, err := r.Discard(headerSize); err != nil {
+		if err = readErr(err); err != nil {
+			return 0, err
+		}
+		return s.size, nil
 	}
 	// The segment's own live map is reachable through find from here on, as
 	// its tombstones may kill its own records.
@@ -326,22 +355,22 @@ func (l *Log) replay(s *segment, limit uint64, lastID *uint64, recs *[]Record, r
 	for {
 		rem := s.size - off
 		if rem < frameHeaderSize {
-			return off, true, nil // rem > 0 is a truncated frame
+			return off, nil // rem > 0 is a truncated frame
 		}
 		if _, err := io.ReadFull(r, fh[:]); err != nil {
 			if err = readErr(err); err != nil {
-				return 0, false, err
+				return 0, err
 			}
-			return off, true, nil
+			return off, nil
 		}
 		n := binary.LittleEndian.Uint32(fh[0:4])
 		if n > MaxData || int64(n) > rem-frameHeaderSize {
-			return off, true, nil
+			return off, nil
 		}
 		kind := fh[8]
 		id := binary.LittleEndian.Uint64(fh[9:17])
 		if kind == 0 && n%8 != 0 {
-			return off, true, nil
+			return off, nil
 		}
 		var data []byte
 		if kind == 0 {
@@ -354,16 +383,16 @@ func (l *Log) replay(s *segment, limit uint64, lastID *uint64, recs *[]Record, r
 		}
 		if _, err := io.ReadFull(r, data); err != nil {
 			if err = readErr(err); err != nil {
-				return 0, false, err
+				return 0, err
 			}
-			return off, true, nil
+			return off, nil
 		}
 		crc := crc32.Update(crc32.Checksum(fh[8:], castagnoli), castagnoli, data)
 		if crc != binary.LittleEndian.Uint32(fh[4:8]) {
-			return off, true, nil
+			return off, nil
 		}
 		if id <= *lastID || id < s.first || id >= limit {
-			return off, true, nil
+			return off, nil
 		}
 		*lastID = id
 		off += frameHeaderSize + int64(n)

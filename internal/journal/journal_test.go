@@ -509,6 +509,7 @@ func TestBadFilesSetAside(t *testing.T) {
 	hdr := func(m string, v byte) []byte { return append([]byte(m), v, 0, 0, 0) }
 	bad := map[string][]byte{
 		segName(100):   append(hdr("XXXX", 1), make([]byte, 40)...),
+		segName(2):     hdr("MBJK", 1), // must not cut segment 1 short
 		segName(200):   append(hdr(magic, 2), make([]byte, 40)...),
 		"junk.seg":     hdr(magic, 1),
 		segName(300):   []byte("MBX"), // too short, not a header
@@ -522,7 +523,7 @@ func TestBadFilesSetAside(t *testing.T) {
 	}
 	l, got, rep := open(t, dir, Options{})
 	sameRecords(t, got, recs)
-	if len(rep.SetAside) != 5 || rep.Segments != 1 || rep.CorruptBytes != 0 {
+	if len(rep.SetAside) != 6 || rep.Segments != 1 || rep.CorruptBytes != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, name := range rep.SetAside {
@@ -873,4 +874,23 @@ func BenchmarkAppend(b *testing.B) {
 			l.Close()
 		})
 	}
+}
+
+func TestLargeRecord(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := open(t, dir, Options{SegmentBytes: 1 << 20})
+	big := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16) // written in two parts
+	a := appendRec(t, l, 1, []byte("small"))
+	b := appendRec(t, l, 2, big)
+	c := appendRec(t, l, 3, []byte("after"))
+	if _, err := l.Append(1, make([]byte, MaxData+1)); err == nil {
+		t.Fatal("Append of more than MaxData succeeded")
+	}
+	if got := segFiles(t, dir); !slices.Equal(got, []uint64{a, b, c}) {
+		t.Fatalf("segments %v, want %v", got, []uint64{a, b, c})
+	}
+	closeLog(t, l)
+	l, recs, _ := open(t, dir, Options{SegmentBytes: 1 << 20})
+	sameRecords(t, recs, []Record{{a, 1, []byte("small")}, {b, 2, big}, {c, 3, []byte("after")}})
+	closeLog(t, l)
 }
