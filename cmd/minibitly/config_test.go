@@ -163,12 +163,15 @@ func TestFlag_Defaults(t *testing.T) {
 	}
 	want := map[string]string{
 		// Defined by the binary (defaultConfig).
-		"http-addr":        ":8080",
-		"https-addr":       ":8443",
-		"data-dir":         "./data",
-		"log-level":        "info",
-		"shutdown-timeout": "25s",
-		"gossip-profile":   "lan",
+		"http-addr":            ":8080",
+		"https-addr":           ":8443",
+		"data-dir":             "./data",
+		"log-level":            "info",
+		"shutdown-timeout":     "25s",
+		"gossip-profile":       "lan",
+		"visit-journal":        "true",
+		"visit-sync-interval":  "1s",
+		"visit-journal-max-mb": "512",
 		// Derived at run time.
 		"base-url":  "http://localhost:<port of --http-addr>",
 		"node-name": "the host name",
