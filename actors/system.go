@@ -231,12 +231,17 @@ func (s *System) Start() error {
 		return fmt.Errorf("spawn node actor: %w", err)
 	}
 	s.nodePID = pid
+	// Before the remote takes batches from other nodes: the journal's
+	// inbox must know those already applied.
+	parts := s.replayJournal()
 	if s.cfg.RemoteAddr != "" {
 		if s.remote, err = startRemote(s.actors, s.cfg.RemoteAddr, s.cfg.RemoteAdvertiseAddr); err != nil {
 			return err
 		}
 	}
-	s.replayJournal()
+	for _, p := range parts {
+		s.sender.send(p)
+	}
 	s.batcher.start()
 	s.flusher.start()
 	if s.watcher != nil {
@@ -316,25 +321,23 @@ func (s *System) drainShards(ctx context.Context) ([]storage.VisitCount, bool) {
 }
 
 // replayJournal hands what the visit journal still owed at start back to
-// the pipeline: rows to the shards, batches to the flusher, parts to their
-// owners.
-func (s *System) replayJournal() {
+// the pipeline: rows to the shards, batches to the flusher; it returns the
+// parts to send to their owners again.
+func (s *System) replayJournal() []*remotePart {
 	if !s.journal.enabled() {
-		return
+		return nil
 	}
 	r := s.journal.replay(s.d.JournalRecords)
 	s.d.JournalRecords = nil
 	s.batcher.replay(r)
 	s.flusher.requeue(r.flushes)
-	for _, p := range r.parts {
-		s.sender.send(p)
-	}
 	s.m.journal.replayed.Add(float64(r.visits))
 	s.m.journal.bad.Add(float64(r.bad))
 	if r.visits > 0 || r.bad > 0 {
 		s.log.Info("visit journal replayed", "visits", r.visits, "rows_to_shards", len(r.local),
 			"batches_to_sink", len(r.flushes), "parts_to_owners", len(r.parts), "bad_records", r.bad)
 	}
+	return r.parts
 }
 
 // owner returns the member that owns code and whether it is this node.

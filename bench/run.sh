@@ -25,11 +25,14 @@
 #                     in the same rounds (the "rl" row); high enough never to
 #                     refuse: wrk is one client address, so this is the
 #                     single-address cost of the limiter. Empty skips it.
+#   NOJOURNAL [1]     1 also measures, in the same rounds, a node started with
+#                     --visit-journal=false (the "nj" row): the cost of the
+#                     durable visit journal is the ratio node/nj. 0 skips it.
 #   API_KEY           API key handed to the node (random by default)
 #   KEEP_TMP [0]      1 keeps the temp dir (logs, data) for inspection
 #
 # Output: human-readable lines, then one summary line for scripts:
-#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [rl_rps=<n> rl_ratio=<rl/node>] [links=<n> links_rss_kb=<n>]
+#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [rl_rps=<n> rl_ratio=<rl/node>] [nj_rps=<n> journal_ratio=<node/nj>] [links=<n> links_rss_kb=<n>]
 # Exit status is non-zero if anything fails (build, start, a non-30x answer).
 set -euo pipefail
 
@@ -44,6 +47,7 @@ CODE=${CODE:-c0000001}
 LINKS=${LINKS:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 RL_LIMIT=${RL_LIMIT-1000000000/s}
+NOJOURNAL=${NOJOURNAL:-1}
 
 cd "$(dirname "$0")/.."
 
@@ -143,6 +147,17 @@ if [[ -n $RL_LIMIT ]] && (( ROUNDS > 0 )); then
 	RL_PID=$!
 	PIDS+=("$RL_PID")
 fi
+if [[ $NOJOURNAL == 1 ]] && (( ROUNDS > 0 )); then
+	NJ_PORT=$(free_port)
+	NJ_URL=http://127.0.0.1:$NJ_PORT
+	mkdir -p "$TMP/data-nj"
+	# shellcheck disable=SC2086
+	MINIBITLY_INITIAL_API_KEY=$API_KEY taskset -c "$NODE_CPU" "$NODE_BIN" \
+		--http-addr "127.0.0.1:$NJ_PORT" --data-dir "$TMP/data-nj" --flush-interval 1s \
+		--miss-rate-limit off --visit-journal=false ${NODE_ARGS:-} >"$TMP/node-nj.log" 2>&1 &
+	NJ_PID=$!
+	PIDS+=("$NJ_PID")
+fi
 echo "$CODE" >"$TMP/codes.txt"
 taskset -c "$NODE_CPU" "$TMP/bare" -addr "127.0.0.1:$BARE_PORT" -n "$NCODES" -codes "$TMP/codes.txt" >"$TMP/bare.log" 2>&1 &
 BARE_PID=$!
@@ -154,6 +169,11 @@ if [[ -n ${RL_PID:-} ]]; then
 	wait_up "$RL_URL/ready" 200 "$RL_PID" "$TMP/node-rl.log" node-rl
 	"$GL" link -url "$RL_URL" -key "$API_KEY" -code "$CODE"
 	"$GL" wait -url "$RL_URL/$CODE" -want 302 -timeout 10s || die "node-rl does not redirect /$CODE; see $TMP/node-rl.log"
+fi
+if [[ -n ${NJ_PID:-} ]]; then
+	wait_up "$NJ_URL/ready" 200 "$NJ_PID" "$TMP/node-nj.log" node-nj
+	"$GL" link -url "$NJ_URL" -key "$API_KEY" -code "$CODE"
+	"$GL" wait -url "$NJ_URL/$CODE" -want 302 -timeout 10s || die "node-nj does not redirect /$CODE; see $TMP/node-nj.log"
 fi
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -197,7 +217,8 @@ if (( ROUNDS > 0 )); then
 	run_wrk "$NODE_URL" "$WARMUP" >/dev/null
 	run_wrk "$BARE_URL" "$WARMUP" >/dev/null
 	[[ -n ${RL_PID:-} ]] && run_wrk "$RL_URL" "$WARMUP" >/dev/null
-	NODES=() BARES=() RATIOS=() RLS=() RL_RATIOS=()
+	[[ -n ${NJ_PID:-} ]] && run_wrk "$NJ_URL" "$WARMUP" >/dev/null
+	NODES=() BARES=() RATIOS=() RLS=() RL_RATIOS=() NJS=() NJ_RATIOS=()
 	for r in $(seq "$ROUNDS"); do
 		n=$(run_wrk "$NODE_URL" "$DURATION")
 		b=$(run_wrk "$BARE_URL" "$DURATION")
@@ -210,6 +231,12 @@ if (( ROUNDS > 0 )); then
 			RLS+=("$l") RL_RATIOS+=("$lr")
 			printf 'round %d: rl   %10.0f req/s   (--redirect-rate-limit %s)   ratio rl/node %s\n' "$r" "$l" "$RL_LIMIT" "$lr"
 		fi
+		if [[ -n ${NJ_PID:-} ]]; then
+			j=$(run_wrk "$NJ_URL" "$DURATION")
+			jr=$(awk -v n="$n" -v j="$j" 'BEGIN {printf "%.3f", n/j}')
+			NJS+=("$j") NJ_RATIOS+=("$jr")
+			printf 'round %d: nj   %10.0f req/s   (--visit-journal=false)   ratio node/nj %s\n' "$r" "$j" "$jr"
+		fi
 	done
 	NODE_RPS=$(printf '%s\n' "${NODES[@]}" | median)
 	BARE_RPS=$(printf '%s\n' "${BARES[@]}" | median)
@@ -220,6 +247,11 @@ if (( ROUNDS > 0 )); then
 		RL_RATIO=$(printf '%s\n' "${RL_RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
 		printf 'median:  rl   %10.0f req/s   ratio rl/node %s (aim: at least 0.95)\n' "$RL_RPS" "$RL_RATIO"
 	fi
+	if [[ -n ${NJ_PID:-} ]]; then
+		NJ_RPS=$(printf '%s\n' "${NJS[@]}" | median)
+		NJ_RATIO=$(printf '%s\n' "${NJ_RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
+		printf 'median:  nj   %10.0f req/s   ratio node/nj %s (the journal'"'"'s cost; aim: at least 0.97)\n' "$NJ_RPS" "$NJ_RATIO"
+	fi
 fi
 NODE_RSS=$(rss_kb "$NODE_PID")
 echo "node RSS: $NODE_RSS kB (bare: $(rss_kb "$BARE_PID") kB)"
@@ -227,6 +259,9 @@ echo "node RSS: $NODE_RSS kB (bare: $(rss_kb "$BARE_PID") kB)"
 summary=$(printf 'RESULT node_rps=%.0f bare_rps=%.0f ratio=%s node_rss_kb=%s' "$NODE_RPS" "$BARE_RPS" "$RATIO" "$NODE_RSS")
 if [[ -n ${RL_RPS:-} ]]; then
 	summary+=$(printf ' rl_rps=%.0f rl_ratio=%s' "$RL_RPS" "$RL_RATIO")
+fi
+if [[ -n ${NJ_RPS:-} ]]; then
+	summary+=$(printf ' nj_rps=%.0f journal_ratio=%s' "$NJ_RPS" "$NJ_RATIO")
 fi
 if (( LINKS > 0 )); then
 	summary+=" links=$LINKS links_rss_kb=$LINKS_RSS"

@@ -222,7 +222,7 @@ func (d chDB) count(t testing.TB, query string) uint64 {
 // gives users (FINAL collapses retried batches not merged yet).
 func (d chDB) sum(t testing.TB) uint64 {
 	t.Helper()
-	return d.count(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL", d.name))
+	return d.count(t, fmt.Sprintf("SELECT sum(visits) FROM %s.visits FINAL WHERE code NOT LIKE '~%%'", d.name))
 }
 
 // sumBy is sum(visits) FINAL grouped by a string column.
