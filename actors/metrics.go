@@ -39,6 +39,12 @@ type resolveMetrics struct {
 	remoteFailovers prometheus.Counter
 }
 
+type peerMetrics struct {
+	down  prometheus.Gauge
+	trips prometheus.Counter
+	skips prometheus.Counter
+}
+
 type watchMetrics struct {
 	visitsAtRisk prometheus.Counter
 }
@@ -50,6 +56,7 @@ type metrics struct {
 	inbox   inboxMetrics
 	resolve resolveMetrics
 	watch   watchMetrics
+	peers   peerMetrics
 }
 
 func counter(name, help string) prometheus.Counter {
@@ -92,7 +99,12 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 		resolve: resolveMetrics{
 			loads:           counter("minibitly_actors_link_loads_total", "Links loaded from the link store by shards (cache misses at the owner)."),
 			remoteLookups:   counter("minibitly_actors_remote_lookups_total", "Near-cache misses resolved by asking the owner on another node."),
-			remoteFailovers: counter("minibitly_actors_remote_failovers_total", "Lookups whose owner did not answer in time and were failed over (new owner or the link store)."),
+			remoteFailovers: counter("minibitly_actors_remote_failovers_total", "Lookups whose owner did not answer in time, or was down (routed around), and were failed over (new owner or the link store)."),
+		},
+		peers: peerMetrics{
+			down:  gauge("minibitly_actors_peer_down", "Members this node routes requests around: a request to them failed or gossip suspects them, and no probe has answered since."),
+			trips: counter("minibitly_actors_peer_trips_total", "Times a member was marked down (a request to it timed out or failed, or gossip newly suspected it)."),
+			skips: counter("minibitly_actors_peer_skips_total", "Requests (lookups, admissions, pending counts, owner invalidations) not sent to a down member: failed over or answered unavailable at once."),
 		},
 		watch: watchMetrics{
 			visitsAtRisk: counter("minibitly_actors_visits_at_risk_total", "Visits acknowledged by a member within its last flush interval before it was declared dead (an upper bound of visits lost with it)."),
@@ -105,6 +117,7 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 		m.inbox.refused, m.inbox.duplicates,
 		m.resolve.loads, m.resolve.remoteLookups, m.resolve.remoteFailovers,
 		m.watch.visitsAtRisk,
+		m.peers.down, m.peers.trips, m.peers.skips,
 	}
 	for _, c := range append(cs, extra...) {
 		if err := reg.Register(c); err != nil {

@@ -64,6 +64,7 @@ type System struct {
 	sender  *visitSender
 	flusher *flusher
 	watcher *membershipWatcher // nil for a single node
+	peers   *peerSet           // nil for a single node
 
 	mailboxDepth    atomic.Int64
 	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
@@ -172,6 +173,7 @@ func (s *System) wire() {
 			log: s.log,
 			m:   s.m.watch,
 		})
+		s.peers = s.newPeers()
 	}
 }
 
@@ -235,6 +237,7 @@ func (s *System) Start() error {
 	if s.watcher != nil {
 		s.watcher.start()
 	}
+	s.peers.start()
 	s.running.Store(true)
 	return nil
 }
@@ -391,6 +394,7 @@ func (s *System) Shutdown(ctx context.Context) error {
 		if s.watcher != nil {
 			s.watcher.stop()
 		}
+		s.peers.stop()
 		s.batcher.stop()
 		s.sender.stop()
 		s.stopErr = s.flusher.stop(ctx)
