@@ -39,6 +39,12 @@ type resolveMetrics struct {
 	remoteFailovers prometheus.Counter
 }
 
+type peerMetrics struct {
+	down  prometheus.Gauge
+	trips prometheus.Counter
+	skips prometheus.Counter
+}
+
 type watchMetrics struct {
 	visitsAtRisk prometheus.Counter
 }
@@ -57,6 +63,7 @@ type metrics struct {
 	resolve resolveMetrics
 	watch   watchMetrics
 	journal journalMetrics
+	peers   peerMetrics
 }
 
 func counter(name, help string) prometheus.Counter {
@@ -99,7 +106,12 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 		resolve: resolveMetrics{
 			loads:           counter("minibitly_actors_link_loads_total", "Links loaded from the link store by shards (cache misses at the owner)."),
 			remoteLookups:   counter("minibitly_actors_remote_lookups_total", "Near-cache misses resolved by asking the owner on another node."),
-			remoteFailovers: counter("minibitly_actors_remote_failovers_total", "Lookups whose owner did not answer in time and were failed over (new owner or the link store)."),
+			remoteFailovers: counter("minibitly_actors_remote_failovers_total", "Lookups whose owner did not answer in time, or was down (routed around), and were failed over (new owner or the link store)."),
+		},
+		peers: peerMetrics{
+			down:  gauge("minibitly_actors_peer_down", "Members this node routes requests around: a request to them failed or gossip suspects them, and no probe has answered since."),
+			trips: counter("minibitly_actors_peer_trips_total", "Times a member was marked down (a request to it timed out or failed, or gossip newly suspected it)."),
+			skips: counter("minibitly_actors_peer_skips_total", "Requests (lookups, admissions, pending counts, owner invalidations) not sent to a down member: failed over or answered unavailable at once."),
 		},
 		watch: watchMetrics{
 			visitsAtRisk: counter("minibitly_actors_visits_at_risk_total", "Visits sent to a member and not yet acknowledged when it was declared dead (delayed: re-sent to it or counted here; lost only if it acknowledged them and never comes back)."),
@@ -118,6 +130,7 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 		m.resolve.loads, m.resolve.remoteLookups, m.resolve.remoteFailovers,
 		m.watch.visitsAtRisk,
 		m.journal.errors, m.journal.replayed, m.journal.bad,
+		m.peers.down, m.peers.trips, m.peers.skips,
 	}
 	for _, c := range append(cs, extra...) {
 		if err := reg.Register(c); err != nil {

@@ -65,8 +65,10 @@ func (s *System) resolve(ctx context.Context, code string, admit bool) (*resolve
 	if err == nil || errors.Is(err, storage.ErrNotFound) {
 		return r, err
 	}
-	// The owner did not answer: ask the new owner if gossip has moved the
-	// code meanwhile, else read the link from the store ourselves.
+	// The owner did not answer, or is down and was not asked (see peerSet:
+	// after one failed request to a member the others do not wait for it):
+	// ask the new owner if gossip has moved the code meanwhile, else read
+	// the link from the store ourselves.
 	s.m.resolve.remoteFailovers.Inc()
 	if owner2, local2 := s.owner(code); owner2.Name != owner.Name {
 		if local2 {
@@ -77,7 +79,8 @@ func (s *System) resolve(ctx context.Context, code string, admit bool) (*resolve
 		}
 	}
 	if admit {
-		// Only the owner may count visits of a limited link.
+		// Only the owner may count visits of a limited link: unavailable
+		// (at once while the owner is down) until gossip moves the code.
 		return nil, err
 	}
 	return s.loadDirect(ctx, code)
@@ -96,14 +99,17 @@ func (s *System) resolveLocal(ctx context.Context, code string, admit bool) (*re
 }
 
 func (s *System) resolveRemote(ctx context.Context, owner cluster.Member, code string, admit bool) (*resolveReply, error) {
+	res, err := s.askPeer(ctx, owner, &clusterpb.ResolveRequest{Code: code, Admit: admit})
+	if errors.Is(err, errPeerDown) {
+		return nil, err
+	}
 	s.m.resolve.remoteLookups.Inc()
-	res, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.ResolveRequest{Code: code, Admit: admit})
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
 	p, ok := res.(*clusterpb.ResolveResponse)
 	if !ok {
-		return nil, fmt.Errorf("%w: unexpected answer %T from %s", storage.ErrUnavailable, res, owner.Name)
+		return nil, unavailableAnswer(owner, res)
 	}
 	return replyFromProto(p)
 }
@@ -132,10 +138,18 @@ func (s *System) LinkChanged(ctx context.Context, code string) {
 		return
 	}
 	// The owner first, and wait for it: a node that drops the code and
-	// re-resolves it at once must not get the owner's old copy back.
+	// re-resolves it at once must not get the owner's old copy back. An
+	// owner that is down is not waited for (lookups go around it to the
+	// store meanwhile): it is sent the invalidation without waiting, which
+	// reaches it if it is in fact alive (its owner cache has no TTL); if it
+	// is dead, every other node clears its link caches when it is back
+	// (membershipWatcher), and a restarted node starts with empty caches.
 	owner, local := s.owner(code)
 	if !local {
-		if _, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.Invalidate{Code: code}); err != nil {
+		if _, err := s.askPeer(ctx, owner, &clusterpb.Invalidate{Code: code}); errors.Is(err, errPeerDown) {
+			s.actors.Root.Send(remotePID(owner), &clusterpb.Invalidate{Code: code})
+			s.log.Warn("owner down: invalidation sent without waiting for it", "code", code, "owner", owner.Name)
+		} else if err != nil {
 			s.log.Warn("invalidate at the owner failed; its copy lives until its near-cache TTL", "code", code, "owner", owner.Name, "err", err)
 		}
 	}
@@ -145,6 +159,7 @@ func (s *System) LinkChanged(ctx context.Context, code string) {
 	}
 	self := s.d.Cluster.Self().Name
 	for _, m := range s.d.Cluster.Placement().Members() {
+		// Sent to down members too: a send does not wait.
 		if m.Name != self && m.Name != owner.Name {
 			s.actors.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code})
 		}
@@ -175,13 +190,14 @@ func (s *System) pendingAtOwner(ctx context.Context, code string) (uint64, error
 		}
 		return res.(uint64), nil
 	}
-	res, err := askRemote(s.actors.Root, s.remoteDeadline(ctx), owner, &clusterpb.PendingRequest{Code: code})
+	// A down owner is not asked: unavailable at once.
+	res, err := s.askPeer(ctx, owner, &clusterpb.PendingRequest{Code: code})
 	if err != nil {
 		return 0, unavailable(fmt.Errorf("pending visits of %q at %s: %w", code, owner.Name, err))
 	}
 	p, ok := res.(*clusterpb.PendingResponse)
 	if !ok {
-		return 0, fmt.Errorf("%w: unexpected answer %T from %s", storage.ErrUnavailable, res, owner.Name)
+		return 0, unavailableAnswer(owner, res)
 	}
 	return p.Visits, nil
 }

@@ -69,6 +69,7 @@ type System struct {
 	sender  *visitSender
 	flusher *flusher
 	watcher *membershipWatcher // nil for a single node
+	peers   *peerSet           // nil for a single node
 
 	mailboxDepth    atomic.Int64
 	lastRemoteBatch atomic.Int64 // unix nanos of the last visit batch from another node
@@ -179,6 +180,7 @@ func (s *System) wire() {
 			log: s.log,
 			m:   s.m.watch,
 		})
+		s.peers = s.newPeers()
 	}
 }
 
@@ -247,6 +249,7 @@ func (s *System) Start() error {
 	if s.watcher != nil {
 		s.watcher.start()
 	}
+	s.peers.start()
 	s.running.Store(true)
 	return nil
 }
@@ -415,6 +418,7 @@ func (s *System) Shutdown(ctx context.Context) error {
 		if s.watcher != nil {
 			s.watcher.stop()
 		}
+		s.peers.stop()
 		s.batcher.stop()
 		s.sender.stop()
 		s.stopErr = s.flusher.stop(ctx)

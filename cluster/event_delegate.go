@@ -38,6 +38,7 @@ func (n *Node) record(node *memberlist.Node, status string) {
 	n.mu.Lock()
 	prev := n.members[node.Name]
 	n.members[node.Name] = ms
+	delete(n.suspects, node.Name) // alive again (an update) or gone
 	n.mu.Unlock()
 	n.metrics.changes.Inc()
 	if prev == nil || prev.Status != status {
@@ -48,4 +49,16 @@ func (n *Node) record(node *memberlist.Node, status string) {
 	case n.rebuild <- struct{}{}:
 	default:
 	}
+}
+
+// pingDelegate clears a suspicion when memberlist's probe of the member succeeds (a suspect
+// that refuted raises no event). It reads only the Node's name.
+type pingDelegate struct{ n *Node }
+
+var _ memberlist.PingDelegate = pingDelegate{}
+
+func (pingDelegate) AckPayload() []byte { return nil }
+
+func (d pingDelegate) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
+	d.n.unsuspect(other.Name)
 }

@@ -5,7 +5,7 @@ import "time"
 // Member status values, as gossip reports them.
 const (
 	StatusAlive   = "alive"
-	StatusSuspect = "suspect" // reserved: memberlist reports no event for suspicion, so Node never reports it
+	StatusSuspect = "suspect" // reserved: memberlist reports no event for suspicion, so Node never reports it (see Node.Suspected)
 	StatusDead    = "dead"
 	StatusLeft    = "left"
 )

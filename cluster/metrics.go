@@ -6,6 +6,8 @@ type metrics struct {
 	members prometheus.Gauge
 	changes prometheus.Counter
 	rejoins prometheus.Counter
+	// suspicions counts members this node's own probe found unresponsive.
+	suspicions prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -22,11 +24,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "minibitly_cluster_rejoins_total",
 			Help: "Re-join rounds: joins of seeds and dead members' addresses after start, made because some were not alive members.",
 		}),
+		suspicions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "minibitly_cluster_suspicions_total",
+			Help: "Times this node's gossip probe of an alive member failed (memberlist marks it suspect; see Node.Suspected).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.members, m.changes, m.rejoins} {
+	for _, c := range []prometheus.Collector{m.members, m.changes, m.rejoins, m.suspicions} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -28,8 +28,9 @@ type Node struct {
 	meta     atomic.Pointer[[]byte] // node metadata, swapped by Leave
 	metrics  *metrics
 
-	mu      sync.Mutex              // guards members
-	members map[string]*memberState // by name; written by event callbacks
+	mu       sync.Mutex              // guards members, suspects
+	members  map[string]*memberState // by name; written by event callbacks
+	suspects map[string]time.Time    // alive members this node's probe failed, since when
 
 	rebuildMu sync.Mutex // orders snapshot + store of the placement
 	placement atomic.Pointer[Placement]
@@ -71,6 +72,7 @@ func New(cfg Config, reg prometheus.Registerer) (*Node, error) {
 		log:      l,
 		metrics:  m,
 		members:  make(map[string]*memberState),
+		suspects: make(map[string]time.Time),
 		rebuild:  make(chan struct{}, 1),
 		changes:  make(chan struct{}, 1),
 	}
@@ -147,7 +149,8 @@ func (n *Node) memberlistConfig(ctx context.Context) (*memberlist.Config, error)
 	c.GossipInterval = n.cfg.GossipInterval
 	c.Delegate = delegate{n}
 	c.Events = eventDelegate{n}
-	c.Logger = newStdLogger(n.log)
+	c.Ping = pingDelegate{n}
+	c.Logger = newNodeLogger(n.log, n.suspect)
 	c.LogOutput = nil
 	if n.configHook != nil {
 		n.configHook(c)
@@ -176,6 +179,41 @@ func (n *Node) Members() []Member {
 	n.mu.Unlock()
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// Suspected reports whether member name is suspect in this node's view: this node's last
+// gossip probe of it failed (memberlist then marks it suspect until it refutes or is
+// declared dead) and no probe has succeeded, and no membership event about it has
+// arrived, since. A suspect member stays alive and in the placement; Suspected lets
+// callers route around it before it is declared dead. It is a map lookup under a mutex.
+func (n *Node) Suspected(name string) bool {
+	n.mu.Lock()
+	_, ok := n.suspects[name]
+	n.mu.Unlock()
+	return ok
+}
+
+// suspect records that this node's probe of name failed (see newNodeLogger).
+func (n *Node) suspect(name string) {
+	if name == n.cfg.NodeName {
+		return
+	}
+	n.mu.Lock()
+	if ms := n.members[name]; ms != nil && ms.Status == StatusAlive {
+		if _, ok := n.suspects[name]; !ok {
+			n.suspects[name] = time.Now()
+			n.metrics.suspicions.Inc()
+		}
+	}
+	n.mu.Unlock()
+}
+
+// unsuspect forgets a suspicion of name: a probe of it succeeded, or an event about it
+// arrived.
+func (n *Node) unsuspect(name string) {
+	n.mu.Lock()
+	delete(n.suspects, name)
+	n.mu.Unlock()
 }
 
 // Placement returns the current placement over the alive members. It is a lock-free read,
