@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"net"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/nearcache"
+	"github.com/minibitly/minibitly/internal/visitlog"
 	"github.com/valyala/fasthttp"
 )
 
@@ -55,6 +57,27 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			}
 		}
 	}()
+	// The visit rings in a journal file (--visit-journal, the default).
+	jl, _, err := visitlog.Open(filepath.Join(b.TempDir(), "visits.ring"), 8, 1<<13)
+	if err != nil {
+		b.Fatal(err)
+	}
+	drained := make(chan struct{})
+	b.Cleanup(func() { <-drained; jl.Close() }) // after stop is closed and the drain has returned
+	journaled, _, _ := newServerWithLog(b, func(*Config) {}, nil, jl,
+		&nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				jl.Drain(func([]byte, int64, uint32, []byte) {})
+				jl.CommitDrained()
+			}
+		}
+	}()
 	var clients atomic.Uint32
 	run := func(b *testing.B, h fasthttp.RequestHandler, uri string, oneIP bool) {
 		b.ReportAllocs()
@@ -76,6 +99,7 @@ func BenchmarkServer_Redirect(b *testing.B) {
 	}
 	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler, "/abc", false) })
 	b.Run("handler=node", func(b *testing.B) { run(b, s.handle, "/abc", false) })
+	b.Run("handler=node-journal", func(b *testing.B) { run(b, journaled.handle, "/abc", false) })
 	// forward_query on a long URL with a query and a fragment.
 	b.Run("handler=node/forward_query", func(b *testing.B) { run(b, s.handle, "/fwd?utm_source=news&utm_medium=email", false) })
 	// --redirect-rate-limit set (high enough never to refuse): one client

@@ -17,6 +17,12 @@ import (
 // limiters' clock at *now (unix nanos).
 func newLimitedServer(t testing.TB, edit func(*Config), now *int64, entries ...*nearcache.Entry) (*Server, *mapResolver, *visitlog.Log) {
 	t.Helper()
+	return newServerWithLog(t, edit, now, visitlog.New(1, 1<<20), entries...)
+}
+
+// newServerWithLog is newLimitedServer recording into vl.
+func newServerWithLog(t testing.TB, edit func(*Config), now *int64, vl *visitlog.Log, entries ...*nearcache.Entry) (*Server, *mapResolver, *visitlog.Log) {
+	t.Helper()
 	clk := clock.New()
 	t.Cleanup(clk.Close)
 	cache, _ := nearcache.New(nearcache.DefaultConfig())
@@ -24,7 +30,6 @@ func newLimitedServer(t testing.TB, edit func(*Config), now *int64, entries ...*
 	for _, e := range entries {
 		r.links[e.Code] = e
 	}
-	vl := visitlog.New(1, 1<<20)
 	cfg := DefaultConfig()
 	edit(&cfg)
 	s, err := New(cfg, Deps{Resolver: r, Cache: cache.Reader(), Visits: vl, Clock: clk})
