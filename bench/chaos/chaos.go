@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type Config struct {
 	Readers       int           // closed-loop redirect clients
 	WriteRate     int           // creates/s, and as many edits/s
 	Out           io.Writer     // the report
+	Phases        []string      // the phases to run, in their order; empty: all
 }
 
 // ShortConfig is the quick run of `-short` and of the test.
@@ -39,6 +41,9 @@ type Result struct {
 	Phases   []*PhaseResult
 	Visits   VisitResult
 	Failures []string
+	// NodeMetrics: per node, the visit-routing counters since its last
+	// start, read before the final drain.
+	NodeMetrics []string
 }
 
 // OK reports whether nothing was lost or double counted, no unexpected 5xx
@@ -103,10 +108,19 @@ func Run(cfg Config) (*Result, error) {
 	}
 	fmt.Fprintf(cfg.Out, "%d links + 1 hot link created in %s\n", cfg.Links, time.Since(t1).Round(time.Millisecond))
 
-	l := newLoad(e)
+	var phases []phase
+	for _, ph := range e.phases() {
+		if len(cfg.Phases) == 0 || slices.Contains(cfg.Phases, ph.name) {
+			phases = append(phases, ph)
+		}
+	}
+	if len(phases) == 0 {
+		return nil, fmt.Errorf("no phase among %v", cfg.Phases)
+	}
+	l := newLoad(e, phases)
 	l.start()
 	res := &Result{}
-	for i, ph := range e.phases(l) {
+	for i, ph := range phases {
 		pr, err := e.runPhase(l, i, ph)
 		if pr != nil {
 			res.Phases = append(res.Phases, pr)
@@ -117,6 +131,7 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	l.stop()
+	res.NodeMetrics = e.nodeMetrics()
 
 	// Drain: a graceful stop flushes every node's visits before it exits.
 	for _, n := range e.nodes {
@@ -370,4 +385,35 @@ func (e *env) printLogTails() {
 		}
 		fmt.Fprintf(e.cfg.Out, "\n--- %s log: last warnings and errors ---\n%s\n", n.name, strings.Join(lines, "\n"))
 	}
+}
+
+// routingMetrics are the counters that explain a lost or double-counted
+// visit (README "Operations").
+var routingMetrics = []string{
+	"minibitly_actors_visits_sent_remote_total", "minibitly_actors_visits_rerouted_total",
+	"minibitly_actors_remote_batch_resends_total", "minibitly_actors_remote_batch_duplicates_total",
+	"minibitly_actors_remote_batches_refused_total", "minibitly_actors_visits_at_risk_total",
+	"minibitly_actors_visits_dropped_total",
+}
+
+// nodeMetrics reads routingMetrics from every node, one line per node.
+func (e *env) nodeMetrics() []string {
+	var out []string
+	for _, n := range e.nodes {
+		st, body, err := n.call("GET", "/metrics", nil, 5*time.Second)
+		if err != nil || st != 200 {
+			out = append(out, fmt.Sprintf("%s: /metrics: %d %v", n.name, st, err))
+			continue
+		}
+		var parts []string
+		for _, line := range strings.Split(string(body), "\n") {
+			for _, m := range routingMetrics {
+				if v, ok := strings.CutPrefix(line, m+" "); ok {
+					parts = append(parts, strings.TrimSuffix(strings.TrimPrefix(m, "minibitly_actors_"), "_total")+"="+v)
+				}
+			}
+		}
+		out = append(out, n.name+": "+strings.Join(parts, " "))
+	}
+	return out
 }

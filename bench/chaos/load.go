@@ -135,15 +135,17 @@ type load struct {
 	wg   sync.WaitGroup
 }
 
-func newLoad(e *env) *load {
+// newLoad is the load of the phases run, in order.
+func newLoad(e *env, phases []phase) *load {
 	n := e.cfg.Links + 1
 	l := &load{e: e, links: e.cfg.Links, answered: make([]atomic.Uint64, n), unknown: make([]atomic.Uint64, n),
-		edited: make([]atomic.Bool, n), quit: make(chan struct{}), rules: expectations}
+		edited: make([]atomic.Bool, n), quit: make(chan struct{})}
 	for range e.nodes {
 		l.served = append(l.served, make([]atomic.Bool, n))
 	}
-	for range expectations {
+	for _, ph := range phases {
 		l.phases = append(l.phases, &phaseStats{})
+		l.rules = append(l.rules, expectationOf(ph.name))
 	}
 	return l
 }

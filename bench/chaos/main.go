@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/minibitly/minibitly/internal/harness"
@@ -39,12 +40,16 @@ func main() {
 	phase := flag.Duration("duration-per-phase", 20*time.Second, "length of each phase, load running")
 	readers := flag.Int("readers", 16, "closed-loop redirect clients")
 	writeRate := flag.Int("write-rate", 20, "creates per second, and as many edits per second")
+	only := flag.String("phases", "", "comma-separated phases to run, e.g. baseline,stop (default: all, in the documented order)")
 	keep := flag.Bool("keep", false, "keep the work directory (node logs, data dirs) even when all is well")
 	flag.Parse()
 
 	cfg := Config{Links: *links, PhaseDuration: *phase, Readers: *readers, WriteRate: *writeRate, Out: os.Stdout}
 	if *short {
 		cfg = ShortConfig(os.Stdout)
+	}
+	if *only != "" {
+		cfg.Phases = strings.Split(*only, ",")
 	}
 	bin, err := harness.BuildBinary()
 	if err != nil {

@@ -39,6 +39,16 @@ var expectations = []expectation{
 	{Phase: "leave-join", Fault: "SIGTERM n3 (graceful leave), restart (join)", Redirects: "no 5xx (n3 itself: transport errors while away)", Writes: "no 5xx"},
 }
 
+// expectationOf is the row of phase name.
+func expectationOf(name string) expectation {
+	for _, x := range expectations {
+		if x.Phase == name {
+			return x
+		}
+	}
+	panic("no expectation for phase " + name)
+}
+
 func (x expectation) allows(l *load, op int, nd *node, idx, st int) bool {
 	if st != 503 {
 		return false
@@ -61,7 +71,7 @@ type phase struct {
 
 func took(t0 time.Time) string { return time.Since(t0).Round(10 * time.Millisecond).String() }
 
-func (e *env) phases(l *load) []phase {
+func (e *env) phases() []phase {
 	n1, n2, n3 := e.nodes[0], e.nodes[1], e.nodes[2]
 	relaunch := func(n *node) func() (string, error) {
 		return func() (string, error) {
@@ -146,7 +156,7 @@ func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 // the rest of the phase.
 func (e *env) runPhase(l *load, i int, ph phase) (*PhaseResult, error) {
 	d := e.cfg.PhaseDuration
-	pr := &PhaseResult{Name: ph.name, Fault: expectations[i].Fault}
+	pr := &PhaseResult{Name: ph.name, Fault: expectationOf(ph.name).Fault}
 	start := time.Now()
 	l.phase.Store(int32(i))
 	sleepUntil(start.Add(d / 5))
@@ -279,6 +289,13 @@ func report(w io.Writer, r *Result) {
 			notes = append(notes, "recovery: "+p.RecoveryErr)
 		}
 		fmt.Fprintf(w, "- %s: %s\n", p.Name, strings.Join(notes, "; "))
+	}
+	if len(r.NodeMetrics) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Visit routing per node since its last start (before the final drain):")
+		for _, m := range r.NodeMetrics {
+			fmt.Fprintln(w, "- "+m)
+		}
 	}
 	v := r.Visits
 	fmt.Fprintln(w)
