@@ -70,7 +70,8 @@ type node struct {
 	name   string
 	addr   string // host:port of --http-addr
 	gossip string
-	client *fasthttp.HostClient
+	client *fasthttp.HostClient // the load's: requestTimeout
+	admin  *fasthttp.HostClient // setup and checks: longer requests (bulk creates)
 }
 
 type env struct {
@@ -131,7 +132,7 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	l.stop()
-	res.NodeMetrics = e.nodeMetrics()
+	res.NodeMetrics = append(e.nodeMetrics(), fmt.Sprintf("membership changes noticed by the load generator (caches assumed dropped): %d", l.flaps.Load()))
 
 	// Drain: a graceful stop flushes every node's visits before it exits.
 	for _, n := range e.nodes {
@@ -209,7 +210,7 @@ func (e *env) startCluster() error {
 		if err != nil {
 			return err
 		}
-		e.nodes = append(e.nodes, &node{Node: hn, idx: i, name: name, addr: addrs[0], gossip: addrs[1], client: newClient(addrs[0])})
+		e.nodes = append(e.nodes, &node{Node: hn, idx: i, name: name, addr: addrs[0], gossip: addrs[1], client: newClient(addrs[0], requestTimeout), admin: newClient(addrs[0], time.Minute)})
 	}
 	return e.waitMembers(3, 30*time.Second)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,12 +24,12 @@ const requestTimeout = 2 * time.Second
 // request by itself: fasthttp (like net/http) retries an idempotent request
 // whose connection broke, which would hide a redirect the dying node may
 // have counted.
-func newClient(addr string) *fasthttp.HostClient {
+func newClient(addr string, timeout time.Duration) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
 		Addr:                      addr,
 		MaxConns:                  4096,
-		ReadTimeout:               requestTimeout,
-		WriteTimeout:              requestTimeout,
+		ReadTimeout:               timeout,
+		WriteTimeout:              timeout,
 		MaxIdemponentCallAttempts: 1,
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		Dial: func(addr string) (net.Conn, error) {
@@ -58,7 +59,11 @@ func (n *node) call(method, path string, body []byte, timeout time.Duration) (in
 		req.Header.SetContentType("application/json")
 		req.SetBodyRaw(body)
 	}
-	if err := n.client.DoTimeout(req, resp, timeout); err != nil {
+	c := n.client
+	if timeout > requestTimeout {
+		c = n.admin // the client's read timeout would cut it
+	}
+	if err := c.DoTimeout(req, resp, timeout); err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
@@ -131,6 +136,12 @@ type load struct {
 	served [][]atomic.Bool
 	edited []atomic.Bool // link i was edited (its caches invalidated)
 
+	// changes is each node's minibitly_cluster_member_changes_total when
+	// last looked at (membershipMoved).
+	changesMu sync.Mutex
+	changes   []string
+	flaps     atomic.Uint64 // membership changes seen, expected or not
+
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
@@ -166,9 +177,61 @@ func (l *load) start() {
 		l.wg.Add(1)
 		go l.reader(w)
 	}
-	l.wg.Add(2)
+	l.membershipMoved()
+	l.wg.Add(3)
 	go l.creator()
 	go l.editor()
+	go l.watchMembership()
+}
+
+// membershipMoved reports whether any node saw a membership event since
+// the last call. Any event may be a member back from the dead, after which
+// every node drops its cached links: so it forgets what every node held
+// (a false alarm of the failure detector under load is such an event too).
+// A node that does not answer keeps its last value.
+func (l *load) membershipMoved() bool {
+	l.changesMu.Lock()
+	defer l.changesMu.Unlock()
+	if l.changes == nil {
+		l.changes = make([]string, len(l.e.nodes))
+	}
+	moved := false
+	for i, n := range l.e.nodes {
+		st, body, err := n.call("GET", "/metrics", nil, 500*time.Millisecond)
+		if err != nil || st != 200 {
+			continue
+		}
+		v := ""
+		for _, line := range strings.Split(string(body), "\n") {
+			if c, ok := strings.CutPrefix(line, "minibitly_cluster_member_changes_total "); ok {
+				v = c
+			}
+		}
+		if v != l.changes[i] {
+			moved = moved || l.changes[i] != ""
+			l.changes[i] = v
+		}
+	}
+	if moved {
+		l.flaps.Add(1)
+		l.forget(-1)
+	}
+	return moved
+}
+
+// watchMembership calls membershipMoved four times a second.
+func (l *load) watchMembership() {
+	defer l.wg.Done()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-tick.C:
+		}
+		l.membershipMoved()
+	}
 }
 
 func (l *load) stop() {
@@ -276,7 +339,9 @@ func (l *load) record(s *phaseStats, ph, op int, nd *node, idx int, st int, body
 	if st < 500 {
 		return
 	}
-	if l.rules[ph].allows(l, op, nd, idx, st) {
+	// A 503 of a link the node held may follow a membership event the
+	// watcher has not seen yet (caches dropped): look once more.
+	if l.rules[ph].allows(l, op, nd, idx, st) || (op == opRead && l.rules[ph].uncached503 && l.membershipMoved()) {
 		s.exp5xx.Add(1)
 		return
 	}
