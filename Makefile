@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check fuzz
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check fuzz chaos
 
 all: build
 
@@ -57,6 +57,13 @@ bench-storage: deps
 
 bench-load: deps
 	./bench/run.sh
+
+# chaos: PostgreSQL, ClickHouse and three nodes under a campaign load, five
+# faults one after another (SIGKILL + restart, SIGSTOP, ClickHouse down,
+# PostgreSQL down, graceful leave + join); fails on a lost or double-counted
+# visit or an unexpected 5xx. About 3 minutes; docs/chaos.md.
+chaos: deps
+	$(GO) run ./bench/chaos -duration-per-phase 20s
 
 proto:
 	./scripts/genproto.sh

@@ -144,24 +144,6 @@ func (n *Node) StartWith(t testing.TB, extra ...string) {
 // running node does nothing.
 func (n *Node) Relaunch(extra ...string) error { return n.start(extra...) }
 
-// Running reports whether the node was started and has not been stopped,
-// killed or exited by itself since.
-func (n *Node) Running() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.proc != nil && !n.proc.Exited()
-}
-
-// Pid is the process ID of the running node, 0 when it is not running.
-func (n *Node) Pid() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.proc == nil {
-		return 0
-	}
-	return n.proc.Pid()
-}
-
 // Pause freezes the running node with SIGSTOP: its sockets stay open but
 // nothing answers (no HTTP, no gossip acks), as a node stalled by a long GC
 // pause or a hung VM. Resume undoes it. A paused node can still be killed.
