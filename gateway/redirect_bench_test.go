@@ -57,15 +57,19 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			}
 		}
 	}()
-	// The visit rings in a journal file (--visit-journal, the default).
+	// The visit rings as the binary sizes them (8 × 8192), in a journal
+	// file (--visit-journal, the default) and in memory
+	// (--visit-journal=false): the journal's cost is journal/memory.
 	jl, _, err := visitlog.Open(filepath.Join(b.TempDir(), "visits.ring"), 8, 1<<13)
 	if err != nil {
 		b.Fatal(err)
 	}
+	ml := visitlog.New(8, 1<<13)
 	drained := make(chan struct{})
 	b.Cleanup(func() { <-drained; jl.Close() }) // after stop is closed and the drain has returned
-	journaled, _, _ := newServerWithLog(b, func(*Config) {}, nil, jl,
-		&nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302})
+	entry := &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302}
+	journaled, _, _ := newServerWithLog(b, func(*Config) {}, nil, jl, entry)
+	inMemory, _, _ := newServerWithLog(b, func(*Config) {}, nil, ml, entry)
 	go func() {
 		defer close(drained)
 		for {
@@ -73,8 +77,10 @@ func BenchmarkServer_Redirect(b *testing.B) {
 			case <-stop:
 				return
 			case <-time.After(time.Millisecond):
-				jl.Drain(func([]byte, int64, uint32, []byte) {})
-				jl.CommitDrained()
+				for _, l := range []*visitlog.Log{jl, ml} {
+					l.Drain(func([]byte, int64, uint32, []byte) {})
+					l.CommitDrained()
+				}
 			}
 		}
 	}()
@@ -100,6 +106,7 @@ func BenchmarkServer_Redirect(b *testing.B) {
 	b.Run("handler=bare", func(b *testing.B) { run(b, bareHandler, "/abc", false) })
 	b.Run("handler=node", func(b *testing.B) { run(b, s.handle, "/abc", false) })
 	b.Run("handler=node-journal", func(b *testing.B) { run(b, journaled.handle, "/abc", false) })
+	b.Run("handler=node-memring", func(b *testing.B) { run(b, inMemory.handle, "/abc", false) })
 	// forward_query on a long URL with a query and a fragment.
 	b.Run("handler=node/forward_query", func(b *testing.B) { run(b, s.handle, "/fwd?utm_source=news&utm_medium=email", false) })
 	// --redirect-rate-limit set (high enough never to refuse): one client
