@@ -220,8 +220,8 @@ func TestJournal_Corrupt(t *testing.T) {
 	l := openT(t, path, 1, 16)
 	record(t, l, 0, 6)
 	l.Close()
-	writeAt(t, path, slotOff(16, 0, 2)+96+1, []byte{'X'})       // a referrer byte
-	writeAt(t, path, slotOff(16, 0, 4)+offCodeLen, []byte{200}) // a code length past the slot
+	writeAt(t, path, slotOff(16, 0, 2)+offData+2+1, []byte{'X'}) // a referrer byte (after the code "c2")
+	writeAt(t, path, slotOff(16, 0, 4)+offCodeLen, []byte{200})  // a code length past the slot
 	l, rep := reopen(t, path, 1, 16)
 	if rep != (Report{Resumed: 4, Corrupt: 2}) {
 		t.Fatalf("report %+v, want 4 resumed, 2 corrupt", rep)
