@@ -348,14 +348,25 @@ func TestJournal_Close(t *testing.T) {
 	wantDims(t, drainAll(t, l2), 0, 1)
 }
 
+func TestOpen_InUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "visits")
+	l := openT(t, path, 1, 16)
+	if _, _, err := Open(path, 1, 16); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second open: %v, want ErrInUse", err)
+	}
+	l.Close()
+	reopen(t, path, 1, 16)
+}
+
 func TestOpen_TooManyStripes(t *testing.T) {
 	if _, _, err := Open(filepath.Join(t.TempDir(), "v"), MaxStripes+1, 4); err == nil {
 		t.Fatal("no error")
 	}
-	l := openT(t, filepath.Join(t.TempDir(), "v"), MaxStripes, 2)
+	path := filepath.Join(t.TempDir(), "v")
+	l := openT(t, path, MaxStripes, 2)
 	record(t, l, 0, 10)
 	l.Close()
-	if _, rep := reopen(t, filepath.Join(filepath.Dir(l.j.f.Name()), "v"), MaxStripes, 2); rep.Resumed != 10 {
+	if _, rep := reopen(t, path, MaxStripes, 2); rep.Resumed != 10 {
 		t.Fatalf("report %+v", rep)
 	}
 }
