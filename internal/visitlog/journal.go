@@ -50,6 +50,10 @@ type Report struct {
 // ErrClosed is returned by Sync after Close.
 var ErrClosed = errors.New("visitlog: closed")
 
+// ErrInUse is returned by Open when another open journal (of this or another
+// process) holds the file's lock (flock).
+var ErrInUse = errors.New("journal in use")
+
 type geometry struct {
 	stripes, slots int
 }
@@ -66,8 +70,9 @@ func (g geometry) fileSize() int64 {
 // positions go on where they were (see resume). A file that is not such a
 // journal (other version or geometry, bad header checksum, wrong size) is
 // renamed to path+".bad-<unixnano>" (Report.SetAside) and a fresh journal
-// is created; Open fails only on I/O errors (and on more than MaxStripes
-// stripes). The consumer must Commit often: a ring is full when its slots
+// is created; Open fails only on I/O errors, on a journal that is open
+// already (ErrInUse: the file is flock'ed while open), and on more than
+// MaxStripes stripes. The consumer must Commit often: a ring is full when its slots
 // all hold uncommitted visits.
 func Open(path string, stripes, size int) (*Log, Report, error) {
 	var rep Report
@@ -84,6 +89,10 @@ func Open(path string, stripes, size int) (*Log, Report, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	switch {
 	case err == nil:
+		if err := lock(f); err != nil {
+			f.Close()
+			return nil, rep, fmt.Errorf("visitlog: %s: %w", path, err)
+		}
 		l, err := resume(f, g, &rep)
 		if err != nil {
 			f.Close()
@@ -117,6 +126,9 @@ func create(path string, g geometry) (*Log, error) {
 		f.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("visitlog: create %s: %w", path, err)
+	}
+	if err := lock(f); err != nil {
+		return fail(err)
 	}
 	size := g.fileSize()
 	if err := f.Truncate(size); err != nil {

@@ -25,12 +25,13 @@ const flagSkip = 1
 
 // slot is one visit. It holds no Go pointers, so it may live in a file
 // mapping. Offsets (journal format): seq 0, crc 8, codeLen 12, refLen 13,
-// flags 14, minute 16, dims 24, code 32, ref 96.
+// flags 14, minute 16, dims 24, data 32 (the code, then the referrer right
+// after it, so that one checksum call covers every byte used).
 type slot struct {
 	// seq is the Vyukov sequence: pos means free for position pos, pos+1
 	// published at position pos.
 	seq     atomic.Uint64
-	crc     uint32 // crc32c (seeded with the position) of codeLen..code[:codeLen] and ref[:refLen]; file-backed logs only
+	crc     uint32 // crc32c, seeded with the position, of the bytes from codeLen to the end of the referrer; journals only
 	codeLen uint8
 	refLen  uint8
 	flags   uint8
@@ -38,14 +39,13 @@ type slot struct {
 	minute  int64
 	dims    uint32
 	_       uint32
-	code    [MaxCode]byte
-	ref     [MaxReferrer]byte
-	_       [slotSize - 96 - MaxReferrer]byte
+	data    [MaxCode + MaxReferrer]byte
+	_       [slotSize - offData - MaxCode - MaxReferrer]byte
 }
 
 const (
 	offCodeLen = 12
-	offCode    = 32
+	offData    = 32
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -54,8 +54,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // MaxCode and refLen at most MaxReferrer.
 func (s *slot) checksum(pos uint64) uint32 {
 	b := (*[slotSize]byte)(unsafe.Pointer(s))
-	c := crc32.Update(uint32(pos)^uint32(pos>>32), castagnoli, b[offCodeLen:offCode+int(s.codeLen)])
-	return crc32.Update(c, castagnoli, s.ref[:s.refLen])
+	return crc32.Update(uint32(pos)^uint32(pos>>32), castagnoli, b[offCodeLen:offData+int(s.codeLen)+int(s.refLen)])
 }
 
 // valid reports whether the published slot at pos holds what a Record (or
@@ -169,14 +168,15 @@ func (r *ring) put(code string, minute int64, dims uint32, ref []byte, sum bool)
 		}
 	}
 claimed:
-	s.codeLen = uint8(copy(s.code[:], code))
+	n := copy(s.data[:], code)
+	s.codeLen = uint8(n)
 	s.flags = 0
 	s.minute = minute
 	s.dims = dims
 	if len(ref) > MaxReferrer {
 		ref = ref[:MaxReferrer]
 	}
-	s.refLen = uint8(copy(s.ref[:], ref))
+	s.refLen = uint8(copy(s.data[n:], ref))
 	if sum {
 		s.crc = s.checksum(pos)
 	}
@@ -201,7 +201,9 @@ func (l *Log) Drain(fn func(code []byte, minute int64, dims uint32, ref []byte))
 				break
 			}
 			if s.flags&flagSkip == 0 {
-				fn(s.code[:s.codeLen], s.minute, s.dims, s.ref[:s.refLen])
+				c := int(s.codeLen)
+				d := s.data[:c+int(s.refLen)]
+				fn(d[:c:c], s.minute, s.dims, d[c:])
 				total++
 			}
 			r.deq++

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -34,7 +35,7 @@ func TestSlotLayout(t *testing.T) {
 	var s slot
 	if unsafe.Sizeof(s) != slotSize || unsafe.Offsetof(s.crc) != 8 || unsafe.Offsetof(s.codeLen) != offCodeLen ||
 		unsafe.Offsetof(s.refLen) != 13 || unsafe.Offsetof(s.flags) != 14 || unsafe.Offsetof(s.minute) != 16 ||
-		unsafe.Offsetof(s.dims) != 24 || unsafe.Offsetof(s.code) != offCode || unsafe.Offsetof(s.ref) != 96 {
+		unsafe.Offsetof(s.dims) != 24 || unsafe.Offsetof(s.data) != offData {
 		t.Fatalf("slot layout changed: size %d", unsafe.Sizeof(s))
 	}
 }
@@ -234,13 +235,15 @@ func benchRecord(b *testing.B, l *Log) {
 	ref := []byte("news.example.com")
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() {
+	go func() { // the batcher: drains and commits every few milliseconds
 		defer close(done)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-tick.C:
 				l.Drain(nop)
 				l.CommitDrained()
 			}
