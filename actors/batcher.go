@@ -47,9 +47,9 @@ type batcherDeps struct {
 	shardOf func(code string) int
 	// toShard hands rows to a local shard.
 	toShard func(shard int, rows []storage.VisitCount)
-	// collect asks every shard for its pending rows; false when one did
-	// not answer (the rows of those that did are then handed back).
-	collect func(ctx context.Context) ([]storage.VisitCount, bool)
+	// drains asks every shard for its pending rows and returns where each
+	// answers.
+	drains func() []chan []storage.VisitCount
 	// placement returns the current placement and this node's member name;
 	// nil for a single node (every code is local).
 	placement func() (*cluster.Placement, string)
@@ -82,6 +82,11 @@ type batcher struct {
 	codes    map[string]string
 	lower    [maxReferrerBytes]byte
 	partSeq  uint64
+
+	// held and late are the flusher's (collect): rows of a collect that did
+	// not complete, and the shards' answers still awaited.
+	held []storage.VisitCount
+	late []chan []storage.VisitCount
 
 	applyMu     sync.Mutex
 	lastApplied uint64        // id of the last record applied to the shards
@@ -386,18 +391,39 @@ func (b *batcher) closeInbox() {
 	b.applyMu.Unlock()
 }
 
+// collectWait bounds how long a collect waits for the shards' answers.
+const collectWait = 30 * time.Second
+
 // collect takes every shard's pending rows and the id of the last record
-// applied before: the flusher's source. A shard that does not answer
-// makes it return nothing (the others' rows go back).
+// applied before the drain requests: the flusher's source. The requests
+// are sent under applyMu, so each shard's answer holds exactly the rows of
+// the records up to that id (mailboxes are FIFO), and the answers are
+// awaited without it. When a shard does not answer in time (or ctx ends)
+// nothing is returned: the rows received are held, the answers still
+// awaited are kept, and both join the next collect. So a flush record's
+// upTo always means every row up to it is in a flush record. Only the
+// flusher calls it.
 func (b *batcher) collect(ctx context.Context) ([]storage.VisitCount, uint64) {
 	b.applyMu.Lock()
-	defer b.applyMu.Unlock()
-	rows, ok := b.d.collect(ctx)
-	if !ok {
-		b.applyLocalLocked(rows)
-		return nil, 0
+	upTo := b.lastApplied
+	b.late = append(b.late, b.d.drains()...)
+	b.applyMu.Unlock()
+	t := time.NewTimer(collectWait)
+	defer t.Stop()
+	for len(b.late) > 0 {
+		select {
+		case rows := <-b.late[0]:
+			b.held = append(b.held, rows...)
+			b.late = b.late[1:]
+		case <-t.C:
+			return nil, 0
+		case <-ctx.Done():
+			return nil, 0
+		}
 	}
-	return rows, b.lastApplied
+	rows := b.held
+	b.held = nil
+	return rows, upTo
 }
 
 // flush ships everything recorded so far and returns when it has been

@@ -178,7 +178,7 @@ func (f *flusher) dropOldestLocked() {
 	p := f.queue[0]
 	f.queue = f.queue[1:]
 	f.forgetLocked(p)
-	f.d.j.dropped(p.ids)
+	f.d.j.delivered(p.ids, p.upTo) // dropped and counted: never replayed
 	f.d.m.visitsDropped.Add(float64(p.visits))
 	f.d.log.Error("visit buffer full: dropped the oldest batch",
 		"visits", p.visits, "rows", len(p.b.Rows), "seq", p.b.Seq, "max_buffered_rows", f.cfg.MaxBufferedRows)
@@ -218,8 +218,12 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 			return errBreakerOpen
 		}
 		p := f.queue[0]
+		first := !p.attempted
 		p.attempted = true // from now on p is never changed: a retry re-sends it as is
 		f.mu.Unlock()
+		if first {
+			f.d.j.sync()
+		}
 
 		wctx, cancel := context.WithTimeout(ctx, f.cfg.WriteTimeout)
 		start := f.d.now()

@@ -16,6 +16,9 @@ import (
 type RecordLog interface {
 	Append(kind uint8, data []byte) (uint64, error)
 	Release(ids ...uint64) error
+	// Sync makes every record appended so far durable against a crash of
+	// the machine.
+	Sync() error
 }
 
 // JournalRecord is a record read back from the log at start.
@@ -64,6 +67,8 @@ type journal struct {
 	newestShip uint64
 	waiting    []coverWait // records whose rows wait for a delivered flush, id ascending
 	markID     uint64      // the live recMark, 0 = none
+	markUpTo   uint64      // its upTo
+	lastMark   []uint64    // the rings' mark in the newest ship
 }
 
 type shipState struct {
@@ -108,6 +113,10 @@ func (j *journal) ship(mark []uint64, local []storage.VisitCount, parts []*remot
 	if !j.enabled() {
 		return 0
 	}
+	// Under mu: the newest ship record must hold the newest mark (see
+	// refreshShipLocked).
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	id := j.append(recShip, encodeShip(mark, local, parts))
 	if id == 0 {
 		return 0
@@ -115,8 +124,7 @@ func (j *journal) ship(mark []uint64, local []storage.VisitCount, parts []*remot
 	for _, p := range parts {
 		p.ship = id
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	j.lastMark = mark
 	st := &shipState{outstanding: len(parts)}
 	if len(local) > 0 {
 		st.outstanding++
@@ -187,28 +195,55 @@ func (j *journal) flush(node string, seq, upTo uint64, rows []storage.VisitCount
 	return j.append(recFlush, encodeFlush(node, seq, upTo, rows))
 }
 
+// sync makes the records appended so far durable against a crash of the
+// machine: the flusher calls it before a batch first goes to the sink, so
+// that a batch in the sink is never followed, after a power loss, by a
+// replay of the records it holds.
+func (j *journal) sync() {
+	if !j.enabled() {
+		return
+	}
+	if err := j.log.Sync(); err != nil {
+		j.m.errors.Inc()
+		j.lg.Warn("visit journal: sync failed", "err", err)
+	}
+}
+
 // delivered is called once the batch held by the flush records ids is in
-// the sink: every record up to upTo is then covered.
+// the sink (or dropped from the buffer, counted): every record up to upTo
+// is then covered.
 func (j *journal) delivered(ids []uint64, upTo uint64) {
 	if !j.enabled() {
 		return
 	}
-	mark := j.append(recMark, encodeMark(upTo))
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	old := j.markID
-	if mark != 0 {
-		j.markID = mark
+	upTo = max(upTo, j.markUpTo)
+	if mark := j.append(recMark, encodeMark(upTo)); mark != 0 {
+		old := j.markID
+		j.markID, j.markUpTo = mark, upTo
 		j.release(append(slices.Clone(ids), old)...)
 	}
 	j.coverLocked(upTo)
+	j.refreshShipLocked()
 }
 
-// dropped forgets the flush records of a batch dropped from the buffer.
-func (j *journal) dropped(ids []uint64) {
-	if j.enabled() {
-		j.release(ids...)
+// refreshShipLocked writes the rings' mark again in a ship of its own when
+// the newest ship is older than the mark just written: a node that only
+// receives visits would otherwise keep its one old ship record, and with it
+// its segment and every later one, in the log.
+func (j *journal) refreshShipLocked() {
+	if j.newestShip == 0 || j.newestShip > j.markID || j.lastMark == nil {
+		return
 	}
+	id := j.append(recShip, encodeShip(j.lastMark, nil, nil))
+	if id == 0 {
+		return
+	}
+	j.ships[id] = &shipState{}
+	prev := j.newestShip
+	j.newestShip = id
+	j.maybeReleaseLocked(prev)
 }
 
 func (j *journal) coverLocked(upTo uint64) {
@@ -364,7 +399,7 @@ func (j *journal) replay(recs []JournalRecord) replayed {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(marks) > 0 {
-		j.markID = marks[len(marks)-1]
+		j.markID, j.markUpTo = marks[len(marks)-1], W
 		j.release(marks[:len(marks)-1]...)
 	}
 	var waiting []coverWait
@@ -393,6 +428,7 @@ func (j *journal) replay(recs []JournalRecord) replayed {
 		}
 		j.ships[id] = st
 		out.mark = s.mark
+		j.lastMark = s.mark
 		j.newestShip = id
 	}
 	for _, r := range recvs {
@@ -400,7 +436,7 @@ func (j *journal) replay(recs []JournalRecord) replayed {
 			out.local = append(out.local, replayedLocal{id: r.id, rows: r.rows})
 			waiting = append(waiting, coverWait{id: r.id})
 		} else {
-			bad = append(bad, r.id) // covered: should have gone already
+			j.release(r.id) // covered: the process died before releasing it
 		}
 	}
 	slices.SortFunc(waiting, func(a, b coverWait) int { return cmpU64(a.id, b.id) })

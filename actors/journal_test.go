@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/storage"
@@ -41,6 +43,8 @@ func (l *memLog) Release(ids ...uint64) error {
 	}
 	return nil
 }
+
+func (l *memLog) Sync() error { return nil }
 
 func (l *memLog) live() []JournalRecord {
 	l.mu.Lock()
@@ -251,4 +255,42 @@ func FuzzJournalRecords(f *testing.F) {
 		l.Append(kind, data)
 		j.replay(l.live()) // must not panic, whatever the bytes
 	})
+}
+
+// A shard that answers a collect late does not lose its rows: they join
+// the next collect, and a collect that did not complete claims no records.
+func TestBatcher_CollectKeepsLateAnswers(t *testing.T) {
+	reqs := make(chan []chan []storage.VisitCount, 2)
+	b := newBatcher(batcherDeps{
+		shards: 2, shardOf: func(string) int { return 0 },
+		drains: func() []chan []storage.VisitCount {
+			cs := []chan []storage.VisitCount{make(chan []storage.VisitCount, 1), make(chan []storage.VisitCount, 1)}
+			reqs <- cs
+			return cs
+		},
+		j: newJournal(nil, slog.New(slog.DiscardHandler), testMetrics(t).journal),
+	}, time.Hour)
+	b.lastApplied = 7
+	var first []chan []storage.VisitCount
+	go func() {
+		first = <-reqs
+		first[0] <- rowsOf("a", 2) // shard 0 answers, shard 1 is slow
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	rows, upTo := b.collect(ctx)
+	cancel()
+	if rows != nil || upTo != 0 {
+		t.Fatalf("an incomplete collect returned %v up to %d", rows, upTo)
+	}
+	first[1] <- rowsOf("b", 3) // the slow answer arrives
+	b.lastApplied = 9
+	go func() {
+		second := <-reqs
+		second[0] <- nil
+		second[1] <- rowsOf("c", 1)
+	}()
+	rows, upTo = b.collect(t.Context())
+	if sumVisits(rows) != 6 || upTo != 9 {
+		t.Fatalf("collect got %d visits up to %d, want 6 up to 9", sumVisits(rows), upTo)
+	}
 }

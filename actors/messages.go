@@ -33,10 +33,10 @@ type loadedMsg struct {
 // visitsMsg carries aggregated visits from the batcher.
 type visitsMsg struct{ rows []storage.VisitCount }
 
-// drainMsg asks a shard for its pending aggregates (answered with drainReply).
-type drainMsg struct{}
-
-type drainReply struct{ rows []storage.VisitCount }
+// drainMsg asks a shard for its pending aggregates, answered on reply
+// (buffered: the shard never blocks, and an answer that comes late is
+// still there for the next collect).
+type drainMsg struct{ reply chan []storage.VisitCount }
 
 // pendingMsg asks for code's unflushed visit count (answered with uint64).
 type pendingMsg struct{ code string }

@@ -36,6 +36,9 @@ type senderDeps struct {
 	// offers to an owner that is not alive.
 	ackTimeout time.Duration
 	retryPause time.Duration
+	// window is how long a part is offered to a silent owner
+	// (unknownOutcomeWindow when 0).
+	window time.Duration
 	now        func() time.Time
 	m          sendMetrics
 }
@@ -55,6 +58,9 @@ type visitSender struct {
 func newVisitSender(d senderDeps) *visitSender {
 	if d.retryPause <= 0 {
 		d.retryPause = time.Second
+	}
+	if d.window <= 0 {
+		d.window = unknownOutcomeWindow
 	}
 	return &visitSender{d: d, quit: make(chan struct{}), inFlight: map[string]uint64{}}
 }
@@ -95,12 +101,17 @@ func (s *visitSender) deliver(p *remotePart) {
 			s.d.m.resends.Inc()
 			continue
 		}
-		if s.d.now().Sub(first) >= unknownOutcomeWindow {
+		if s.d.now().Sub(first) >= s.d.window {
 			break
 		}
 		select {
 		case <-s.quit:
-			s.settle(p, false)
+			// Stopping: one last offer, so an owner that is only slow (and
+			// may have journaled it) settles it rather than both counting.
+			msg.DeadlineUnixMs = s.d.now().Add(s.d.ackTimeout).UnixMilli()
+			res, err := s.d.ask(p.owner, msg, s.d.ackTimeout+ackMargin)
+			ack, ok := res.(*clusterpb.VisitAck)
+			s.settle(p, err == nil && ok && ack.Applied)
 			return
 		case <-time.After(s.d.retryPause):
 		}

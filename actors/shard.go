@@ -29,7 +29,7 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		a.st.addVisits(m.rows)
 	case *drainMsg:
 		a.dequeued()
-		ctx.Respond(&drainReply{rows: a.st.drain()})
+		m.reply <- a.st.drain()
 	case *pendingMsg:
 		a.dequeued()
 		ctx.Respond(a.st.pendingVisits(m.code))

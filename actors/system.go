@@ -138,7 +138,7 @@ func (s *System) wire() {
 		shards:  s.cfg.Shards,
 		shardOf: s.ShardOf,
 		toShard: func(shard int, rows []storage.VisitCount) { s.sendTo(shard, &visitsMsg{rows: rows}) },
-		collect: s.drainShards,
+		drains:  s.requestDrains,
 		from:    s.nodeID,
 		j:       s.journal,
 		now:     time.Now,
@@ -305,22 +305,15 @@ func (s *System) remoteDeadline(ctx context.Context) time.Time {
 	return deadline
 }
 
-// drainShards collects every shard's pending aggregates (the flusher's
-// source, through batcher.collect). It reports false when a shard did not
-// answer: the rows of the others are returned to be handed back.
-func (s *System) drainShards(ctx context.Context) ([]storage.VisitCount, bool) {
-	var rows []storage.VisitCount
-	ok := true
+// requestDrains asks every shard for its pending aggregates and returns
+// where each answers (the flusher's source, through batcher.collect).
+func (s *System) requestDrains() []chan []storage.VisitCount {
+	out := make([]chan []storage.VisitCount, len(s.shards))
 	for i := range s.shards {
-		res, err := s.ask(ctx, i, &drainMsg{})
-		if err != nil {
-			s.log.Warn("drain shard", "shard", i, "err", err)
-			ok = false
-			continue
-		}
-		rows = append(rows, res.(*drainReply).rows...)
+		out[i] = make(chan []storage.VisitCount, 1)
+		s.sendTo(i, &drainMsg{reply: out[i]})
 	}
-	return rows, ok
+	return out
 }
 
 // replayJournal hands what the visit journal still owed at start back to
