@@ -39,8 +39,8 @@ type senderDeps struct {
 	// window is how long a part is offered to a silent owner
 	// (unknownOutcomeWindow when 0).
 	window time.Duration
-	now        func() time.Time
-	m          sendMetrics
+	now    func() time.Time
+	m      sendMetrics
 }
 
 // visitSender delivers the parts of codes owned by other nodes, one
