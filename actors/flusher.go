@@ -52,7 +52,8 @@ type flusher struct {
 	// opMu serialises collect+deliver between the ticker goroutine and
 	// flushNow; stop takes it too after the goroutine has ended.
 	opMu     sync.Mutex
-	mu       sync.Mutex // guards queue, rows and byCode (read by buffered)
+	mu       sync.Mutex // guards queue, rows, byCode (read by buffered) and cum
+	cum      *cumulative
 	queue    []*pendingBatch
 	rows     int
 	byCode   map[string]uint64
@@ -67,6 +68,7 @@ func newFlusher(d flusherDeps, cfg FlushConfig, interval time.Duration) *flusher
 		d: d, cfg: cfg, interval: interval,
 		br:     newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, cfg.BreakerMaxCooldown),
 		byCode: make(map[string]uint64),
+		cum:    newCumulative(),
 		quit:   make(chan struct{}),
 	}
 }
@@ -108,6 +110,8 @@ func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 		visits += r.Visits
 		f.byCode[r.Code] += r.Visits
 	}
+	rows = sumByKey(rows)
+	f.cum.apply(rows)
 	if n := len(f.queue); n > 0 && !f.queue[n-1].attempted {
 		last := f.queue[n-1]
 		before := len(last.b.Rows)
@@ -157,18 +161,50 @@ func appendID(ids []uint64, id uint64) []uint64 {
 	return append(ids, id)
 }
 
-// mergeRows adds rows into dst, summing equal keys.
-func mergeRows(dst, rows []storage.VisitCount) []storage.VisitCount {
-	idx := make(map[storage.VisitKey]int, len(dst))
-	for i, r := range dst {
-		idx[r.VisitKey] = i
-	}
+// sumByKey returns rows with one row per key (the shards' rows of one
+// collect can repeat a key only when a shard answered late).
+func sumByKey(rows []storage.VisitCount) []storage.VisitCount {
+	idx := make(map[storage.VisitKey]int, len(rows))
+	out := rows[:0:0]
 	for _, r := range rows {
 		if i, ok := idx[r.VisitKey]; ok {
-			dst[i].Visits += r.Visits
+			out[i].Visits += r.Visits
 			continue
 		}
-		idx[r.VisitKey] = len(dst)
+		idx[r.VisitKey] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// resetVisits forgets code's running totals (its visits were deleted).
+func (f *flusher) resetVisits(code string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cum.reset(code)
+}
+
+// mergeRows adds rows into dst, summing equal keys; a key's running total
+// is the newer (larger) one.
+// A row that counts on its own (Cumulative 0) never merges with a tracked
+// one of the same key.
+func mergeRows(dst, rows []storage.VisitCount) []storage.VisitCount {
+	type key struct {
+		storage.VisitKey
+		tracked bool
+	}
+	idx := make(map[key]int, len(dst))
+	for i, r := range dst {
+		idx[key{r.VisitKey, r.Cumulative > 0}] = i
+	}
+	for _, r := range rows {
+		k := key{r.VisitKey, r.Cumulative > 0}
+		if i, ok := idx[k]; ok {
+			dst[i].Visits += r.Visits
+			dst[i].Cumulative = max(dst[i].Cumulative, r.Cumulative)
+			continue
+		}
+		idx[k] = len(dst)
 		dst = append(dst, r)
 	}
 	return dst

@@ -192,7 +192,7 @@ func (j *journal) flush(node string, seq, upTo uint64, rows []storage.VisitCount
 	if !j.enabled() {
 		return 0
 	}
-	return j.append(recFlush, encodeFlush(node, seq, upTo, rows))
+	return j.append(recFlushTotals, encodeFlush(node, seq, upTo, rows))
 }
 
 // sync makes the records appended so far durable against a crash of the
@@ -352,8 +352,8 @@ func (j *journal) replay(recs []JournalRecord) replayed {
 			}
 			recvs = append(recvs, recvRec{id: r.ID, rows: rows})
 			out.inbox = append(out.inbox, batchID{from: from, seq: seq})
-		case recFlush:
-			node, seq, upTo, rows, err := decodeFlush(r.Data)
+		case recFlush, recFlushTotals:
+			node, seq, upTo, rows, err := decodeFlush(r.Kind, r.Data)
 			if err != nil {
 				bad = append(bad, r.ID)
 				continue

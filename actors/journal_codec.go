@@ -27,6 +27,10 @@ const (
 	recFlush
 	// recMark: every record up to upTo is in the sink.
 	recMark
+	// recFlushTotals is recFlush whose rows also hold their running
+	// totals (storage.VisitCount.Cumulative); recFlush records of an
+	// earlier version read back with none.
+	recFlushTotals
 )
 
 type encoder struct{ b []byte }
@@ -35,7 +39,9 @@ func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 
-func (e *encoder) rows(rows []storage.VisitCount) {
+func (e *encoder) rows(rows []storage.VisitCount) { e.rowsWith(rows, false) }
+
+func (e *encoder) rowsWith(rows []storage.VisitCount, totals bool) {
 	e.uint(uint64(len(rows)))
 	for _, r := range rows {
 		e.str(r.Code)
@@ -51,6 +57,9 @@ func (e *encoder) rows(rows []storage.VisitCount) {
 			e.uint(0)
 		}
 		e.uint(r.Visits)
+		if totals {
+			e.uint(r.Cumulative)
+		}
 	}
 }
 
@@ -112,7 +121,9 @@ func (d *decoder) count(min int) int {
 	return int(n)
 }
 
-func (d *decoder) rows() []storage.VisitCount {
+func (d *decoder) rows() []storage.VisitCount { return d.rowsWith(false) }
+
+func (d *decoder) rowsWith(totals bool) []storage.VisitCount {
 	n := d.count(10)
 	if d.err != nil || n == 0 {
 		return nil
@@ -129,6 +140,9 @@ func (d *decoder) rows() []storage.VisitCount {
 		r.Country = d.str()
 		r.Bot = d.uint() == 1
 		r.Visits = d.uint()
+		if totals {
+			r.Cumulative = d.uint()
+		}
 		out = append(out, r)
 	}
 	return out
@@ -221,21 +235,23 @@ func decodeRecv(b []byte) (from string, seq uint64, rows []storage.VisitCount, e
 	return from, seq, rows, d.done()
 }
 
+// encodeFlush is the body of recFlushTotals.
 func encodeFlush(node string, seq, upTo uint64, rows []storage.VisitCount) []byte {
 	var e encoder
 	e.str(node)
 	e.uint(seq)
 	e.uint(upTo)
-	e.rows(rows)
+	e.rowsWith(rows, true)
 	return e.b
 }
 
-func decodeFlush(b []byte) (node string, seq, upTo uint64, rows []storage.VisitCount, err error) {
+// decodeFlush reads recFlush (no running totals) and recFlushTotals.
+func decodeFlush(kind uint8, b []byte) (node string, seq, upTo uint64, rows []storage.VisitCount, err error) {
 	d := decoder{b: b}
 	node = d.str()
 	seq = d.uint()
 	upTo = d.uint()
-	rows = d.rows()
+	rows = d.rowsWith(kind == recFlushTotals)
 	return node, seq, upTo, rows, d.done()
 }
 

@@ -244,7 +244,7 @@ func TestJournal_WithoutLogIsANoOp(t *testing.T) {
 
 func FuzzJournalRecords(f *testing.F) {
 	f.Add(recShip, encodeShip([]uint64{1, 2}, rowsOf("a", 1), []*remotePart{{owner: cluster.Member{Name: "n"}, rows: rowsOf("b", 2)}}))
-	f.Add(recFlush, encodeFlush("n#1", 3, 9, rowsOf("c", 4)))
+	f.Add(recFlushTotals, encodeFlush("n#1", 3, 9, rowsOf("c", 4)))
 	f.Add(recRecv, encodeRecv("n#2", 5, rowsOf("d", 1)))
 	f.Add(recAck, encodePartRef(1, 0))
 	f.Add(recMark, encodeMark(7))

@@ -135,8 +135,10 @@ func (in *inbox) forget(id batchID) { delete(in.applied, id) }
 type nodeActorDeps struct {
 	// shardPID is the local shard of a code.
 	shardPID func(code string) *actor.PID
-	// invalidate drops code from this node's near-cache and its shard.
-	invalidate func(code string)
+	// invalidate drops code from this node's near-cache and its shard;
+	// visitsDeleted forgets its running visit totals.
+	invalidate    func(code string)
+	visitsDeleted func(code string)
 	// receive journals, applies and acknowledges a visit batch from
 	// another node (batcher.receive); closeInbox makes it refuse them all.
 	receive    func(m *clusterpb.VisitBatch) *clusterpb.VisitAck
@@ -169,6 +171,9 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 		a.d.queued()
 		ctx.Forward(a.d.shardPID(m.Code))
 	case *clusterpb.Invalidate:
+		if m.VisitsDeleted {
+			a.d.visitsDeleted(m.Code)
+		}
 		a.d.invalidate(m.Code)
 		if ctx.Sender() != nil {
 			// The shard's mailbox has the invalidation before any lookup

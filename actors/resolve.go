@@ -132,6 +132,19 @@ func (s *System) loadDirect(ctx context.Context, code string) (*resolveReply, er
 // ctx is done it stops: the members not yet told keep their copy until
 // their near-cache TTL, as when an invalidation is lost.
 func (s *System) LinkChanged(ctx context.Context, code string) {
+	s.changed(ctx, code, false)
+}
+
+// VisitsDeleted is LinkChanged after code's stored visits were deleted:
+// every node's flusher also forgets the code's running totals, so its next
+// rows count from zero (a total from before the delete would bring the
+// deleted visits back).
+func (s *System) VisitsDeleted(ctx context.Context, code string) {
+	s.flusher.resetVisits(code)
+	s.changed(ctx, code, true)
+}
+
+func (s *System) changed(ctx context.Context, code string, visitsDeleted bool) {
 	s.cache.Delete(code)
 	s.send(code, &invalidateMsg{code: code})
 	if s.d.Cluster == nil {
@@ -146,8 +159,8 @@ func (s *System) LinkChanged(ctx context.Context, code string) {
 	// (membershipWatcher), and a restarted node starts with empty caches.
 	owner, local := s.owner(code)
 	if !local {
-		if _, err := s.askPeer(ctx, owner, &clusterpb.Invalidate{Code: code}); errors.Is(err, errPeerDown) {
-			s.actors.Root.Send(remotePID(owner), &clusterpb.Invalidate{Code: code})
+		if _, err := s.askPeer(ctx, owner, &clusterpb.Invalidate{Code: code, VisitsDeleted: visitsDeleted}); errors.Is(err, errPeerDown) {
+			s.actors.Root.Send(remotePID(owner), &clusterpb.Invalidate{Code: code, VisitsDeleted: visitsDeleted})
 			s.log.Warn("owner down: invalidation sent without waiting for it", "code", code, "owner", owner.Name)
 		} else if err != nil {
 			s.log.Warn("invalidate at the owner failed; its copy lives until its near-cache TTL", "code", code, "owner", owner.Name, "err", err)
@@ -161,7 +174,7 @@ func (s *System) LinkChanged(ctx context.Context, code string) {
 	for _, m := range s.d.Cluster.Placement().Members() {
 		// Sent to down members too: a send does not wait.
 		if m.Name != self && m.Name != owner.Name {
-			s.actors.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code})
+			s.actors.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code, VisitsDeleted: visitsDeleted})
 		}
 	}
 }

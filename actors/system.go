@@ -222,8 +222,9 @@ func (s *System) Start() error {
 			s.cache.Delete(code)
 			s.send(code, &invalidateMsg{code: code})
 		},
-		receive:    s.batcher.receive,
-		closeInbox: s.batcher.closeInbox,
+		visitsDeleted: s.flusher.resetVisits,
+		receive:       s.batcher.receive,
+		closeInbox:    s.batcher.closeInbox,
 		received:   func(at time.Time) { s.lastRemoteBatch.Store(at.UnixNano()) },
 		queued:     func() { s.mailboxDepth.Add(1) },
 		now:        time.Now,

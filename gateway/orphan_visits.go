@@ -107,6 +107,7 @@ func (s *Server) shlinkDeleteOrphanVisits(c context.Context, ctx *fasthttp.Reque
 		if err != nil {
 			return err
 		}
+		s.visitsDeleted(c, k.code)
 		total += n
 	}
 	s.writeJSON(ctx, http.StatusOK, struct {

@@ -29,8 +29,24 @@ func (s *Server) deleteVisits(c context.Context, code string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.d.Resolver.LinkChanged(c, code)
+	s.visitsDeleted(c, code)
 	return n, nil
+}
+
+// visitsResetter is a Resolver that also forgets what it has counted of a
+// code whose stored visits were deleted (actors.System: the flushers'
+// running totals, see docs/storage.md).
+type visitsResetter interface {
+	VisitsDeleted(ctx context.Context, code string)
+}
+
+// visitsDeleted tells the resolver that code's stored visits are gone.
+func (s *Server) visitsDeleted(c context.Context, code string) {
+	if r, ok := s.d.Resolver.(visitsResetter); ok {
+		r.VisitsDeleted(c, code)
+		return
+	}
+	s.d.Resolver.LinkChanged(c, code)
 }
 
 // deleteLinkVisits answers DELETE /api/v1/links/{code}/visits.

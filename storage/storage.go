@@ -230,6 +230,12 @@ type VisitKey struct {
 type VisitCount struct {
 	VisitKey
 	Visits uint64
+	// Cumulative, in a VisitBatch, is the writing node's running total of
+	// the bucket including Visits (0 = not tracked: the row counts on its
+	// own). A sink that records batch ids ignores it; the ClickHouse sink
+	// stores it, so a bucket keeps one row per node however often it is
+	// flushed (docs/storage.md).
+	Cumulative uint64
 }
 
 // VisitBatch is one flush of one node. (NodeID, Seq) identifies it: a sink

@@ -542,8 +542,11 @@ func (x *VisitAck) GetApplied() bool {
 // request (to the code's owner) it is echoed back once the owner's shard has
 // queued the invalidation, so a lookup that follows sees the new link.
 type Invalidate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// visits_deleted: the code's stored visits were deleted; the receiver's
+	// flusher forgets the code's running totals (they count from zero).
+	VisitsDeleted bool `protobuf:"varint,2,opt,name=visits_deleted,json=visitsDeleted,proto3" json:"visits_deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +586,13 @@ func (x *Invalidate) GetCode() string {
 		return x.Code
 	}
 	return ""
+}
+
+func (x *Invalidate) GetVisitsDeleted() bool {
+	if x != nil {
+		return x.VisitsDeleted
+	}
+	return false
 }
 
 // PendingRequest asks an owner for the visits of a code not yet flushed.
@@ -716,10 +726,11 @@ const file_cluster_proto_rawDesc = "" +
 	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\"6\n" +
 	"\bVisitAck\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
-	"\aapplied\x18\x02 \x01(\bR\aapplied\" \n" +
+	"\aapplied\x18\x02 \x01(\bR\aapplied\"G\n" +
 	"\n" +
 	"Invalidate\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\"$\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12%\n" +
+	"\x0evisits_deleted\x18\x02 \x01(\bR\rvisitsDeleted\"$\n" +
 	"\x0ePendingRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\")\n" +
 	"\x0fPendingResponse\x12\x16\n" +

@@ -6,17 +6,17 @@
 // 18.16), no features newer than 18.16 unless guarded by the server version
 // from the handshake.
 //
-// Exactly-once without insert deduplication: every row carries the batch's
-// (node_id, flush_seq); a retried batch re-sends exactly the same rows (rows
-// of one key within a batch are summed before sending, so the block is a
-// function of the batch); the table is a ReplacingMergeTree ordered by the
-// full key (code, minute, dims…, node_id, flush_seq), so copies of a batch
-// collapse when parts merge; and every read collapses them before merging
-// happens: Stats with FINAL, VisitTotal with a GROUP BY on the full key and
-// any(visits) (each measured faster for its query; docs/storage.md). On servers ≥ 22.2
-// inserts also carry insert_deduplication_token = node_id/flush_seq, and the
-// table is created with a non-replicated deduplication window, so most
-// retries are dropped at insert time.
+// Exactly-once without insert deduplication: a node writes each bucket's
+// running total (storage.VisitCount.Cumulative) under its node_id, versioned
+// by its flush sequence, into a ReplacingMergeTree(version) ordered by
+// (code, minute, dims…, node_id): a retried batch writes the same row again,
+// a later flush replaces it, so a bucket keeps one row per writer once parts
+// merge. A row without a running total is written under a writer of its own,
+// "<node_id>~<flush_seq>". Every read keeps the newest row per bucket and
+// writer before merging happens: Stats with FINAL, VisitTotal with a GROUP
+// BY on the key and argMax(visits, version) (each measured faster for its
+// query; docs/storage.md). Migrate upgrades a table of the first schema
+// (keyed by (…, node_id, flush_seq)) in place.
 //
 // Errors: connection failures, timeouts and server overload wrap
 // storage.ErrUnavailable (keeping the cause). Open fails fast with

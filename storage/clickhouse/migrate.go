@@ -6,13 +6,20 @@ import (
 )
 
 // visitsColumns is the column list every INSERT names (18.16 needs it).
-const visitsColumns = `code, minute, referrer, device, browser, os, country, bot, visits, node_id, flush_seq`
+const visitsColumns = `code, minute, referrer, device, browser, os, country, bot, visits, node_id, version`
 
-// dedupKey is the table's ORDER BY: one row per bucket and batch.
-const dedupKey = `code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq`
+// bucketKey is the table's ORDER BY: one row per bucket and writer once
+// merged (the newest version wins).
+const bucketKey = `code, minute, referrer, device, browser, os, country, bot, node_id`
 
-// Migrate creates the database and the visits table if they are missing.
-// It is idempotent and safe to run from several nodes at once.
+// legacyTable is where Migrate moves a visits table of the first schema
+// (one row per bucket and batch, keyed by (…, node_id, flush_seq)) while it
+// copies its rows into the current one.
+const legacyTable = "visits_v1"
+
+// Migrate creates the database and the visits table if they are missing,
+// and upgrades a visits table of the first schema (see migrateLegacy). It
+// is idempotent and safe to run from several nodes at once.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -22,17 +29,59 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"); err != nil {
 		return mapErr(ctx, "migrate: create database "+s.db, err)
 	}
-	settings := ""
-	if s.atLeast(22, 2) {
-		// Lets insert_deduplication_token drop most retried batches at
-		// insert time on a non-replicated table; reads stay exact without it.
-		settings = "\nSETTINGS non_replicated_deduplication_window = 10000"
+	legacy, err := s.hasColumn(ctx, "visits", "flush_seq")
+	if err != nil {
+		return err
 	}
-	if err := s.conn.Exec(ctx, createVisits(s.table)+settings); err != nil {
+	if legacy {
+		// Moved aside in one statement: a node of the previous version then
+		// fails to insert (its INSERT names flush_seq) and retries, instead
+		// of writing rows of the old meaning into the new table.
+		if err := s.conn.Exec(ctx, "RENAME TABLE "+s.table+" TO "+s.tableNamed(legacyTable)); err != nil {
+			return mapErr(ctx, "migrate: move the first-schema visits table aside", err)
+		}
+	}
+	if err := s.conn.Exec(ctx, createVisits(s.table)); err != nil {
 		return mapErr(ctx, "migrate: create "+s.table, err)
+	}
+	return s.migrateLegacy(ctx)
+}
+
+// migrateLegacy copies the rows of a first-schema table moved aside into
+// the visits table, one row per bucket under node_id 'v1' and version 0,
+// then drops it. Re-running it after an interruption writes the same rows
+// again, which the ReplacingMergeTree collapses: the copy is idempotent.
+func (s *Store) migrateLegacy(ctx context.Context) error {
+	exists, err := s.hasColumn(ctx, legacyTable, "flush_seq")
+	if err != nil || !exists {
+		return err
+	}
+	const oldKey = `code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq`
+	copySQL := `INSERT INTO ` + s.table + ` (` + visitsColumns + `)
+SELECT code, minute, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
+FROM (SELECT ` + oldKey + `, any(visits) AS v FROM ` + s.tableNamed(legacyTable) + ` GROUP BY ` + oldKey + `)
+GROUP BY code, minute, referrer, device, browser, os, country, bot`
+	if err := s.conn.Exec(ctx, copySQL); err != nil {
+		return mapErr(ctx, "migrate: copy the first-schema visits", err)
+	}
+	if err := s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+s.tableNamed(legacyTable)); err != nil {
+		return mapErr(ctx, "migrate: drop the first-schema visits table", err)
 	}
 	return nil
 }
+
+// hasColumn reports whether table (in the store's database) has column.
+func (s *Store) hasColumn(ctx context.Context, table, column string) (bool, error) {
+	var n uint64
+	q := `SELECT count() FROM system.columns WHERE database = ` + quote(s.db) +
+		` AND table = ` + quote(table) + ` AND name = ` + quote(column)
+	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+		return false, mapErr(ctx, "migrate: read system.columns", err)
+	}
+	return n > 0, nil
+}
+
+func (s *Store) tableNamed(name string) string { return "`" + s.db + "`." + name }
 
 // createVisits is the table's DDL (also printed in docs/storage.md).
 func createVisits(table string) string {
@@ -45,10 +94,10 @@ func createVisits(table string) string {
     os        String,
     country   String,            -- ISO 3166 alpha-2, '' = unknown
     bot       UInt8,
-    visits    UInt64,
-    node_id   String,            -- the flushing node
-    flush_seq UInt64             -- the node's batch sequence number
-) ENGINE = ReplacingMergeTree
+    visits    UInt64,            -- the writer's visits of the bucket so far
+    node_id   String,            -- the writer: a node incarnation (or one batch of it)
+    version   UInt64             -- the writer's flush sequence: the newest row wins
+) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(minute)
-ORDER BY (` + dedupKey + `)`
+ORDER BY (` + bucketKey + `)`
 }

@@ -34,7 +34,7 @@ type readMode int
 
 const (
 	readAuto    readMode = iota // measured best per query (docs/storage.md): Stats FINAL, VisitTotal GROUP BY
-	readGroupBy                 // GROUP BY the full key, any(visits)
+	readGroupBy                 // GROUP BY bucket and writer, argMax(visits, version)
 	readFinal                   // SELECT … FINAL
 )
 

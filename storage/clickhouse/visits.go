@@ -8,35 +8,46 @@ import (
 	"strings"
 	"time"
 
-	ch "github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/minibitly/minibitly/storage"
 )
 
-// WriteVisits inserts one batch as one block. Rows of the same bucket are
-// summed first, so the block depends only on the batch: a retry re-sends
-// the same rows, which the ReplacingMergeTree and the reads collapse. An
-// empty batch writes nothing.
+// WriteVisits inserts one batch as one block, one row per bucket and
+// writer, versioned by the batch's sequence:
+//
+//   - a row with a running total (Cumulative > 0) is written under the
+//     batch's node with that total: the node's later flushes of the bucket
+//     replace it, so a bucket keeps one row per node incarnation;
+//   - a row without one (a bucket the node no longer tracks, or a writer
+//     that keeps none) is written under node_id "<node>~<seq>", a writer of
+//     its own, with the batch's visits of the bucket.
+//
+// A retry re-sends the same rows under the same version, which the
+// ReplacingMergeTree and the reads collapse. An empty batch writes nothing.
 func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	if len(b.Rows) == 0 {
 		return nil
 	}
-	sums := make(map[storage.VisitKey]uint64, len(b.Rows))
-	keys := make([]storage.VisitKey, 0, len(b.Rows))
-	for _, r := range b.Rows {
-		if _, ok := sums[r.VisitKey]; !ok {
-			keys = append(keys, r.VisitKey)
-		}
-		sums[r.VisitKey] += r.Visits
+	type row struct {
+		storage.VisitKey
+		own bool // counts on its own
 	}
+	sums := make(map[row]uint64, len(b.Rows))
+	keys := make([]row, 0, len(b.Rows))
+	for _, r := range b.Rows {
+		k := row{r.VisitKey, r.Cumulative == 0}
+		if _, ok := sums[k]; !ok {
+			keys = append(keys, k)
+		}
+		if k.own {
+			sums[k] += r.Visits
+		} else {
+			sums[k] = max(sums[k], r.Cumulative)
+		}
+	}
+	own := b.NodeID + "~" + strconv.FormatUint(b.Seq, 10)
 	op := fmt.Sprintf("write visits %q/%d", b.NodeID, b.Seq)
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	if s.atLeast(22, 2) {
-		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{
-			"insert_deduplication_token": strconv.Quote(b.NodeID) + "/" + strconv.FormatUint(b.Seq, 10),
-		}))
-	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table+" ("+visitsColumns+")")
 	if err != nil {
 		return mapErr(ctx, op, err)
@@ -47,8 +58,12 @@ func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 		if k.Bot {
 			bot = 1
 		}
+		node := b.NodeID
+		if k.own {
+			node = own
+		}
 		if err := batch.Append(k.Code, time.Unix(k.Minute, 0).UTC(), k.Referrer, k.Device, k.Browser,
-			k.OS, k.Country, bot, sums[k], b.NodeID, b.Seq); err != nil {
+			k.OS, k.Country, bot, sums[k], node, b.Seq); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
@@ -58,14 +73,14 @@ func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	return nil
 }
 
-// source returns the FROM clause that yields each stored bucket of one batch
-// once, however often the batch was written, restricted by where.
+// source returns the FROM clause that yields each stored bucket once per
+// writer, at its newest version, restricted by where.
 func (s *Store) source(where string, mode readMode) string {
 	if mode == readFinal {
 		return s.table + " FINAL WHERE " + where
 	}
-	return `(SELECT ` + dedupKey + `, any(visits) AS visits FROM ` + s.table +
-		` WHERE ` + where + ` GROUP BY ` + dedupKey + `)`
+	return `(SELECT ` + bucketKey + `, argMax(visits, version) AS visits FROM ` + s.table +
+		` WHERE ` + where + ` GROUP BY ` + bucketKey + `)`
 }
 
 // mode returns the read mode, auto resolving to def.
@@ -78,7 +93,8 @@ func (s *Store) mode(def readMode) readMode {
 	return s.readMode
 }
 
-// VisitTotal is every visit of code ever stored, duplicates collapsed.
+// VisitTotal is every visit of code ever stored: the newest row of each
+// bucket and writer, summed.
 func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()

@@ -1,0 +1,76 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/minibitly/minibitly/storage"
+)
+
+func cumRow(code string, minute int64, n uint64) storage.VisitCount {
+	return storage.VisitCount{VisitKey: storage.VisitKey{Code: code, Minute: minute}, Visits: n}
+}
+
+func TestCumulative_RunningTotals(t *testing.T) {
+	c := newCumulative()
+	const m = 1_700_000_040
+	rows := []storage.VisitCount{cumRow("a", m, 3), cumRow("b", m, 1)}
+	c.apply(rows)
+	if rows[0].Cumulative != 3 || rows[1].Cumulative != 1 {
+		t.Fatalf("first flush: %+v", rows)
+	}
+	rows = []storage.VisitCount{cumRow("a", m, 2), cumRow("a", m+60, 5)}
+	c.apply(rows)
+	if rows[0].Cumulative != 5 || rows[1].Cumulative != 5 {
+		t.Fatalf("second flush: %+v", rows)
+	}
+	// Far ahead: the old minute is pruned; a late row for it counts on its own.
+	c.apply([]storage.VisitCount{cumRow("z", m+2*cumulativeHorizon, 1)})
+	late := []storage.VisitCount{cumRow("a", m, 4)}
+	c.apply(late)
+	if late[0].Cumulative != 0 {
+		t.Fatalf("a bucket beyond the horizon got running total %d, want 0 (on its own)", late[0].Cumulative)
+	}
+	// Reset: the code's totals count from zero.
+	r := []storage.VisitCount{cumRow("z", m+2*cumulativeHorizon, 1)}
+	c.reset("z")
+	c.apply(r)
+	if r[0].Cumulative != 1 {
+		t.Fatalf("after reset: %d, want 1", r[0].Cumulative)
+	}
+}
+
+func TestMergeRows_KeepsOwnRowsApart(t *testing.T) {
+	tracked := cumRow("a", 60, 2)
+	tracked.Cumulative = 9
+	own := cumRow("a", 60, 3)
+	later := cumRow("a", 60, 1)
+	later.Cumulative = 10
+	got := mergeRows([]storage.VisitCount{tracked}, []storage.VisitCount{own, later})
+	if len(got) != 2 || got[0].Visits != 3 || got[0].Cumulative != 10 || got[1].Visits != 3 || got[1].Cumulative != 0 {
+		t.Fatalf("merged %+v", got)
+	}
+}
+
+func TestJournal_FlushRecordsKeepRunningTotals(t *testing.T) {
+	l := newMemLog()
+	j := testJournal(t, l)
+	r := cumRow("a", 60, 2)
+	r.Cumulative = 7
+	j.flush("n#1", 1, 0, []storage.VisitCount{r})
+	_, rep := reopen(t, l)
+	if len(rep.flushes) != 1 || rep.flushes[0].b.Rows[0].Cumulative != 7 {
+		t.Fatalf("replayed %+v", rep.flushes)
+	}
+	// A flush record of the earlier version (no totals) reads back with none.
+	l2 := newMemLog()
+	var e encoder
+	e.str("n#0")
+	e.uint(3)
+	e.uint(0)
+	e.rows([]storage.VisitCount{cumRow("b", 60, 4)})
+	l2.Append(recFlush, e.b)
+	_, rep = reopen(t, l2)
+	if len(rep.flushes) != 1 || rep.flushes[0].b.Rows[0].Visits != 4 || rep.flushes[0].b.Rows[0].Cumulative != 0 {
+		t.Fatalf("replayed %+v", rep.flushes)
+	}
+}
