@@ -56,7 +56,7 @@ func TestJournal_FlushRecordsKeepRunningTotals(t *testing.T) {
 	j := testJournal(t, l)
 	r := cumRow("a", 60, 2)
 	r.Cumulative = 7
-	j.flush("n#1", 1, 0, []storage.VisitCount{r})
+	j.flush(storage.VisitBatch{NodeID: "n#1", Seq: 1, Rows: []storage.VisitCount{r}}, 0)
 	_, rep := reopen(t, l)
 	if len(rep.flushes) != 1 || rep.flushes[0].b.Rows[0].Cumulative != 7 {
 		t.Fatalf("replayed %+v", rep.flushes)

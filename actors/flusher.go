@@ -111,22 +111,25 @@ func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 		f.byCode[r.Code] += r.Visits
 	}
 	rows = sumByKey(rows)
-	f.cum.apply(rows)
+	part := storage.VisitBatch{Rows: rows}
+	part.Hourly, part.Daily = f.cum.apply(rows)
 	if n := len(f.queue); n > 0 && !f.queue[n-1].attempted {
 		last := f.queue[n-1]
 		before := len(last.b.Rows)
-		last.b.Rows = mergeRows(last.b.Rows, rows)
+		mergeBatch(&last.b, part)
 		last.visits += visits
 		last.upTo = max(last.upTo, upTo)
-		last.ids = appendID(last.ids, f.d.j.flush(last.b.NodeID, last.b.Seq, upTo, rows))
+		part.NodeID, part.Seq = last.b.NodeID, last.b.Seq
+		last.ids = appendID(last.ids, f.d.j.flush(part, upTo))
 		f.rows += len(last.b.Rows) - before
 	} else {
 		f.seq++
+		part.NodeID, part.Seq = f.d.nodeID, f.seq
 		f.queue = append(f.queue, &pendingBatch{
-			b:      storage.VisitBatch{NodeID: f.d.nodeID, Seq: f.seq, Rows: rows},
+			b:      part,
 			visits: visits,
 			upTo:   upTo,
-			ids:    appendID(nil, f.d.j.flush(f.d.nodeID, f.seq, upTo, rows)),
+			ids:    appendID(nil, f.d.j.flush(part, upTo)),
 		})
 		f.rows += len(rows)
 	}
@@ -184,21 +187,28 @@ func (f *flusher) resetVisits(code string) {
 	f.cum.reset(code)
 }
 
+// mergeBatch adds part's rows (all three granularities) into b.
+func mergeBatch(b *storage.VisitBatch, part storage.VisitBatch) {
+	b.Rows = mergeRows(b.Rows, part.Rows)
+	b.Hourly = mergeRows(b.Hourly, part.Hourly)
+	b.Daily = mergeRows(b.Daily, part.Daily)
+}
+
 // mergeRows adds rows into dst, summing equal keys; a key's running total
-// is the newer (larger) one.
-// A row that counts on its own (Cumulative 0) never merges with a tracked
-// one of the same key.
+// is the newer (larger) one. Rows of one key by different writers (one
+// counting on its own, Cumulative 0, or another epoch) stay apart.
 func mergeRows(dst, rows []storage.VisitCount) []storage.VisitCount {
 	type key struct {
 		storage.VisitKey
 		tracked bool
+		epoch   uint32
 	}
 	idx := make(map[key]int, len(dst))
 	for i, r := range dst {
-		idx[key{r.VisitKey, r.Cumulative > 0}] = i
+		idx[key{r.VisitKey, r.Cumulative > 0, r.Epoch}] = i
 	}
 	for _, r := range rows {
-		k := key{r.VisitKey, r.Cumulative > 0}
+		k := key{r.VisitKey, r.Cumulative > 0, r.Epoch}
 		if i, ok := idx[k]; ok {
 			dst[i].Visits += r.Visits
 			dst[i].Cumulative = max(dst[i].Cumulative, r.Cumulative)

@@ -187,12 +187,13 @@ func (j *journal) recv(from string, seq uint64, rows []storage.VisitCount) (uint
 	return id, true
 }
 
-// flush records rows handed to the flusher as (part of) batch (node, seq).
-func (j *journal) flush(node string, seq, upTo uint64, rows []storage.VisitCount) uint64 {
+// flush records part, handed to the flusher as (part of) batch
+// (part.NodeID, part.Seq).
+func (j *journal) flush(part storage.VisitBatch, upTo uint64) uint64 {
 	if !j.enabled() {
 		return 0
 	}
-	return j.append(recFlushTotals, encodeFlush(node, seq, upTo, rows))
+	return j.append(recFlushTotals, encodeFlush(part, upTo))
 }
 
 // sync makes the records appended so far durable against a crash of the
@@ -353,20 +354,23 @@ func (j *journal) replay(recs []JournalRecord) replayed {
 			recvs = append(recvs, recvRec{id: r.ID, rows: rows})
 			out.inbox = append(out.inbox, batchID{from: from, seq: seq})
 		case recFlush, recFlushTotals:
-			node, seq, upTo, rows, err := decodeFlush(r.Kind, r.Data)
+			part, upTo, err := decodeFlush(r.Kind, r.Data)
 			if err != nil {
 				bad = append(bad, r.ID)
 				continue
 			}
-			k := flushKey{node, seq}
+			k := flushKey{part.NodeID, part.Seq}
 			f := flushes[k]
 			if f == nil {
-				f = &replayedFlush{b: storage.VisitBatch{NodeID: node, Seq: seq}}
+				f = &replayedFlush{b: storage.VisitBatch{NodeID: part.NodeID, Seq: part.Seq}}
 				flushes[k] = f
 				flushOrder = append(flushOrder, k)
 			}
 			f.ids = append(f.ids, r.ID)
-			f.b.Rows = mergeRows(f.b.Rows, rows)
+			if r.Kind == recFlush {
+				part.Hourly, part.Daily = nil, nil
+			}
+			mergeBatch(&f.b, part)
 			f.upTo = max(f.upTo, upTo)
 			W = max(W, upTo)
 		case recMark:

@@ -59,6 +59,7 @@ func (e *encoder) rowsWith(rows []storage.VisitCount, totals bool) {
 		e.uint(r.Visits)
 		if totals {
 			e.uint(r.Cumulative)
+			e.uint(uint64(r.Epoch))
 		}
 	}
 }
@@ -142,6 +143,7 @@ func (d *decoder) rowsWith(totals bool) []storage.VisitCount {
 		r.Visits = d.uint()
 		if totals {
 			r.Cumulative = d.uint()
+			r.Epoch = uint32(d.uint())
 		}
 		out = append(out, r)
 	}
@@ -235,24 +237,33 @@ func decodeRecv(b []byte) (from string, seq uint64, rows []storage.VisitCount, e
 	return from, seq, rows, d.done()
 }
 
-// encodeFlush is the body of recFlushTotals.
-func encodeFlush(node string, seq, upTo uint64, rows []storage.VisitCount) []byte {
+// encodeFlush is the body of recFlushTotals: the batch id, upTo, and the
+// rows by minute, hour and day with their running totals.
+func encodeFlush(part storage.VisitBatch, upTo uint64) []byte {
 	var e encoder
-	e.str(node)
-	e.uint(seq)
+	e.str(part.NodeID)
+	e.uint(part.Seq)
 	e.uint(upTo)
-	e.rowsWith(rows, true)
+	e.rowsWith(part.Rows, true)
+	e.rowsWith(part.Hourly, true)
+	e.rowsWith(part.Daily, true)
 	return e.b
 }
 
-// decodeFlush reads recFlush (no running totals) and recFlushTotals.
-func decodeFlush(kind uint8, b []byte) (node string, seq, upTo uint64, rows []storage.VisitCount, err error) {
+// decodeFlush reads recFlush (minute rows only, no running totals) and
+// recFlushTotals.
+func decodeFlush(kind uint8, b []byte) (part storage.VisitBatch, upTo uint64, err error) {
 	d := decoder{b: b}
-	node = d.str()
-	seq = d.uint()
+	part.NodeID = d.str()
+	part.Seq = d.uint()
 	upTo = d.uint()
-	rows = d.rowsWith(kind == recFlushTotals)
-	return node, seq, upTo, rows, d.done()
+	totals := kind == recFlushTotals
+	part.Rows = d.rowsWith(totals)
+	if totals {
+		part.Hourly = d.rowsWith(true)
+		part.Daily = d.rowsWith(true)
+	}
+	return part, upTo, d.done()
 }
 
 func encodeMark(upTo uint64) []byte {

@@ -98,7 +98,7 @@ func TestJournal_ShippedNotFlushedIsReplayedOnce(t *testing.T) {
 		t.Fatalf("replayed %v flushes %d mark %v", got, len(r.flushes), r.mark)
 	}
 	// The replayed rows are flushed by the next incarnation: nothing owed after.
-	id := j2.flush("n#2", 1, r.lastID, rowsOf("a", 3))
+	id := j2.flush(storage.VisitBatch{NodeID: "n#2", Seq: 1, Rows: rowsOf("a", 3)}, r.lastID)
 	j2.delivered([]uint64{id}, r.lastID)
 	if _, r := reopen(t, l); len(r.local) != 0 || len(r.flushes) != 0 || r.visits != 0 {
 		t.Fatalf("after the flush a restart still owes %+v", r)
@@ -110,7 +110,7 @@ func TestJournal_FlushRecordCoversItsShips(t *testing.T) {
 	j := testJournal(t, l)
 	s1 := j.ship([]uint64{1}, rowsOf("a", 1), nil)
 	s2 := j.ship([]uint64{2}, rowsOf("a", 2), nil)
-	f := j.flush("n#1", 1, s2, rowsOf("a", 3))
+	f := j.flush(storage.VisitBatch{NodeID: "n#1", Seq: 1, Rows: rowsOf("a", 3)}, s2)
 	// Not delivered: a restart delivers the batch again as it was, and
 	// does not apply the ships' rows a second time.
 	_, r := reopen(t, l)
@@ -135,7 +135,7 @@ func TestJournal_ShipAfterCollectIsNotCovered(t *testing.T) {
 	j := testJournal(t, l)
 	s1 := j.ship([]uint64{1}, rowsOf("a", 1), nil)
 	j.ship([]uint64{2}, rowsOf("a", 2), nil) // after the collect
-	f := j.flush("n#1", 1, s1, rowsOf("a", 1))
+	f := j.flush(storage.VisitBatch{NodeID: "n#1", Seq: 1, Rows: rowsOf("a", 1)}, s1)
 	j.delivered([]uint64{f}, s1)
 	if _, r := reopen(t, l); localVisits(r)["a"] != 2 {
 		t.Fatalf("replayed %v, want the 2 visits of the ship after the collect", localVisits(r))
@@ -146,9 +146,9 @@ func TestJournal_MergedFlushParts(t *testing.T) {
 	l := newMemLog()
 	j := testJournal(t, l)
 	s1 := j.ship([]uint64{1}, rowsOf("a", 1), nil)
-	j.flush("n#1", 4, s1, rowsOf("a", 1))
+	j.flush(storage.VisitBatch{NodeID: "n#1", Seq: 4, Rows: rowsOf("a", 1)}, s1)
 	s2 := j.ship([]uint64{2}, rowsOf("a", 2), nil)
-	j.flush("n#1", 4, s2, rowsOf("a", 2)) // merged into the same unattempted batch
+	j.flush(storage.VisitBatch{NodeID: "n#1", Seq: 4, Rows: rowsOf("a", 2)}, s2) // merged into the same unattempted batch
 	_, r := reopen(t, l)
 	if len(r.flushes) != 1 || sumVisits(r.flushes[0].b.Rows) != 3 || len(r.flushes[0].ids) != 2 || r.flushes[0].upTo != s2 || len(r.local) != 0 {
 		t.Fatalf("replay %+v", r)
@@ -185,7 +185,7 @@ func TestJournal_RemoteParts(t *testing.T) {
 		if len(r.parts) != 0 || localVisits(r)["x"] != 4 {
 			t.Fatalf("parts %+v local %v", r.parts, localVisits(r))
 		}
-		f := j.flush("n1#1", 1, rr, rowsOf("x", 4))
+		f := j.flush(storage.VisitBatch{NodeID: "n1#1", Seq: 1, Rows: rowsOf("x", 4)}, rr)
 		j.delivered([]uint64{f}, rr)
 		j.ship([]uint64{2}, nil, nil) // a newer ship: the first may go
 		if _, r := reopen(t, l); r.visits != 0 || len(l.live()) != 2 {
@@ -205,7 +205,7 @@ func TestJournal_ReceivedBatches(t *testing.T) {
 	if localVisits(r)["z"] != 6 || len(r.inbox) != 1 || r.inbox[0] != (batchID{from: "n2#1", seq: 77}) {
 		t.Fatalf("replay %+v", r)
 	}
-	f := j2.flush("n1#2", 1, r.lastID, rowsOf("z", 6))
+	f := j2.flush(storage.VisitBatch{NodeID: "n1#2", Seq: 1, Rows: rowsOf("z", 6)}, r.lastID)
 	j2.delivered([]uint64{f}, r.lastID)
 	if _, ok := l.recs[id]; ok {
 		t.Fatal("a covered batch from another node was kept")
@@ -244,7 +244,7 @@ func TestJournal_WithoutLogIsANoOp(t *testing.T) {
 
 func FuzzJournalRecords(f *testing.F) {
 	f.Add(recShip, encodeShip([]uint64{1, 2}, rowsOf("a", 1), []*remotePart{{owner: cluster.Member{Name: "n"}, rows: rowsOf("b", 2)}}))
-	f.Add(recFlushTotals, encodeFlush("n#1", 3, 9, rowsOf("c", 4)))
+	f.Add(recFlushTotals, encodeFlush(storage.VisitBatch{NodeID: "n#1", Seq: 3, Rows: rowsOf("c", 4), Hourly: rowsOf("c", 4)}, 9))
 	f.Add(recRecv, encodeRecv("n#2", 5, rowsOf("d", 1)))
 	f.Add(recAck, encodePartRef(1, 0))
 	f.Add(recMark, encodeMark(7))

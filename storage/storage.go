@@ -236,6 +236,10 @@ type VisitCount struct {
 	// stores it, so a bucket keeps one row per node however often it is
 	// flushed (docs/storage.md).
 	Cumulative uint64
+	// Epoch, with a running total, tells apart the successive writers of
+	// one bucket by one node (a total forgotten while idle starts anew
+	// under the next epoch: a node_id suffix).
+	Epoch uint32
 }
 
 // VisitBatch is one flush of one node. (NodeID, Seq) identifies it: a sink
@@ -244,6 +248,10 @@ type VisitBatch struct {
 	NodeID string
 	Seq    uint64
 	Rows   []VisitCount
+	// Hourly and Daily are the same visits by hour and by day (Minute
+	// holds the bucket's start), with their running totals, for sinks that
+	// keep rollups (ClickHouse). nil: the sink derives them from Rows.
+	Hourly, Daily []VisitCount
 }
 
 // VisitSink receives visit aggregates.

@@ -236,8 +236,8 @@ func (d chDB) sumBy(t testing.TB, col string) map[string]uint64 {
 func (d chDB) byCode(t testing.TB) map[string]uint64 {
 	t.Helper()
 	return d.totals(t, fmt.Sprintf(`SELECT code, sum(visits) FROM (
-	SELECT code, any(visits) AS visits FROM %s.visits
-	GROUP BY code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq)
+	SELECT code, argMax(visits, version) AS visits FROM %s.visits
+	GROUP BY code, minute, referrer, device, browser, os, country, bot, node_id)
 GROUP BY code`, d.name))
 }
 

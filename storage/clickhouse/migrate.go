@@ -41,8 +41,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return mapErr(ctx, "migrate: move the first-schema visits table aside", err)
 		}
 	}
-	if err := s.conn.Exec(ctx, createVisits(s.table)); err != nil {
-		return mapErr(ctx, "migrate: create "+s.table, err)
+	for _, t := range s.tables() {
+		if err := s.conn.Exec(ctx, createVisits(t.name)); err != nil {
+			return mapErr(ctx, "migrate: create "+t.name, err)
+		}
 	}
 	return s.migrateLegacy(ctx)
 }
@@ -57,12 +59,15 @@ func (s *Store) migrateLegacy(ctx context.Context) error {
 		return err
 	}
 	const oldKey = `code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq`
-	copySQL := `INSERT INTO ` + s.table + ` (` + visitsColumns + `)
-SELECT code, minute, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
-FROM (SELECT ` + oldKey + `, any(visits) AS v FROM ` + s.tableNamed(legacyTable) + ` GROUP BY ` + oldKey + `)
-GROUP BY code, minute, referrer, device, browser, os, country, bot`
-	if err := s.conn.Exec(ctx, copySQL); err != nil {
-		return mapErr(ctx, "migrate: copy the first-schema visits", err)
+	for _, t := range s.tables() {
+		copySQL := `INSERT INTO ` + t.name + ` (` + visitsColumns + `)
+SELECT code, b, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
+FROM (SELECT ` + oldKey + `, toDateTime(intDiv(toUInt32(minute), ` + fmt.Sprint(t.width) + `) * ` + fmt.Sprint(t.width) + `) AS b, any(visits) AS v
+	FROM ` + s.tableNamed(legacyTable) + ` GROUP BY ` + oldKey + `)
+GROUP BY code, b, referrer, device, browser, os, country, bot`
+		if err := s.conn.Exec(ctx, copySQL); err != nil {
+			return mapErr(ctx, "migrate: copy the first-schema visits into "+t.name, err)
+		}
 	}
 	if err := s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+s.tableNamed(legacyTable)); err != nil {
 		return mapErr(ctx, "migrate: drop the first-schema visits table", err)
@@ -83,11 +88,27 @@ func (s *Store) hasColumn(ctx context.Context, table, column string) (bool, erro
 
 func (s *Store) tableNamed(name string) string { return "`" + s.db + "`." + name }
 
+// visitTable is one of the three tables of the same visits: by minute (the
+// table users query, visits), by hour and by day (rollups).
+type visitTable struct {
+	name  string // `db`.table
+	short string // table, for system tables
+	width int64  // bucket width, seconds
+}
+
+func (s *Store) tables() []visitTable {
+	return []visitTable{
+		{s.table, "visits", 60},
+		{s.tableNamed("visits_hourly"), "visits_hourly", 3600},
+		{s.tableNamed("visits_daily"), "visits_daily", 86400},
+	}
+}
+
 // createVisits is the table's DDL (also printed in docs/storage.md).
 func createVisits(table string) string {
 	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
     code      String,
-    minute    DateTime,          -- start of the minute, UTC
+    minute    DateTime,          -- start of the bucket (minute, hour or day), UTC
     referrer  String,            -- referrer host, '' = direct
     device    String,            -- desktop, mobile, tablet, bot, other
     browser   String,

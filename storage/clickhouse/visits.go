@@ -11,30 +11,75 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-// WriteVisits inserts one batch as one block, one row per bucket and
-// writer, versioned by the batch's sequence:
+// WriteVisits inserts one batch into the three tables (by minute, hour
+// and day), one block each, one row per bucket and writer, versioned by the
+// batch's sequence:
 //
 //   - a row with a running total (Cumulative > 0) is written under the
-//     batch's node with that total: the node's later flushes of the bucket
-//     replace it, so a bucket keeps one row per node incarnation;
-//   - a row without one (a bucket the node no longer tracks, or a writer
-//     that keeps none) is written under node_id "<node>~<seq>", a writer of
-//     its own, with the batch's visits of the bucket.
+//     batch's node (with "/<epoch>" after a first epoch) with that total:
+//     the node's later flushes of the bucket replace it, so a bucket keeps
+//     one row per writer;
+//   - a row without one (a bucket the node no longer tracks, or a batch
+//     that carries none) is written under node_id "<node>~<seq>", a writer
+//     of its own, with the batch's visits of the bucket.
 //
-// A retry re-sends the same rows under the same version, which the
-// ReplacingMergeTree and the reads collapse. An empty batch writes nothing.
+// A batch without hourly and daily rows gets them derived from its minute
+// rows, written on their own. A retry re-sends the same rows under the
+// same version, which the ReplacingMergeTree and the reads collapse. An
+// empty batch writes nothing.
 func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	if len(b.Rows) == 0 {
 		return nil
 	}
+	op := fmt.Sprintf("write visits %q/%d", b.NodeID, b.Seq)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	// Daily, hourly, then by minute: once a batch's minute rows are
+	// visible, so are its rollups.
+	tables := s.tables()
+	slices.Reverse(tables)
+	for _, t := range tables {
+		rows := b.Rows
+		switch t.width {
+		case 3600:
+			rows = b.Hourly
+		case 86400:
+			rows = b.Daily
+		}
+		if rows == nil {
+			rows = ownRows(b.Rows, t.width)
+		}
+		if err := s.insert(ctx, t.name, b, rows); err != nil {
+			return mapErr(ctx, op+" into "+t.short, err)
+		}
+	}
+	return nil
+}
+
+// ownRows re-keys rows to buckets of width, summed, without running totals.
+func ownRows(rows []storage.VisitCount, width int64) []storage.VisitCount {
+	out := make([]storage.VisitCount, 0, len(rows))
+	for _, r := range rows {
+		r.Minute -= r.Minute % width
+		r.Cumulative, r.Epoch = 0, 0
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, rows []storage.VisitCount) error {
 	type row struct {
 		storage.VisitKey
-		own bool // counts on its own
+		own   bool // counts on its own
+		epoch uint32
 	}
-	sums := make(map[row]uint64, len(b.Rows))
-	keys := make([]row, 0, len(b.Rows))
-	for _, r := range b.Rows {
-		k := row{r.VisitKey, r.Cumulative == 0}
+	sums := make(map[row]uint64, len(rows))
+	keys := make([]row, 0, len(rows))
+	for _, r := range rows {
+		k := row{r.VisitKey, r.Cumulative == 0, r.Epoch}
+		if k.own {
+			k.epoch = 0
+		}
 		if _, ok := sums[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -45,12 +90,9 @@ func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 		}
 	}
 	own := b.NodeID + "~" + strconv.FormatUint(b.Seq, 10)
-	op := fmt.Sprintf("write visits %q/%d", b.NodeID, b.Seq)
-	ctx, cancel := s.opContext(ctx)
-	defer cancel()
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table+" ("+visitsColumns+")")
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+visitsColumns+")")
 	if err != nil {
-		return mapErr(ctx, op, err)
+		return err
 	}
 	defer batch.Abort() //nolint:errcheck // no-op after Send
 	for _, k := range keys {
@@ -59,28 +101,69 @@ func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 			bot = 1
 		}
 		node := b.NodeID
-		if k.own {
+		switch {
+		case k.own:
 			node = own
+		case k.epoch > 0:
+			node += "/" + strconv.FormatUint(uint64(k.epoch), 10)
 		}
 		if err := batch.Append(k.Code, time.Unix(k.Minute, 0).UTC(), k.Referrer, k.Device, k.Browser,
 			k.OS, k.Country, bot, sums[k], node, b.Seq); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+			return err
 		}
 	}
-	if err := batch.Send(); err != nil {
-		return mapErr(ctx, op, err)
-	}
-	return nil
+	return batch.Send()
 }
 
-// source returns the FROM clause that yields each stored bucket once per
-// writer, at its newest version, restricted by where.
+// source returns the FROM clause that yields each stored bucket of the
+// minute table once per writer, at its newest version, restricted by where.
 func (s *Store) source(where string, mode readMode) string {
+	return sourceOf(s.table, where, mode)
+}
+
+func sourceOf(table, where string, mode readMode) string {
 	if mode == readFinal {
-		return s.table + " FINAL WHERE " + where
+		return table + " FINAL WHERE " + where
 	}
-	return `(SELECT ` + bucketKey + `, argMax(visits, version) AS visits FROM ` + s.table +
+	return `(SELECT ` + bucketKey + `, argMax(visits, version) AS visits FROM ` + table +
 		` WHERE ` + where + ` GROUP BY ` + bucketKey + `)`
+}
+
+// rangeSource is source over code's buckets in [from, to) read from the
+// coarsest tables that answer it exactly, no coarser than maxWidth: whole
+// days from the daily table, whole hours around them from the hourly one,
+// the minutes at the edges from the minute table (UNION ALL).
+func (s *Store) rangeSource(code string, from, to, maxWidth int64, mode readMode) string {
+	t := s.tables()
+	var parts []string
+	var add func(from, to int64, level int)
+	add = func(from, to int64, level int) {
+		if from >= to {
+			return
+		}
+		for level > 0 && t[level].width > maxWidth {
+			level--
+		}
+		w := t[level].width
+		lo, hi := (from+w-1)/w*w, to/w*w
+		if level == 0 || lo >= hi {
+			if level > 0 {
+				add(from, to, level-1)
+				return
+			}
+			lo, hi = from, to
+		}
+		add(from, lo, level-1)
+		where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(code), lo, hi)
+		parts = append(parts, `SELECT minute, referrer, device, browser, os, country, bot, visits FROM `+sourceOf(t[level].name, where, mode))
+		add(hi, to, level-1)
+	}
+	add(from, to, len(t)-1)
+	if len(parts) == 0 {
+		where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(code), from, to)
+		return sourceOf(s.table, where, mode)
+	}
+	return "(" + strings.Join(parts, " UNION ALL ") + ")"
 }
 
 // mode returns the read mode, auto resolving to def.
@@ -99,7 +182,8 @@ func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	var n uint64
-	q := `SELECT sum(visits) FROM ` + s.source("code = "+quote(code), s.mode(readGroupBy))
+	// Every visit is in the daily table once.
+	q := `SELECT sum(visits) FROM ` + sourceOf(s.tableNamed("visits_daily"), "code = "+quote(code), s.mode(readGroupBy))
 	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, mapErr(ctx, fmt.Sprintf("visit total %q", code), err)
 	}
@@ -118,9 +202,8 @@ var breakdowns = []struct{ kind, column string }{
 // branches over the deduplicated rows of the code in [From, To).
 func (s *Store) statsSQL(q storage.StatsQuery, mode readMode) string {
 	from, to := clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix())
-	where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(q.Code), from, to)
-	src := s.source(where, mode)
 	w := q.Interval.Seconds()
+	src := s.rangeSource(q.Code, from, to, w, mode)
 	top := q.TopN
 	if top <= 0 {
 		top = 10
@@ -257,11 +340,13 @@ func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	if err := s.conn.Exec(ctx, `ALTER TABLE `+s.table+` DELETE WHERE code = `+quote(code)); err != nil {
-		return 0, mapErr(ctx, op, err)
+	for _, t := range s.tables() {
+		if err := s.conn.Exec(ctx, `ALTER TABLE `+t.name+` DELETE WHERE code = `+quote(code)); err != nil {
+			return 0, mapErr(ctx, op, err)
+		}
 	}
 	wait := `SELECT count() FROM system.mutations WHERE database = ` + quote(s.db) +
-		` AND table = 'visits' AND is_done = 0`
+		` AND table IN ('visits', 'visits_hourly', 'visits_daily') AND is_done = 0`
 	for {
 		var pending uint64
 		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
