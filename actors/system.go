@@ -225,9 +225,9 @@ func (s *System) Start() error {
 		visitsDeleted: s.flusher.resetVisits,
 		receive:       s.batcher.receive,
 		closeInbox:    s.batcher.closeInbox,
-		received:   func(at time.Time) { s.lastRemoteBatch.Store(at.UnixNano()) },
-		queued:     func() { s.mailboxDepth.Add(1) },
-		now:        time.Now,
+		received:      func(at time.Time) { s.lastRemoteBatch.Store(at.UnixNano()) },
+		queued:        func() { s.mailboxDepth.Add(1) },
+		now:           time.Now,
 	}
 	pid, err := s.actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{d: nd} }), nodeActorName)
 	if err != nil {
