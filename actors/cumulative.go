@@ -126,7 +126,11 @@ func (t *runningTotals) prune(cutoff int64) {
 			delete(t.totals, k)
 		case t.newest-tt.touched >= t.g.idle:
 			delete(t.totals, k)
-			t.epochs[keyHash(k)] = epochOf{epoch: tt.epoch + 1, bucket: k.Minute}
+			// Never lower an epoch (two buckets sharing a hash): a bucket
+			// must not get back a writer it had.
+			h := keyHash(k)
+			e := t.epochs[h]
+			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, k.Minute)}
 		}
 	}
 	for h, e := range t.epochs {

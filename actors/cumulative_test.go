@@ -74,3 +74,29 @@ func TestJournal_FlushRecordsKeepRunningTotals(t *testing.T) {
 		t.Fatalf("replayed %+v", rep.flushes)
 	}
 }
+
+// A day bucket idle for longer than the idle time is forgotten; touched
+// again the same day it continues under the next epoch (a new writer), so
+// its first row is never replaced by a smaller total.
+func TestRunningTotals_IdleBucketStartsANewEpoch(t *testing.T) {
+	rt := newRunningTotals(byDay)
+	const day = 1_700_006_400 - 1_700_006_400%86400
+	first := rt.apply([]storage.VisitCount{cumRow("a", day+60, 5)})
+	if first[0].Cumulative != 5 || first[0].Epoch != 0 || first[0].Minute != day {
+		t.Fatalf("first: %+v", first[0])
+	}
+	// Three hours of other traffic: a's day total goes idle and is pruned.
+	for m := int64(day + 120); m < day+3*3600; m += 600 {
+		rt.apply([]storage.VisitCount{cumRow("b", m, 1)})
+	}
+	again := rt.apply([]storage.VisitCount{cumRow("a", day+3*3600+60, 2)})
+	if again[0].Cumulative != 2 || again[0].Epoch != 1 {
+		t.Fatalf("after idle: %+v, want total 2 under epoch 1", again[0])
+	}
+	// Beyond the horizon (2 days later): on its own.
+	rt.apply([]storage.VisitCount{cumRow("b", day+3*86400, 1)})
+	late := rt.apply([]storage.VisitCount{cumRow("a", day+3600, 4)})
+	if late[0].Cumulative != 0 {
+		t.Fatalf("a bucket beyond the horizon: %+v, want on its own", late[0])
+	}
+}

@@ -325,6 +325,7 @@ func TestCluster_MembershipVisitsEditsFailover(t *testing.T) {
 	if got := settle(t, 10*time.Second, 500*time.Millisecond, "sum(visits)", func() uint64 { return c.sum(t) }); got != want {
 		t.Fatalf("sum(visits) = %d after the restart settled, want exactly %d", got, want)
 	}
+	c.db.checkRollups(t)
 }
 
 // settle polls read until it has returned the same value for quiet, and

@@ -325,6 +325,7 @@ func TestExternal_VisitsExactInClickHouse(t *testing.T) {
 		t.Fatalf("%d rows hold %d visits: want aggregates (at most %d rows)", rows, total, total/4)
 	}
 
+	e.db.checkRollups(t)
 	byCode := e.db.byCode(t)
 	if len(byCode) != len(codes) {
 		t.Fatalf("SQL has %d codes, want %d: %v", len(byCode), len(codes), byCode)
@@ -638,6 +639,20 @@ func TestExternal_SIGTERMFlushesToClickHouse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkRollups fails t unless visits_hourly and visits_daily hold the same
+// total as visits (orphan visits left out), exact forms all; call it once
+// the flushes have settled.
+func (d chDB) checkRollups(t testing.TB) {
+	t.Helper()
+	minute := d.sum(t)
+	for _, table := range []string{"visits_hourly", "visits_daily"} {
+		n := d.count(t, fmt.Sprintf("SELECT sum(visits) FROM %s.%s FINAL WHERE code NOT LIKE '~%%'", d.name, table))
+		if n != minute {
+			t.Fatalf("sum(visits) of %s = %d, of visits %d: the rollup disagrees", table, n, minute)
+		}
 	}
 }
 
