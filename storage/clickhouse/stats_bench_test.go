@@ -114,7 +114,7 @@ func BenchmarkStore_Stats(b *testing.B) {
 // To measure another schema, give BenchmarkStore_Scale's layout another
 // benchLayout (its INSERT … SELECT over benchSelect and its tables).
 func BenchmarkStore_Scale(b *testing.B) {
-	benchScale(b, layoutBefore)
+	benchScale(b, layoutRunningTotals)
 }
 
 const (
