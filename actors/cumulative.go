@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/cespare/xxhash/v2"
 	"github.com/minibitly/minibitly/storage"
 )
@@ -44,11 +46,14 @@ type runningTotal struct {
 	epoch   uint32
 }
 
-// runningTotals keeps the totals of one granularity. Not safe for
-// concurrent use: the flusher holds its mutex.
-type runningTotals struct {
+// runningTotals keeps the totals of one granularity, keyed by K (a minute
+// row's VisitKey, or a rollup row's RollupKey). Not safe for concurrent
+// use: the flusher holds its mutex.
+type runningTotals[K comparable] struct {
 	g      granularity
-	totals map[storage.VisitKey]*runningTotal
+	bucket func(K) int64
+	code   func(K) string
+	totals map[K]*runningTotal
 	// epochs remembers, per forgotten bucket (by key hash) still within the
 	// horizon, the epoch its next total starts.
 	epochs map[uint64]epochOf
@@ -56,73 +61,48 @@ type runningTotals struct {
 	pruned int64
 }
 
-func newRunningTotals(g granularity) *runningTotals {
-	return &runningTotals{g: g, totals: map[storage.VisitKey]*runningTotal{}, epochs: map[uint64]epochOf{}}
+func newRunningTotals[K comparable](g granularity, bucket func(K) int64, code func(K) string) *runningTotals[K] {
+	return &runningTotals[K]{g: g, bucket: bucket, code: code, totals: map[K]*runningTotal{}, epochs: map[uint64]epochOf{}}
 }
 
-func keyHash(k storage.VisitKey) uint64 {
-	d := xxhash.New()
-	d.WriteString(k.Code)
-	var b [9]byte
-	for i := range 8 {
-		b[i] = byte(k.Minute >> (8 * i))
-	}
-	if k.Bot {
-		b[8] = 1
-	}
-	d.Write(b[:])
-	for _, s := range []string{k.Referrer, k.Device, k.Browser, k.OS, k.Country} {
-		d.WriteString("\x00")
-		d.WriteString(s)
-	}
-	return d.Sum64()
+func keyHash[K comparable](k K) uint64 {
+	return xxhash.Sum64String(fmt.Sprintf("%#v", k)) // off the hot path: only when a total is forgotten or created
 }
 
-// apply returns rows re-keyed to this granularity's buckets (one per
-// bucket), each with its running total and epoch.
-func (t *runningTotals) apply(rows []storage.VisitCount) []storage.VisitCount {
-	for _, r := range rows {
-		t.newest = max(t.newest, r.Minute)
+// track gives the row of key k, with visits this flush, its running total
+// and epoch; ok is false for a bucket beyond the horizon that is not
+// tracked (the row then counts on its own).
+func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, ok bool) {
+	tt := t.totals[k]
+	if tt == nil {
+		if t.bucket(k) < t.newest-t.g.horizon {
+			return 0, 0, false
+		}
+		tt = &runningTotal{}
+		if len(t.epochs) > 0 {
+			h := keyHash(k)
+			tt.epoch = t.epochs[h].epoch
+			delete(t.epochs, h)
+		}
+		t.totals[k] = tt
+	}
+	tt.visits += visits
+	tt.touched = t.newest
+	return tt.visits, tt.epoch, true
+}
+
+// see records the newest minute of a flush.
+func (t *runningTotals[K]) see(minute int64) { t.newest = max(t.newest, minute) }
+
+// done prunes after a flush, at most once a minute.
+func (t *runningTotals[K]) done() {
+	if t.newest-t.pruned < 60 {
+		return
 	}
 	cutoff := t.newest - t.g.horizon
-	idx := make(map[storage.VisitKey]int, len(rows))
-	var out []storage.VisitCount
-	for _, r := range rows {
-		k := r.VisitKey
-		k.Minute -= k.Minute % t.g.width
-		if i, ok := idx[k]; ok {
-			out[i].Visits += r.Visits
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, storage.VisitCount{VisitKey: k, Visits: r.Visits})
-	}
-	for i := range out {
-		r := &out[i]
-		tt := t.totals[r.VisitKey]
-		if tt == nil {
-			if r.Minute < cutoff {
-				continue // on its own
-			}
-			h := keyHash(r.VisitKey)
-			tt = &runningTotal{epoch: t.epochs[h].epoch}
-			delete(t.epochs, h)
-			t.totals[r.VisitKey] = tt
-		}
-		tt.visits += r.Visits
-		tt.touched = t.newest
-		r.Cumulative, r.Epoch = tt.visits, tt.epoch
-	}
-	if t.newest-t.pruned >= 60 {
-		t.prune(cutoff)
-	}
-	return out
-}
-
-func (t *runningTotals) prune(cutoff int64) {
 	for k, tt := range t.totals {
 		switch {
-		case k.Minute < cutoff:
+		case t.bucket(k) < cutoff:
 			delete(t.totals, k)
 		case t.newest-tt.touched >= t.g.idle:
 			delete(t.totals, k)
@@ -130,7 +110,7 @@ func (t *runningTotals) prune(cutoff int64) {
 			// must not get back a writer it had.
 			h := keyHash(k)
 			e := t.epochs[h]
-			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, k.Minute)}
+			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, t.bucket(k))}
 		}
 	}
 	for h, e := range t.epochs {
@@ -144,27 +124,69 @@ func (t *runningTotals) prune(cutoff int64) {
 // reset forgets code's totals (its visits were deleted): its next rows
 // count from zero, and replace whatever a batch in flight wrote after the
 // delete.
-func (t *runningTotals) reset(code string) {
+func (t *runningTotals[K]) reset(code string) {
 	for k := range t.totals {
-		if k.Code == code {
+		if t.code(k) == code {
 			delete(t.totals, k)
 		}
 	}
 }
 
 // cumulative is the flusher's running totals for the three tables.
-type cumulative struct{ minute, hour, day *runningTotals }
-
-func newCumulative() *cumulative {
-	return &cumulative{newRunningTotals(byMinute), newRunningTotals(byHour), newRunningTotals(byDay)}
+type cumulative struct {
+	minute    *runningTotals[storage.VisitKey]
+	hour, day *runningTotals[storage.RollupKey]
 }
 
-// apply sets the minute rows' running totals and returns the hourly and
-// daily rows of the same visits.
-func (c *cumulative) apply(rows []storage.VisitCount) (hourly, daily []storage.VisitCount) {
-	minute := c.minute.apply(rows)
-	copy(rows, minute) // rows are one per key already: same order
-	return c.hour.apply(rows), c.day.apply(rows)
+func newCumulative() *cumulative {
+	vb := func(k storage.VisitKey) int64 { return k.Minute }
+	vc := func(k storage.VisitKey) string { return k.Code }
+	rb := func(k storage.RollupKey) int64 { return k.Bucket }
+	rc := func(k storage.RollupKey) string { return k.Code }
+	return &cumulative{
+		minute: newRunningTotals(byMinute, vb, vc),
+		hour:   newRunningTotals(byHour, rb, rc),
+		day:    newRunningTotals(byDay, rb, rc),
+	}
+}
+
+// apply sets the minute rows' running totals (rows: one per key) and
+// returns the hourly and daily rollup rows of the same visits.
+func (c *cumulative) apply(rows []storage.VisitCount) (hourly, daily []storage.RollupCount) {
+	for _, r := range rows {
+		c.minute.see(r.Minute)
+		c.hour.see(r.Minute)
+		c.day.see(r.Minute)
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Cumulative, r.Epoch, _ = c.minute.track(r.VisitKey, r.Visits)
+	}
+	c.minute.done()
+	return c.rollup(c.hour, rows, 3600), c.rollup(c.day, rows, 86400)
+}
+
+func (c *cumulative) rollup(t *runningTotals[storage.RollupKey], rows []storage.VisitCount, width int64) []storage.RollupCount {
+	var all []storage.RollupCount
+	for _, r := range rows {
+		all = storage.Rollups(all, r, width)
+	}
+	idx := make(map[storage.RollupKey]int, len(all))
+	out := all[:0]
+	for _, r := range all {
+		k := r.Key()
+		if i, ok := idx[k]; ok {
+			out[i].Visits += r.Visits
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, r)
+	}
+	for i := range out {
+		out[i].Cumulative, out[i].Epoch, _ = t.track(out[i].Key(), out[i].Visits)
+	}
+	t.done()
+	return out
 }
 
 func (c *cumulative) reset(code string) {

@@ -79,24 +79,44 @@ func TestJournal_FlushRecordsKeepRunningTotals(t *testing.T) {
 // again the same day it continues under the next epoch (a new writer), so
 // its first row is never replaced by a smaller total.
 func TestRunningTotals_IdleBucketStartsANewEpoch(t *testing.T) {
-	rt := newRunningTotals(byDay)
+	c := newCumulative()
 	const day = 1_700_006_400 - 1_700_006_400%86400
-	first := rt.apply([]storage.VisitCount{cumRow("a", day+60, 5)})
-	if first[0].Cumulative != 5 || first[0].Epoch != 0 || first[0].Minute != day {
-		t.Fatalf("first: %+v", first[0])
+	total := func(rows []storage.RollupCount, code string) storage.RollupCount {
+		for _, r := range rows {
+			if r.Code == code && r.Dim == storage.RollupTotal {
+				return r
+			}
+		}
+		t.Fatalf("no total row of %s in %+v", code, rows)
+		return storage.RollupCount{}
+	}
+	_, daily := c.apply([]storage.VisitCount{cumRow("a", day+60, 5)})
+	if r := total(daily, "a"); r.Cumulative != 5 || r.Epoch != 0 || r.Bucket != day {
+		t.Fatalf("first: %+v", r)
 	}
 	// Three hours of other traffic: a's day total goes idle and is pruned.
 	for m := int64(day + 120); m < day+3*3600; m += 600 {
-		rt.apply([]storage.VisitCount{cumRow("b", m, 1)})
+		c.apply([]storage.VisitCount{cumRow("b", m, 1)})
 	}
-	again := rt.apply([]storage.VisitCount{cumRow("a", day+3*3600+60, 2)})
-	if again[0].Cumulative != 2 || again[0].Epoch != 1 {
-		t.Fatalf("after idle: %+v, want total 2 under epoch 1", again[0])
+	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3*3600+60, 2)})
+	if r := total(daily, "a"); r.Cumulative != 2 || r.Epoch != 1 {
+		t.Fatalf("after idle: %+v, want total 2 under epoch 1", r)
 	}
 	// Beyond the horizon (2 days later): on its own.
-	rt.apply([]storage.VisitCount{cumRow("b", day+3*86400, 1)})
-	late := rt.apply([]storage.VisitCount{cumRow("a", day+3600, 4)})
-	if late[0].Cumulative != 0 {
-		t.Fatalf("a bucket beyond the horizon: %+v, want on its own", late[0])
+	c.apply([]storage.VisitCount{cumRow("b", day+3*86400, 1)})
+	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3600, 4)})
+	if r := total(daily, "a"); r.Cumulative != 0 {
+		t.Fatalf("a bucket beyond the horizon: %+v, want on its own", r)
+	}
+	// One rollup row per dimension value, and one for bots only when a bot.
+	bot := cumRow("z", day+3*86400, 1)
+	bot.Bot, bot.Referrer = true, "t.co"
+	hourly, _ := c.apply([]storage.VisitCount{bot})
+	dims := map[string]string{}
+	for _, r := range hourly {
+		dims[r.Dim] = r.Value
+	}
+	if len(hourly) != 7 || dims[storage.RollupBots] != "1" || dims[storage.RollupReferrer] != "t.co" {
+		t.Fatalf("rollup rows of one bot visit: %+v", hourly)
 	}
 }

@@ -190,8 +190,32 @@ func (f *flusher) resetVisits(code string) {
 // mergeBatch adds part's rows (all three granularities) into b.
 func mergeBatch(b *storage.VisitBatch, part storage.VisitBatch) {
 	b.Rows = mergeRows(b.Rows, part.Rows)
-	b.Hourly = mergeRows(b.Hourly, part.Hourly)
-	b.Daily = mergeRows(b.Daily, part.Daily)
+	b.Hourly = mergeRollups(b.Hourly, part.Hourly)
+	b.Daily = mergeRollups(b.Daily, part.Daily)
+}
+
+// mergeRollups is mergeRows for rollup rows.
+func mergeRollups(dst, rows []storage.RollupCount) []storage.RollupCount {
+	type key struct {
+		storage.RollupKey
+		tracked bool
+		epoch   uint32
+	}
+	idx := make(map[key]int, len(dst))
+	for i, r := range dst {
+		idx[key{r.Key(), r.Cumulative > 0, r.Epoch}] = i
+	}
+	for _, r := range rows {
+		k := key{r.Key(), r.Cumulative > 0, r.Epoch}
+		if i, ok := idx[k]; ok {
+			dst[i].Visits += r.Visits
+			dst[i].Cumulative = max(dst[i].Cumulative, r.Cumulative)
+			continue
+		}
+		idx[k] = len(dst)
+		dst = append(dst, r)
+	}
+	return dst
 }
 
 // mergeRows adds rows into dst, summing equal keys; a key's running total

@@ -245,9 +245,42 @@ func encodeFlush(part storage.VisitBatch, upTo uint64) []byte {
 	e.uint(part.Seq)
 	e.uint(upTo)
 	e.rowsWith(part.Rows, true)
-	e.rowsWith(part.Hourly, true)
-	e.rowsWith(part.Daily, true)
+	e.rollups(part.Hourly)
+	e.rollups(part.Daily)
 	return e.b
+}
+
+func (e *encoder) rollups(rows []storage.RollupCount) {
+	e.uint(uint64(len(rows)))
+	for _, r := range rows {
+		e.str(r.Code)
+		e.int(r.Bucket)
+		e.str(r.Dim)
+		e.str(r.Value)
+		e.uint(r.Visits)
+		e.uint(r.Cumulative)
+		e.uint(uint64(r.Epoch))
+	}
+}
+
+func (d *decoder) rollups() []storage.RollupCount {
+	n := d.count(7)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	out := make([]storage.RollupCount, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		var r storage.RollupCount
+		r.Code = d.str()
+		r.Bucket = d.int()
+		r.Dim = d.str()
+		r.Value = d.str()
+		r.Visits = d.uint()
+		r.Cumulative = d.uint()
+		r.Epoch = uint32(d.uint())
+		out = append(out, r)
+	}
+	return out
 }
 
 // decodeFlush reads recFlush (minute rows only, no running totals) and
@@ -260,8 +293,8 @@ func decodeFlush(kind uint8, b []byte) (part storage.VisitBatch, upTo uint64, er
 	totals := kind == recFlushTotals
 	part.Rows = d.rowsWith(totals)
 	if totals {
-		part.Hourly = d.rowsWith(true)
-		part.Daily = d.rowsWith(true)
+		part.Hourly = d.rollups()
+		part.Daily = d.rollups()
 	}
 	return part, upTo, d.done()
 }

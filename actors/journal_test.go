@@ -244,7 +244,7 @@ func TestJournal_WithoutLogIsANoOp(t *testing.T) {
 
 func FuzzJournalRecords(f *testing.F) {
 	f.Add(recShip, encodeShip([]uint64{1, 2}, rowsOf("a", 1), []*remotePart{{owner: cluster.Member{Name: "n"}, rows: rowsOf("b", 2)}}))
-	f.Add(recFlushTotals, encodeFlush(storage.VisitBatch{NodeID: "n#1", Seq: 3, Rows: rowsOf("c", 4), Hourly: rowsOf("c", 4)}, 9))
+	f.Add(recFlushTotals, encodeFlush(storage.VisitBatch{NodeID: "n#1", Seq: 3, Rows: rowsOf("c", 4), Hourly: []storage.RollupCount{{Code: "c", Bucket: 3600, Visits: 4, Cumulative: 4}}}, 9))
 	f.Add(recRecv, encodeRecv("n#2", 5, rowsOf("d", 1)))
 	f.Add(recAck, encodePartRef(1, 0))
 	f.Add(recMark, encodeMark(7))

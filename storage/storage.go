@@ -248,10 +248,65 @@ type VisitBatch struct {
 	NodeID string
 	Seq    uint64
 	Rows   []VisitCount
-	// Hourly and Daily are the same visits by hour and by day (Minute
-	// holds the bucket's start), with their running totals, for sinks that
-	// keep rollups (ClickHouse). nil: the sink derives them from Rows.
-	Hourly, Daily []VisitCount
+	// Hourly and Daily are the same visits by hour and by day, one row per
+	// dimension value (RollupCount), with their running totals, for sinks
+	// that keep rollups (ClickHouse). nil: the sink derives them from Rows.
+	Hourly, Daily []RollupCount
+}
+
+// Rollup dimensions (RollupCount.Dim): RollupTotal counts every visit of a
+// bucket, RollupBots its bot visits (Value "1"); the others count visits by
+// the value of that column of VisitKey.
+const (
+	RollupTotal    = ""
+	RollupBots     = "bot"
+	RollupReferrer = "referrer"
+	RollupDevice   = "device"
+	RollupBrowser  = "browser"
+	RollupOS       = "os"
+	RollupCountry  = "country"
+)
+
+// RollupCount is the visits of one dimension value of a code in one
+// bucket (an hour or a day starting at Bucket): what a stats query reads
+// for a long range, a handful of rows per bucket whatever the
+// combinations of dimensions. Cumulative and Epoch are as in VisitCount.
+type RollupCount struct {
+	Code       string
+	Bucket     int64 // unix seconds: the start of the hour or day
+	Dim, Value string
+	Visits     uint64
+	Cumulative uint64
+	Epoch      uint32
+}
+
+// RollupKey is a RollupCount's identity.
+type RollupKey struct {
+	Code       string
+	Bucket     int64
+	Dim, Value string
+}
+
+// Key returns r's identity.
+func (r RollupCount) Key() RollupKey { return RollupKey{r.Code, r.Bucket, r.Dim, r.Value} }
+
+// Rollups appends to dst the rollup rows of visit row r in buckets of
+// width seconds: one for the total, one per dimension, one for bots.
+func Rollups(dst []RollupCount, r VisitCount, width int64) []RollupCount {
+	b := r.Minute - r.Minute%width
+	add := func(dim, value string) {
+		dst = append(dst, RollupCount{Code: r.Code, Bucket: b, Dim: dim, Value: value, Visits: r.Visits})
+	}
+	add(RollupTotal, "")
+	if r.Bot {
+		add(RollupBots, "1")
+	}
+	add(RollupReferrer, r.Referrer)
+	add(RollupDevice, r.Device)
+	add(RollupBrowser, r.Browser)
+	add(RollupOS, r.OS)
+	add(RollupCountry, r.Country)
+	return dst
 }
 
 // VisitSink receives visit aggregates.

@@ -111,10 +111,11 @@ var layoutRunningTotals = benchLayout{
 		stmts := []string{"INSERT INTO " + s.table + " (" + visitsColumns + ")\n" +
 			`SELECT code, minute, referrer, device, browser, os, country, bot, visits, node_id, flush_seq FROM (` + gen + `)`}
 		for _, r := range []struct{ table, bucket string }{{"visits_hourly", "toStartOfHour(minute)"}, {"visits_daily", "toStartOfDay(minute)"}} {
-			stmts = append(stmts, "INSERT INTO "+s.tableNamed(r.table)+" ("+visitsColumns+")\n"+
-				`SELECT code, `+r.bucket+` AS b, referrer, device, browser, os, country, bot, sum(visits),
-	concat(node_id, '/c', toString(`+fmt.Sprint(offset/benchChunk)+`)), max(flush_seq)
-FROM (`+gen+`) GROUP BY code, b, referrer, device, browser, os, country, bot, node_id`)
+			stmts = append(stmts, "INSERT INTO "+s.tableNamed(r.table)+" ("+rollupColumns+")\n"+
+				`SELECT code, `+r.bucket+` AS b, dv.1 AS dim, dv.2 AS value, sum(visits),
+	concat(node_id, '/c', toString(`+fmt.Sprint(offset/benchChunk)+`)) AS w, max(flush_seq)
+FROM (`+gen+`) ARRAY JOIN `+rollupArray+` AS dv WHERE dv.1 != 'bot' OR bot = 1
+GROUP BY code, b, dim, value, w`)
 		}
 		return stmts
 	},

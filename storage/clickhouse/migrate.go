@@ -12,6 +12,13 @@ const visitsColumns = `code, minute, referrer, device, browser, os, country, bot
 // merged (the newest version wins).
 const bucketKey = `code, minute, referrer, device, browser, os, country, bot, node_id`
 
+// rollupColumns and rollupKey are visitsColumns and bucketKey of the
+// rollup tables (one row per bucket, dimension value and writer).
+const (
+	rollupColumns = `code, minute, dim, value, visits, node_id, version`
+	rollupKey     = `code, minute, dim, value, node_id`
+)
+
 // legacyTable is where Migrate moves a visits table of the first schema
 // (one row per bucket and batch, keyed by (…, node_id, flush_seq)) while it
 // copies its rows into the current one.
@@ -42,7 +49,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	for _, t := range s.tables() {
-		if err := s.conn.Exec(ctx, createVisits(t.name)); err != nil {
+		ddl := createVisits(t.name)
+		if t.width > 60 {
+			ddl = createRollup(t.name)
+		}
+		if err := s.conn.Exec(ctx, ddl); err != nil {
 			return mapErr(ctx, "migrate: create "+t.name, err)
 		}
 	}
@@ -59,12 +70,19 @@ func (s *Store) migrateLegacy(ctx context.Context) error {
 		return err
 	}
 	const oldKey = `code, minute, referrer, device, browser, os, country, bot, node_id, flush_seq`
+	dedup := `(SELECT ` + oldKey + `, any(visits) AS v FROM ` + s.tableNamed(legacyTable) + ` GROUP BY ` + oldKey + `)`
 	for _, t := range s.tables() {
 		copySQL := `INSERT INTO ` + t.name + ` (` + visitsColumns + `)
-SELECT code, b, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
-FROM (SELECT ` + oldKey + `, toDateTime(intDiv(toUInt32(minute), ` + fmt.Sprint(t.width) + `) * ` + fmt.Sprint(t.width) + `) AS b, any(visits) AS v
-	FROM ` + s.tableNamed(legacyTable) + ` GROUP BY ` + oldKey + `)
-GROUP BY code, b, referrer, device, browser, os, country, bot`
+SELECT code, minute, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
+FROM ` + dedup + ` GROUP BY code, minute, referrer, device, browser, os, country, bot`
+		if t.width > 60 {
+			copySQL = `INSERT INTO ` + t.name + ` (` + rollupColumns + `)
+SELECT code, b, dv.1 AS dim, dv.2 AS value, sum(v), 'v1', toUInt64(0)
+FROM (SELECT *, toDateTime(intDiv(toUInt32(minute), ` + fmt.Sprint(t.width) + `) * ` + fmt.Sprint(t.width) + `) AS b FROM ` + dedup + `)
+ARRAY JOIN ` + rollupArray + ` AS dv
+WHERE dv.1 != 'bot' OR bot = 1
+GROUP BY code, b, dim, value`
+		}
 		if err := s.conn.Exec(ctx, copySQL); err != nil {
 			return mapErr(ctx, "migrate: copy the first-schema visits into "+t.name, err)
 		}
@@ -104,11 +122,32 @@ func (s *Store) tables() []visitTable {
 	}
 }
 
+// rollupArray expands a minute row (its columns in scope) into its rollup
+// rows' (dim, value) pairs, as storage.Rollups does; ARRAY JOIN it and keep
+// the 'bot' pair only for bot rows.
+const rollupArray = `[('', ''), ('bot', '1'), ('referrer', referrer), ('device', device), ('browser', browser), ('os', os), ('country', country)]`
+
+// createRollup is the DDL of visits_hourly and visits_daily (also printed
+// in docs/storage.md).
+func createRollup(table string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+    code      String,
+    minute    DateTime,          -- start of the bucket (hour or day), UTC
+    dim       String,            -- '' (every visit), 'bot' (bot visits), referrer, device, browser, os, country
+    value     String,            -- the dimension's value ('' for dim '', '1' for 'bot')
+    visits    UInt64,            -- the writer's visits of the bucket and value so far
+    node_id   String,            -- the writer
+    version   UInt64             -- the writer's flush sequence: the newest row wins
+) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(minute)
+ORDER BY (` + rollupKey + `)`
+}
+
 // createVisits is the table's DDL (also printed in docs/storage.md).
 func createVisits(table string) string {
 	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
     code      String,
-    minute    DateTime,          -- start of the bucket (minute, hour or day), UTC
+    minute    DateTime,          -- start of the minute, UTC
     referrer  String,            -- referrer host, '' = direct
     device    String,            -- desktop, mobile, tablet, bot, other
     browser   String,

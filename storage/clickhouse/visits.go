@@ -11,9 +11,10 @@ import (
 	"github.com/minibitly/minibitly/storage"
 )
 
-// WriteVisits inserts one batch into the three tables (by minute, hour
-// and day), one block each, one row per bucket and writer, versioned by the
-// batch's sequence:
+// WriteVisits inserts one batch into the three tables — visits by minute
+// and dimensions, visits_hourly and visits_daily by hour or day and one
+// dimension value at a time (storage.RollupCount) — one block each, one row
+// per bucket and writer, versioned by the batch's sequence:
 //
 //   - a row with a running total (Cumulative > 0) is written under the
 //     batch's node (with "/<epoch>" after a first epoch) with that total:
@@ -24,9 +25,11 @@ import (
 //     of its own, with the batch's visits of the bucket.
 //
 // A batch without hourly and daily rows gets them derived from its minute
-// rows, written on their own. A retry re-sends the same rows under the
-// same version, which the ReplacingMergeTree and the reads collapse. An
-// empty batch writes nothing.
+// rows, written on their own. The daily rows go first, then the hourly,
+// then the minute rows: once a batch's minute rows are visible, so are its
+// rollups. A retry re-sends the same rows under the same version, which
+// the ReplacingMergeTree and the reads collapse. An empty batch writes
+// nothing.
 func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	if len(b.Rows) == 0 {
 		return nil
@@ -34,37 +37,35 @@ func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	op := fmt.Sprintf("write visits %q/%d", b.NodeID, b.Seq)
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	// Daily, hourly, then by minute: once a batch's minute rows are
-	// visible, so are its rollups.
-	tables := s.tables()
-	slices.Reverse(tables)
-	for _, t := range tables {
-		rows := b.Rows
-		switch t.width {
-		case 3600:
-			rows = b.Hourly
-		case 86400:
-			rows = b.Daily
-		}
+	for _, r := range []struct {
+		t    visitTable
+		rows []storage.RollupCount
+	}{{s.tables()[2], b.Daily}, {s.tables()[1], b.Hourly}} {
+		rows := r.rows
 		if rows == nil {
-			rows = ownRows(b.Rows, t.width)
+			for _, v := range b.Rows {
+				rows = storage.Rollups(rows, v, r.t.width)
+			}
 		}
-		if err := s.insert(ctx, t.name, b, rows); err != nil {
-			return mapErr(ctx, op+" into "+t.short, err)
+		if err := s.insertRollups(ctx, r.t.name, b, rows); err != nil {
+			return mapErr(ctx, op+" into "+r.t.short, err)
 		}
+	}
+	if err := s.insert(ctx, s.table, b, b.Rows); err != nil {
+		return mapErr(ctx, op+" into visits", err)
 	}
 	return nil
 }
 
-// ownRows re-keys rows to buckets of width, summed, without running totals.
-func ownRows(rows []storage.VisitCount, width int64) []storage.VisitCount {
-	out := make([]storage.VisitCount, 0, len(rows))
-	for _, r := range rows {
-		r.Minute -= r.Minute % width
-		r.Cumulative, r.Epoch = 0, 0
-		out = append(out, r)
+// writerOf is the node_id a row is written under.
+func writerOf(b storage.VisitBatch, own bool, epoch uint32) string {
+	switch {
+	case own:
+		return b.NodeID + "~" + strconv.FormatUint(b.Seq, 10)
+	case epoch > 0:
+		return b.NodeID + "/" + strconv.FormatUint(uint64(epoch), 10)
 	}
-	return out
+	return b.NodeID
 }
 
 func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, rows []storage.VisitCount) error {
@@ -89,7 +90,6 @@ func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, 
 			sums[k] = max(sums[k], r.Cumulative)
 		}
 	}
-	own := b.NodeID + "~" + strconv.FormatUint(b.Seq, 10)
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+visitsColumns+")")
 	if err != nil {
 		return err
@@ -100,15 +100,44 @@ func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, 
 		if k.Bot {
 			bot = 1
 		}
-		node := b.NodeID
-		switch {
-		case k.own:
-			node = own
-		case k.epoch > 0:
-			node += "/" + strconv.FormatUint(uint64(k.epoch), 10)
-		}
 		if err := batch.Append(k.Code, time.Unix(k.Minute, 0).UTC(), k.Referrer, k.Device, k.Browser,
-			k.OS, k.Country, bot, sums[k], node, b.Seq); err != nil {
+			k.OS, k.Country, bot, sums[k], writerOf(b, k.own, k.epoch), b.Seq); err != nil {
+			return err
+		}
+	}
+	return batch.Send()
+}
+
+func (s *Store) insertRollups(ctx context.Context, table string, b storage.VisitBatch, rows []storage.RollupCount) error {
+	type row struct {
+		storage.RollupKey
+		own   bool
+		epoch uint32
+	}
+	sums := make(map[row]uint64, len(rows))
+	keys := make([]row, 0, len(rows))
+	for _, r := range rows {
+		k := row{r.Key(), r.Cumulative == 0, r.Epoch}
+		if k.own {
+			k.epoch = 0
+		}
+		if _, ok := sums[k]; !ok {
+			keys = append(keys, k)
+		}
+		if k.own {
+			sums[k] += r.Visits
+		} else {
+			sums[k] = max(sums[k], r.Cumulative)
+		}
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+rollupColumns+")")
+	if err != nil {
+		return err
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for _, k := range keys {
+		if err := batch.Append(k.Code, time.Unix(k.Bucket, 0).UTC(), k.Dim, k.Value, sums[k],
+			writerOf(b, k.own, k.epoch), b.Seq); err != nil {
 			return err
 		}
 	}
@@ -118,52 +147,16 @@ func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, 
 // source returns the FROM clause that yields each stored bucket of the
 // minute table once per writer, at its newest version, restricted by where.
 func (s *Store) source(where string, mode readMode) string {
-	return sourceOf(s.table, where, mode)
+	return sourceOf(s.table, bucketKey, where, mode)
 }
 
-func sourceOf(table, where string, mode readMode) string {
+// sourceOf is source over table, whose rows are identified by key.
+func sourceOf(table, key, where string, mode readMode) string {
 	if mode == readFinal {
 		return table + " FINAL WHERE " + where
 	}
-	return `(SELECT ` + bucketKey + `, argMax(visits, version) AS visits FROM ` + table +
-		` WHERE ` + where + ` GROUP BY ` + bucketKey + `)`
-}
-
-// rangeSource is source over code's buckets in [from, to) read from the
-// coarsest tables that answer it exactly, no coarser than maxWidth: whole
-// days from the daily table, whole hours around them from the hourly one,
-// the minutes at the edges from the minute table (UNION ALL).
-func (s *Store) rangeSource(code string, from, to, maxWidth int64, mode readMode) string {
-	t := s.tables()
-	var parts []string
-	var add func(from, to int64, level int)
-	add = func(from, to int64, level int) {
-		if from >= to {
-			return
-		}
-		for level > 0 && t[level].width > maxWidth {
-			level--
-		}
-		w := t[level].width
-		lo, hi := (from+w-1)/w*w, to/w*w
-		if level == 0 || lo >= hi {
-			if level > 0 {
-				add(from, to, level-1)
-				return
-			}
-			lo, hi = from, to
-		}
-		add(from, lo, level-1)
-		where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(code), lo, hi)
-		parts = append(parts, `SELECT minute, referrer, device, browser, os, country, bot, visits FROM `+sourceOf(t[level].name, where, mode))
-		add(hi, to, level-1)
-	}
-	add(from, to, len(t)-1)
-	if len(parts) == 0 {
-		where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(code), from, to)
-		return sourceOf(s.table, where, mode)
-	}
-	return "(" + strings.Join(parts, " UNION ALL ") + ")"
+	return `(SELECT ` + key + `, argMax(visits, version) AS visits FROM ` + table +
+		` WHERE ` + where + ` GROUP BY ` + key + `)`
 }
 
 // mode returns the read mode, auto resolving to def.
@@ -176,6 +169,49 @@ func (s *Store) mode(def readMode) readMode {
 	return s.readMode
 }
 
+// span is a part of a stats range read from one table.
+type span struct {
+	t      visitTable
+	lo, hi int64
+}
+
+// spans splits [from, to) over the coarsest tables that answer it exactly,
+// no coarser than maxWidth: whole days from the daily table, whole hours
+// around them from the hourly one, the minutes at the edges from the minute
+// table.
+func (s *Store) spans(from, to, maxWidth int64) []span {
+	t := s.tables()
+	var out []span
+	var add func(from, to int64, level int)
+	add = func(from, to int64, level int) {
+		if from >= to {
+			return
+		}
+		for level > 0 && t[level].width > maxWidth {
+			level--
+		}
+		if level == 0 {
+			out = append(out, span{t[0], from, to})
+			return
+		}
+		w := t[level].width
+		lo, hi := (from+w-1)/w*w, to/w*w
+		if lo >= hi {
+			add(from, to, level-1)
+			return
+		}
+		add(from, lo, level-1)
+		out = append(out, span{t[level], lo, hi})
+		add(hi, to, level-1)
+	}
+	add(from, to, len(t)-1)
+	return out
+}
+
+func spanWhere(code string, sp span) string {
+	return fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(code), sp.lo, sp.hi)
+}
+
 // VisitTotal is every visit of code ever stored: the newest row of each
 // bucket and writer, summed.
 func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
@@ -183,7 +219,7 @@ func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	defer cancel()
 	var n uint64
 	// Every visit is in the daily table once.
-	q := `SELECT sum(visits) FROM ` + sourceOf(s.tableNamed("visits_daily"), "code = "+quote(code), s.mode(readGroupBy))
+	q := `SELECT sum(visits) FROM ` + sourceOf(s.tableNamed("visits_daily"), rollupKey, "code = "+quote(code)+" AND dim = ''", s.mode(readGroupBy))
 	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, mapErr(ctx, fmt.Sprintf("visit total %q", code), err)
 	}
@@ -199,22 +235,44 @@ var breakdowns = []struct{ kind, column string }{
 
 // statsSQL answers q in one query: the series (with totals and bots) and
 // the five top-N breakdowns, ordered like storage.SortBuckets, as UNION ALL
-// branches over the deduplicated rows of the code in [From, To).
+// branches. Each branch reads the newest row per bucket and writer of the
+// code in [From, To): the minutes at the edges from visits, whole hours and
+// days from the rollups' rows of the dimension it needs (spans).
 func (s *Store) statsSQL(q storage.StatsQuery, mode readMode) string {
 	from, to := clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix())
 	w := q.Interval.Seconds()
-	src := s.rangeSource(q.Code, from, to, w, mode)
+	sps := s.spans(from, to, w)
 	top := q.TopN
 	if top <= 0 {
 		top = 10
 	}
-	parts := []string{fmt.Sprintf(`SELECT 's' AS kind, '' AS key, toUInt32(intDiv(toUInt32(minute), %d) * %d) AS t,
-	toUInt64(sum(visits)) AS v, toUInt64(sumIf(visits, bot = 1)) AS bots
-FROM %s GROUP BY t`, w, w, src)}
+	// union is the rows of every span: minute rows as minuteCols, rollup
+	// rows of dims as rollupCols.
+	union := func(minuteCols, rollupCols, dims string) string {
+		var parts []string
+		for _, sp := range sps {
+			where := spanWhere(q.Code, sp)
+			if sp.t.width == 60 {
+				parts = append(parts, "SELECT "+minuteCols+" FROM "+sourceOf(sp.t.name, bucketKey, where, mode))
+			} else {
+				parts = append(parts, "SELECT "+rollupCols+" FROM "+sourceOf(sp.t.name, rollupKey, where+" AND dim IN ("+dims+")", mode))
+			}
+		}
+		if len(parts) == 0 { // an empty range
+			parts = append(parts, "SELECT "+minuteCols+" FROM "+sourceOf(s.table, bucketKey, "0", mode))
+		}
+		return "(" + strings.Join(parts, " UNION ALL ") + ")"
+	}
+	tcol := fmt.Sprintf("toUInt32(intDiv(toUInt32(minute), %d) * %d) AS t", w, w)
+	series := union(tcol+", visits AS v, if(bot = 1, visits, 0) AS b",
+		tcol+", if(dim = '', visits, 0) AS v, if(dim = 'bot', visits, 0) AS b", "'', 'bot'")
+	parts := []string{`SELECT 's' AS kind, '' AS key, t, toUInt64(sum(v)) AS v, toUInt64(sum(b)) AS bots
+FROM ` + series + ` GROUP BY t`}
 	for _, b := range breakdowns {
-		parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT '%s' AS kind, %s AS key, toUInt32(0) AS t,
-	toUInt64(sum(visits)) AS v, toUInt64(0) AS bots
-FROM %s GROUP BY key ORDER BY v DESC, key ASC LIMIT %d)`, b.kind, b.column, src, top))
+		src := union(b.column+" AS key, visits AS v", "value AS key, visits AS v", quote(b.column))
+		parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT '%s' AS kind, key, toUInt32(0) AS t,
+	toUInt64(sum(v)) AS v, toUInt64(0) AS bots
+FROM %s GROUP BY key ORDER BY v DESC, key ASC LIMIT %d)`, b.kind, src, top))
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
