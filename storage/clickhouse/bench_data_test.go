@@ -111,11 +111,12 @@ var layoutRunningTotals = benchLayout{
 		stmts := []string{"INSERT INTO " + s.table + " (" + visitsColumns + ")\n" +
 			`SELECT code, minute, referrer, device, browser, os, country, bot, visits, node_id, flush_seq FROM (` + gen + `)`}
 		for _, r := range []struct{ table, bucket string }{{"visits_hourly", "toStartOfHour(minute)"}, {"visits_daily", "toStartOfDay(minute)"}} {
-			stmts = append(stmts, "INSERT INTO "+s.tableNamed(r.table)+" ("+rollupColumns+")\n"+
-				`SELECT code, `+r.bucket+` AS b, dv.1 AS dim, dv.2 AS value, sum(visits),
+			for _, d := range rollupDims {
+				stmts = append(stmts, "INSERT INTO "+s.tableNamed(r.table)+" ("+rollupColumns+")\n"+
+					`SELECT code, `+r.bucket+` AS b, '`+d.dim+`', `+d.value+` AS v, sum(visits),
 	concat(node_id, '/c', toString(`+fmt.Sprint(offset/benchChunk)+`)) AS w, max(flush_seq)
-FROM (`+gen+`) ARRAY JOIN `+rollupArray+` AS dv WHERE dv.1 != 'bot' OR bot = 1
-GROUP BY code, b, dim, value, w`)
+FROM (`+gen+`) WHERE `+d.where+` GROUP BY code, b, v, w`)
+			}
 		}
 		return stmts
 	},

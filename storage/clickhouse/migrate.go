@@ -75,16 +75,19 @@ func (s *Store) migrateLegacy(ctx context.Context) error {
 		copySQL := `INSERT INTO ` + t.name + ` (` + visitsColumns + `)
 SELECT code, minute, referrer, device, browser, os, country, bot, sum(v), 'v1', toUInt64(0)
 FROM ` + dedup + ` GROUP BY code, minute, referrer, device, browser, os, country, bot`
+		stmts := []string{copySQL + spill}
 		if t.width > 60 {
-			copySQL = `INSERT INTO ` + t.name + ` (` + rollupColumns + `)
-SELECT code, b, dv.1 AS dim, dv.2 AS value, sum(v), 'v1', toUInt64(0)
-FROM (SELECT *, toDateTime(intDiv(toUInt32(minute), ` + fmt.Sprint(t.width) + `) * ` + fmt.Sprint(t.width) + `) AS b FROM ` + dedup + `)
-ARRAY JOIN ` + rollupArray + ` AS dv
-WHERE dv.1 != 'bot' OR bot = 1
-GROUP BY code, b, dim, value`
+			stmts = stmts[:0]
+			for _, d := range rollupDims {
+				stmts = append(stmts, `INSERT INTO `+t.name+` (`+rollupColumns+`)
+SELECT code, toDateTime(intDiv(toUInt32(minute), `+fmt.Sprint(t.width)+`) * `+fmt.Sprint(t.width)+`) AS b, '`+d.dim+`', `+d.value+` AS value, sum(v), 'v1', toUInt64(0)
+FROM `+dedup+` WHERE `+d.where+` GROUP BY code, b, value`+spill)
+			}
 		}
-		if err := s.conn.Exec(ctx, copySQL); err != nil {
-			return mapErr(ctx, "migrate: copy the first-schema visits into "+t.name, err)
+		for _, q := range stmts {
+			if err := s.conn.Exec(ctx, q); err != nil {
+				return mapErr(ctx, "migrate: copy the first-schema visits into "+t.name, err)
+			}
 		}
 	}
 	if err := s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+s.tableNamed(legacyTable)); err != nil {
@@ -122,10 +125,19 @@ func (s *Store) tables() []visitTable {
 	}
 }
 
-// rollupArray expands a minute row (its columns in scope) into its rollup
-// rows' (dim, value) pairs, as storage.Rollups does; ARRAY JOIN it and keep
-// the 'bot' pair only for bot rows.
-const rollupArray = `[('', ''), ('bot', '1'), ('referrer', referrer), ('device', device), ('browser', browser), ('os', os), ('country', country)]`
+// rollupDims are the rollup rows of a minute row (its columns in scope), as
+// storage.Rollups makes them: the dimension, the SQL of its value, and
+// which rows have one. One INSERT … SELECT per dimension keeps each GROUP
+// BY to one row per bucket and value.
+var rollupDims = []struct{ dim, value, where string }{
+	{"", "''", "1"}, {"bot", "'1'", "bot = 1"},
+	{"referrer", "referrer", "1"}, {"device", "device", "1"}, {"browser", "browser", "1"},
+	{"os", "os", "1"}, {"country", "country", "1"},
+}
+
+// spill lets a migration's GROUP BY over a large table spill to disk
+// instead of failing on the memory limit.
+const spill = "\nSETTINGS max_bytes_before_external_group_by = 2000000000"
 
 // createRollup is the DDL of visits_hourly and visits_daily (also printed
 // in docs/storage.md).

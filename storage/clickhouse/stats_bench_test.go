@@ -150,10 +150,11 @@ func benchScale(b *testing.B, layout benchLayout) {
 		}},
 		{"top20-of-a-day", func(ctx context.Context) (string, error) {
 			// The store has no top-links read: the SQL README.md documents
-			// ("top links today"), for one day, over the store's connection.
+			// ("top links today", from the daily rollup), for one day, over
+			// the store's connection.
 			q := fmt.Sprintf(`SELECT code, sum(visits) AS clicks FROM %s FINAL
-WHERE minute >= toDateTime(%d) AND minute < toDateTime(%d) AND code NOT LIKE '~%%'
-GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.table, day.Unix(), day.Add(24*time.Hour).Unix())
+WHERE minute = toDateTime(%d) AND dim = '' AND code NOT LIKE '~%%'
+GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_daily"), day.Unix())
 			rows, err := s.conn.Query(ctx, q)
 			if err != nil {
 				return "", err
