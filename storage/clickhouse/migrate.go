@@ -141,7 +141,11 @@ const spill = "\nSETTINGS max_bytes_before_external_group_by = 2000000000"
 
 // createRollup is the DDL of visits_hourly and visits_daily (also printed
 // in docs/storage.md).
+// The rollups are ordered by bucket first, then dimension, then code: a
+// day's totals of every code (top links) are one range, and one code's 30
+// days are 30 short ranges per dimension.
 func createRollup(table string) string {
+	const order = `minute, dim, code, value, node_id`
 	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
     code      String,
     minute    DateTime,          -- start of the bucket (hour or day), UTC
@@ -152,7 +156,7 @@ func createRollup(table string) string {
     version   UInt64             -- the writer's flush sequence: the newest row wins
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(minute)
-ORDER BY (` + rollupKey + `)`
+ORDER BY (` + order + `)`
 }
 
 // createVisits is the table's DDL (also printed in docs/storage.md).

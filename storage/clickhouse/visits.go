@@ -344,8 +344,31 @@ func (s *Store) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]stor
 	if err := storage.ValidateVisitRowsQuery(q); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)",
-		quote(q.Code), clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix()))
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	// The newest rows first: a window back from To that already holds
+	// Limit rows holds the answer (every row in it is newer than any
+	// before it), so a hot link's page reads its last hours, not its life.
+	from, to := clampDateTime(q.From.Unix()), clampDateTime(q.To.Unix())
+	for _, back := range []int64{3600, 86400, 7 * 86400, 31 * 86400, 0} {
+		lo := from
+		if back > 0 {
+			lo = max(from, to-back)
+		}
+		out, err := s.visitRows(ctx, q, lo, to)
+		if err != nil {
+			return nil, mapErr(ctx, op, err)
+		}
+		if len(out) >= q.Limit || lo == from {
+			return out, nil
+		}
+	}
+	panic("unreachable")
+}
+
+// visitRows is VisitRows over [from, to).
+func (s *Store) visitRows(ctx context.Context, q storage.VisitRowsQuery, from, to int64) ([]storage.VisitCount, error) {
+	where := fmt.Sprintf("code = %s AND minute >= toDateTime(%d) AND minute < toDateTime(%d)", quote(q.Code), from, to)
 	if q.ExcludeBots {
 		where += " AND bot = 0"
 	}
@@ -353,11 +376,9 @@ func (s *Store) VisitRows(ctx context.Context, q storage.VisitRowsQuery) ([]stor
 	sql := fmt.Sprintf(`SELECT toUInt32(minute) AS m, referrer, device, browser, os, country, bot, toUInt64(sum(visits)) AS v
 FROM %s GROUP BY %s ORDER BY m DESC, referrer, device, browser, os, country, bot LIMIT %d`,
 		s.source(where, s.mode(readFinal)), dims, q.Limit)
-	ctx, cancel := s.opContext(ctx)
-	defer cancel()
 	rows, err := s.conn.Query(ctx, sql)
 	if err != nil {
-		return nil, mapErr(ctx, op, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []storage.VisitCount
@@ -368,15 +389,12 @@ FROM %s GROUP BY %s ORDER BY m DESC, referrer, device, browser, os, country, bot
 			r   storage.VisitCount
 		)
 		if err := rows.Scan(&m, &r.Referrer, &r.Device, &r.Browser, &r.OS, &r.Country, &bot, &r.Visits); err != nil {
-			return nil, mapErr(ctx, op, err)
+			return nil, err
 		}
 		r.Code, r.Minute, r.Bot = q.Code, int64(m), bot == 1
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(ctx, op, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // mutationPoll is how often DeleteVisits looks whether its mutation is done.
