@@ -153,8 +153,8 @@ func benchScale(b *testing.B, layout benchLayout) {
 			// ("top links today", from the daily rollup), for one day, over
 			// the store's connection.
 			q := fmt.Sprintf(`SELECT code, sum(visits) AS clicks FROM %s FINAL
-WHERE minute = toDateTime(%d) AND dim = '' AND code NOT LIKE '~%%'
-GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_daily"), day.Unix())
+WHERE minute >= toDateTime(%d) AND minute < toDateTime(%d) AND dim = '' AND code NOT LIKE '~%%'
+GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_hourly"), day.Unix(), day.Add(24*time.Hour).Unix())
 			rows, err := s.conn.Query(ctx, q)
 			if err != nil {
 				return "", err
