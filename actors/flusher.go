@@ -194,30 +194,6 @@ func mergeBatch(b *storage.VisitBatch, part storage.VisitBatch) {
 	b.Daily = mergeRollups(b.Daily, part.Daily)
 }
 
-// mergeRollups is mergeRows for rollup rows.
-func mergeRollups(dst, rows []storage.RollupCount) []storage.RollupCount {
-	type key struct {
-		storage.RollupKey
-		tracked bool
-		epoch   uint32
-	}
-	idx := make(map[key]int, len(dst))
-	for i, r := range dst {
-		idx[key{r.Key(), r.Cumulative > 0, r.Epoch}] = i
-	}
-	for _, r := range rows {
-		k := key{r.Key(), r.Cumulative > 0, r.Epoch}
-		if i, ok := idx[k]; ok {
-			dst[i].Visits += r.Visits
-			dst[i].Cumulative = max(dst[i].Cumulative, r.Cumulative)
-			continue
-		}
-		idx[k] = len(dst)
-		dst = append(dst, r)
-	}
-	return dst
-}
-
 // mergeRows adds rows into dst, summing equal keys; a key's running total
 // is the newer (larger) one. Rows of one key by different writers (one
 // counting on its own, Cumulative 0, or another epoch) stay apart.
@@ -227,15 +203,37 @@ func mergeRows(dst, rows []storage.VisitCount) []storage.VisitCount {
 		tracked bool
 		epoch   uint32
 	}
-	idx := make(map[key]int, len(dst))
+	return mergeBy(dst, rows, func(r storage.VisitCount) key { return key{r.VisitKey, r.Cumulative > 0, r.Epoch} },
+		func(d *storage.VisitCount, r storage.VisitCount) {
+			d.Visits += r.Visits
+			d.Cumulative = max(d.Cumulative, r.Cumulative)
+		})
+}
+
+// mergeRollups is mergeRows for rollup rows.
+func mergeRollups(dst, rows []storage.RollupCount) []storage.RollupCount {
+	type key struct {
+		storage.RollupKey
+		tracked bool
+		epoch   uint32
+	}
+	return mergeBy(dst, rows, func(r storage.RollupCount) key { return key{r.Key(), r.Cumulative > 0, r.Epoch} },
+		func(d *storage.RollupCount, r storage.RollupCount) {
+			d.Visits += r.Visits
+			d.Cumulative = max(d.Cumulative, r.Cumulative)
+		})
+}
+
+// mergeBy adds rows into dst: a row whose key is in dst is added to it.
+func mergeBy[R any, K comparable](dst, rows []R, key func(R) K, add func(*R, R)) []R {
+	idx := make(map[K]int, len(dst))
 	for i, r := range dst {
-		idx[key{r.VisitKey, r.Cumulative > 0, r.Epoch}] = i
+		idx[key(r)] = i
 	}
 	for _, r := range rows {
-		k := key{r.VisitKey, r.Cumulative > 0, r.Epoch}
+		k := key(r)
 		if i, ok := idx[k]; ok {
-			dst[i].Visits += r.Visits
-			dst[i].Cumulative = max(dst[i].Cumulative, r.Cumulative)
+			add(&dst[i], r)
 			continue
 		}
 		idx[k] = len(dst)

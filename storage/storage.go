@@ -280,6 +280,12 @@ type RollupCount struct {
 	Epoch      uint32
 }
 
+// Counts returns the row's visits and running total.
+func (r VisitCount) Counts() (visits, cumulative uint64) { return r.Visits, r.Cumulative }
+
+// Counts returns the row's visits and running total.
+func (r RollupCount) Counts() (visits, cumulative uint64) { return r.Visits, r.Cumulative }
+
 // RollupKey is a RollupCount's identity.
 type RollupKey struct {
 	Code       string

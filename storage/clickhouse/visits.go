@@ -68,28 +68,42 @@ func writerOf(b storage.VisitBatch, own bool, epoch uint32) string {
 	return b.NodeID
 }
 
-func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, rows []storage.VisitCount) error {
-	type row struct {
-		storage.VisitKey
-		own   bool // counts on its own
-		epoch uint32
-	}
-	sums := make(map[row]uint64, len(rows))
-	keys := make([]row, 0, len(rows))
+// writerSums sums rows per key and writer: a row on its own adds its
+// visits, running totals of one writer keep the largest. It returns the
+// keys in first-seen order.
+func writerSums[R any, K comparable](rows []R, key func(R) K, own func(R) bool, visits func(R) uint64) ([]writerKey[K], map[writerKey[K]]uint64) {
+	sums := make(map[writerKey[K]]uint64, len(rows))
+	keys := make([]writerKey[K], 0, len(rows))
 	for _, r := range rows {
-		k := row{r.VisitKey, r.Cumulative == 0, r.Epoch}
-		if k.own {
-			k.epoch = 0
-		}
+		k := writerKey[K]{key: key(r), own: own(r)}
 		if _, ok := sums[k]; !ok {
 			keys = append(keys, k)
 		}
 		if k.own {
-			sums[k] += r.Visits
+			sums[k] += visits(r)
 		} else {
-			sums[k] = max(sums[k], r.Cumulative)
+			sums[k] = max(sums[k], visits(r))
 		}
 	}
+	return keys, sums
+}
+
+type writerKey[K comparable] struct {
+	key K
+	own bool // counts on its own
+}
+
+func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, rows []storage.VisitCount) error {
+	type key struct {
+		storage.VisitKey
+		epoch uint32
+	}
+	keys, sums := writerSums(rows, func(r storage.VisitCount) key {
+		if r.Cumulative == 0 {
+			return key{VisitKey: r.VisitKey}
+		}
+		return key{r.VisitKey, r.Epoch}
+	}, func(r storage.VisitCount) bool { return r.Cumulative == 0 }, countOf(storage.VisitCount.Counts))
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+visitsColumns+")")
 	if err != nil {
 		return err
@@ -97,11 +111,11 @@ func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, 
 	defer batch.Abort() //nolint:errcheck // no-op after Send
 	for _, k := range keys {
 		var bot uint8
-		if k.Bot {
+		if k.key.Bot {
 			bot = 1
 		}
-		if err := batch.Append(k.Code, time.Unix(k.Minute, 0).UTC(), k.Referrer, k.Device, k.Browser,
-			k.OS, k.Country, bot, sums[k], writerOf(b, k.own, k.epoch), b.Seq); err != nil {
+		if err := batch.Append(k.key.Code, time.Unix(k.key.Minute, 0).UTC(), k.key.Referrer, k.key.Device, k.key.Browser,
+			k.key.OS, k.key.Country, bot, sums[k], writerOf(b, k.own, k.key.epoch), b.Seq); err != nil {
 			return err
 		}
 	}
@@ -109,39 +123,40 @@ func (s *Store) insert(ctx context.Context, table string, b storage.VisitBatch, 
 }
 
 func (s *Store) insertRollups(ctx context.Context, table string, b storage.VisitBatch, rows []storage.RollupCount) error {
-	type row struct {
+	type key struct {
 		storage.RollupKey
-		own   bool
 		epoch uint32
 	}
-	sums := make(map[row]uint64, len(rows))
-	keys := make([]row, 0, len(rows))
-	for _, r := range rows {
-		k := row{r.Key(), r.Cumulative == 0, r.Epoch}
-		if k.own {
-			k.epoch = 0
+	keys, sums := writerSums(rows, func(r storage.RollupCount) key {
+		if r.Cumulative == 0 {
+			return key{RollupKey: r.Key()}
 		}
-		if _, ok := sums[k]; !ok {
-			keys = append(keys, k)
-		}
-		if k.own {
-			sums[k] += r.Visits
-		} else {
-			sums[k] = max(sums[k], r.Cumulative)
-		}
-	}
+		return key{r.Key(), r.Epoch}
+	}, func(r storage.RollupCount) bool { return r.Cumulative == 0 }, countOf(storage.RollupCount.Counts))
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+rollupColumns+")")
 	if err != nil {
 		return err
 	}
 	defer batch.Abort() //nolint:errcheck // no-op after Send
 	for _, k := range keys {
-		if err := batch.Append(k.Code, time.Unix(k.Bucket, 0).UTC(), k.Dim, k.Value, sums[k],
-			writerOf(b, k.own, k.epoch), b.Seq); err != nil {
+		if err := batch.Append(k.key.Code, time.Unix(k.key.Bucket, 0).UTC(), k.key.Dim, k.key.Value, sums[k],
+			writerOf(b, k.own, k.key.epoch), b.Seq); err != nil {
 			return err
 		}
 	}
 	return batch.Send()
+}
+
+// countOf is what a row adds to its writer's sum: its visits when it
+// counts on its own, its running total otherwise.
+func countOf[R any](counts func(R) (visits, cumulative uint64)) func(R) uint64 {
+	return func(r R) uint64 {
+		v, c := counts(r)
+		if c == 0 {
+			return v
+		}
+		return c
+	}
 }
 
 // source returns the FROM clause that yields each stored bucket of the
