@@ -46,7 +46,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		// fails to insert (its INSERT names flush_seq) and retries, instead
 		// of writing rows of the old meaning into the new table.
 		if err := s.conn.Exec(ctx, "RENAME TABLE "+s.table+" TO "+s.tableNamed(legacyTable)); err != nil {
-			return mapErr(ctx, "migrate: move the first-schema visits table aside", err)
+			// Another node may have moved it a moment ago: fine if so.
+			if still, cerr := s.hasColumn(ctx, "visits", "flush_seq"); cerr != nil || still {
+				return mapErr(ctx, "migrate: move the first-schema visits table aside", err)
+			}
 		}
 	}
 	for _, t := range s.tables() {
