@@ -84,12 +84,20 @@ func (s *visitSender) send(p *remotePart) {
 // arrives after its deadline, so a part given up on is never applied
 // there too.
 func (s *visitSender) deliver(p *remotePart) {
-	msg := &clusterpb.VisitBatch{From: p.from, Seq: p.seq, Rows: rowsToProto(p.rows)}
-	first := s.d.now()
-	for attempt := 1; ; attempt++ {
-		msg.DeadlineUnixMs = s.d.now().Add(s.d.ackTimeout).UnixMilli()
+	rows := rowsToProto(p.rows)
+	// A new message per attempt: protoactor serialises a remote message on
+	// its endpoint writer's goroutine, possibly after the ask timed out (a
+	// peer that was stopped), so a message once sent is never written again.
+	sendOnce := func() (*clusterpb.VisitAck, bool, error) {
+		msg := &clusterpb.VisitBatch{From: p.from, Seq: p.seq, Rows: rows,
+			DeadlineUnixMs: s.d.now().Add(s.d.ackTimeout).UnixMilli()}
 		res, err := s.d.ask(p.owner, msg, s.d.ackTimeout+ackMargin)
 		ack, ok := res.(*clusterpb.VisitAck)
+		return ack, ok, err
+	}
+	first := s.d.now()
+	for attempt := 1; ; attempt++ {
+		ack, ok, err := sendOnce()
 		if err == nil && ok && ack.Applied {
 			s.settle(p, true)
 			return
@@ -108,9 +116,7 @@ func (s *visitSender) deliver(p *remotePart) {
 		case <-s.quit:
 			// Stopping: one last offer, so an owner that is only slow (and
 			// may have journaled it) settles it rather than both counting.
-			msg.DeadlineUnixMs = s.d.now().Add(s.d.ackTimeout).UnixMilli()
-			res, err := s.d.ask(p.owner, msg, s.d.ackTimeout+ackMargin)
-			ack, ok := res.(*clusterpb.VisitAck)
+			ack, ok, err := sendOnce()
 			s.settle(p, err == nil && ok && ack.Applied)
 			return
 		case <-time.After(s.d.retryPause):
