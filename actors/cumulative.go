@@ -80,9 +80,9 @@ func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, 
 		}
 		tt = &runningTotal{}
 		if len(t.epochs) > 0 {
-			h := keyHash(k)
-			tt.epoch = t.epochs[h].epoch
-			delete(t.epochs, h)
+			// Kept until the bucket leaves the horizon (not deleted here):
+			// another bucket sharing the hash must not take it away.
+			tt.epoch = t.epochs[keyHash(k)].epoch
 		}
 		t.totals[k] = tt
 	}
@@ -91,8 +91,10 @@ func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, 
 	return tt.visits, tt.epoch, true
 }
 
-// see records the newest minute of a flush.
-func (t *runningTotals[K]) see(minute int64) { t.newest = max(t.newest, minute) }
+// see records the newest minute of a flush, at most limit (the clock and a
+// little slack): one row stamped far ahead must not push every current
+// bucket beyond the horizon.
+func (t *runningTotals[K]) see(minute, limit int64) { t.newest = max(t.newest, min(minute, limit)) }
 
 // done prunes after a flush, at most once a minute.
 func (t *runningTotals[K]) done() {
@@ -121,13 +123,17 @@ func (t *runningTotals[K]) done() {
 	t.pruned = t.newest
 }
 
-// reset forgets code's totals (its visits were deleted): its next rows
-// count from zero, and replace whatever a batch in flight wrote after the
-// delete.
+// reset forgets code's totals (its visits are being deleted): its next
+// rows count from zero under the next epoch, a writer no row from before
+// the delete has, so nothing written before replaces or is replaced by
+// what is counted after.
 func (t *runningTotals[K]) reset(code string) {
-	for k := range t.totals {
+	for k, tt := range t.totals {
 		if t.code(k) == code {
 			delete(t.totals, k)
+			h := keyHash(k)
+			e := t.epochs[h]
+			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, t.bucket(k))}
 		}
 	}
 }
@@ -150,13 +156,17 @@ func newCumulative() *cumulative {
 	}
 }
 
+// aheadSlack is how far ahead of the clock a minute may move the horizon.
+const aheadSlack = 5 * 60
+
 // apply sets the minute rows' running totals (rows: one per key) and
-// returns the hourly and daily rollup rows of the same visits.
-func (c *cumulative) apply(rows []storage.VisitCount) (hourly, daily []storage.RollupCount) {
+// returns the hourly and daily rollup rows of the same visits; now is the
+// clock (unix seconds).
+func (c *cumulative) apply(rows []storage.VisitCount, now int64) (hourly, daily []storage.RollupCount) {
 	for _, r := range rows {
-		c.minute.see(r.Minute)
-		c.hour.see(r.Minute)
-		c.day.see(r.Minute)
+		c.minute.see(r.Minute, now+aheadSlack)
+		c.hour.see(r.Minute, now+aheadSlack)
+		c.day.see(r.Minute, now+aheadSlack)
 	}
 	for i := range rows {
 		r := &rows[i]

@@ -14,26 +14,26 @@ func TestCumulative_RunningTotals(t *testing.T) {
 	c := newCumulative()
 	const m = 1_700_000_040
 	rows := []storage.VisitCount{cumRow("a", m, 3), cumRow("b", m, 1)}
-	c.apply(rows)
+	c.apply(rows, 1<<40)
 	if rows[0].Cumulative != 3 || rows[1].Cumulative != 1 {
 		t.Fatalf("first flush: %+v", rows)
 	}
 	rows = []storage.VisitCount{cumRow("a", m, 2), cumRow("a", m+60, 5)}
-	c.apply(rows)
+	c.apply(rows, 1<<40)
 	if rows[0].Cumulative != 5 || rows[1].Cumulative != 5 {
 		t.Fatalf("second flush: %+v", rows)
 	}
 	// Far ahead: the old minute is pruned; a late row for it counts on its own.
-	c.apply([]storage.VisitCount{cumRow("z", m+2*cumulativeHorizon, 1)})
+	c.apply([]storage.VisitCount{cumRow("z", m+2*cumulativeHorizon, 1)}, 1<<40)
 	late := []storage.VisitCount{cumRow("a", m, 4)}
-	c.apply(late)
+	c.apply(late, 1<<40)
 	if late[0].Cumulative != 0 {
 		t.Fatalf("a bucket beyond the horizon got running total %d, want 0 (on its own)", late[0].Cumulative)
 	}
 	// Reset: the code's totals count from zero.
 	r := []storage.VisitCount{cumRow("z", m+2*cumulativeHorizon, 1)}
 	c.reset("z")
-	c.apply(r)
+	c.apply(r, 1<<40)
 	if r[0].Cumulative != 1 {
 		t.Fatalf("after reset: %d, want 1", r[0].Cumulative)
 	}
@@ -90,28 +90,28 @@ func TestRunningTotals_IdleBucketStartsANewEpoch(t *testing.T) {
 		t.Fatalf("no total row of %s in %+v", code, rows)
 		return storage.RollupCount{}
 	}
-	_, daily := c.apply([]storage.VisitCount{cumRow("a", day+60, 5)})
+	_, daily := c.apply([]storage.VisitCount{cumRow("a", day+60, 5)}, 1<<40)
 	if r := total(daily, "a"); r.Cumulative != 5 || r.Epoch != 0 || r.Bucket != day {
 		t.Fatalf("first: %+v", r)
 	}
 	// Three hours of other traffic: a's day total goes idle and is pruned.
 	for m := int64(day + 120); m < day+3*3600; m += 600 {
-		c.apply([]storage.VisitCount{cumRow("b", m, 1)})
+		c.apply([]storage.VisitCount{cumRow("b", m, 1)}, 1<<40)
 	}
-	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3*3600+60, 2)})
+	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3*3600+60, 2)}, 1<<40)
 	if r := total(daily, "a"); r.Cumulative != 2 || r.Epoch != 1 {
 		t.Fatalf("after idle: %+v, want total 2 under epoch 1", r)
 	}
 	// Beyond the horizon (2 days later): on its own.
-	c.apply([]storage.VisitCount{cumRow("b", day+3*86400, 1)})
-	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3600, 4)})
+	c.apply([]storage.VisitCount{cumRow("b", day+3*86400, 1)}, 1<<40)
+	_, daily = c.apply([]storage.VisitCount{cumRow("a", day+3600, 4)}, 1<<40)
 	if r := total(daily, "a"); r.Cumulative != 0 {
 		t.Fatalf("a bucket beyond the horizon: %+v, want on its own", r)
 	}
 	// One rollup row per dimension value, and one for bots only when a bot.
 	bot := cumRow("z", day+3*86400, 1)
 	bot.Bot, bot.Referrer = true, "t.co"
-	hourly, _ := c.apply([]storage.VisitCount{bot})
+	hourly, _ := c.apply([]storage.VisitCount{bot}, 1<<40)
 	dims := map[string]string{}
 	for _, r := range hourly {
 		dims[r.Dim] = r.Value

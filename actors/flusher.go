@@ -112,7 +112,7 @@ func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 	}
 	rows = sumByKey(rows)
 	part := storage.VisitBatch{Rows: rows}
-	part.Hourly, part.Daily = f.cum.apply(rows)
+	part.Hourly, part.Daily = f.cum.apply(rows, f.d.now().Unix())
 	if n := len(f.queue); n > 0 && !f.queue[n-1].attempted {
 		last := f.queue[n-1]
 		before := len(last.b.Rows)
@@ -180,11 +180,30 @@ func sumByKey(rows []storage.VisitCount) []storage.VisitCount {
 	return out
 }
 
-// resetVisits forgets code's running totals (its visits were deleted).
+// resetVisits forgets code's running totals (its visits are being
+// deleted), and makes the code's rows in batches not yet attempted count
+// on their own (their visits only, not a total from before the delete).
 func (f *flusher) resetVisits(code string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cum.reset(code)
+	for _, p := range f.queue {
+		if p.attempted {
+			continue
+		}
+		for i := range p.b.Rows {
+			if p.b.Rows[i].Code == code {
+				p.b.Rows[i].Cumulative, p.b.Rows[i].Epoch = 0, 0
+			}
+		}
+		for _, rs := range [][]storage.RollupCount{p.b.Hourly, p.b.Daily} {
+			for i := range rs {
+				if rs[i].Code == code {
+					rs[i].Cumulative, rs[i].Epoch = 0, 0
+				}
+			}
+		}
+	}
 }
 
 // mergeBatch adds part's rows (all three granularities) into b.

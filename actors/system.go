@@ -98,7 +98,7 @@ func New(cfg Config, d Deps) (*System, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	var inc [4]byte
+	var inc [8]byte // a restart never shares a writer id with an earlier incarnation
 	if _, err := rand.Read(inc[:]); err != nil {
 		return nil, fmt.Errorf("node incarnation: %w", err)
 	}

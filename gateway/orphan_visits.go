@@ -103,11 +103,11 @@ func (s *Server) shlinkDeleteOrphanVisits(c context.Context, ctx *fasthttp.Reque
 	}
 	var total uint64
 	for _, k := range orphanKinds {
+		s.visitsDeleted(c, k.code)
 		n, err := d.DeleteVisits(c, k.code)
 		if err != nil {
 			return err
 		}
-		s.visitsDeleted(c, k.code)
 		total += n
 	}
 	s.writeJSON(ctx, http.StatusOK, struct {

@@ -25,16 +25,20 @@ func (s *Server) deleteVisits(c context.Context, code string) (uint64, error) {
 	if !ok {
 		return 0, errorf(http.StatusNotImplemented, "not_implemented", "this visit store cannot delete visits")
 	}
+	// Before the delete: from now on every node counts the code from zero
+	// under a new writer, so no running total from before the delete is
+	// written after it (docs/storage.md).
+	s.visitsDeleted(c, code)
 	n, err := d.DeleteVisits(c, code)
+	s.d.Resolver.LinkChanged(c, code) // a max_visits link reloads its count
 	if err != nil {
 		return 0, err
 	}
-	s.visitsDeleted(c, code)
 	return n, nil
 }
 
 // visitsResetter is a Resolver that also forgets what it has counted of a
-// code whose stored visits were deleted (actors.System: the flushers'
+// code whose stored visits are being deleted (actors.System: the flushers'
 // running totals, see docs/storage.md).
 type visitsResetter interface {
 	VisitsDeleted(ctx context.Context, code string)

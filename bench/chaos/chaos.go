@@ -385,6 +385,14 @@ func (e *env) printLogTails() {
 			}
 		}
 		fmt.Fprintf(e.cfg.Out, "\n--- %s log: last warnings and errors ---\n%s\n", n.name, strings.Join(lines, "\n"))
+		// A -race binary's reports are plain text: print the first whole.
+		if logs := n.Logs(); strings.Contains(logs, "WARNING: DATA RACE") {
+			r := logs[strings.Index(logs, "WARNING: DATA RACE"):]
+			if end := strings.Index(r, "\n==================\n"); end > 0 {
+				r = r[:end]
+			}
+			fmt.Fprintf(e.cfg.Out, "\n--- %s: data race ---\n%s\n", n.name, r)
+		}
 	}
 }
 

@@ -426,11 +426,22 @@ const mutationPoll = 50 * time.Millisecond
 func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
 	op := fmt.Sprintf("delete visits of %q", code)
 	n, err := s.VisitTotal(ctx, code)
-	if err != nil || n == 0 {
+	if err != nil {
 		return 0, err
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	if n == 0 {
+		// Nothing in the daily table; the minute table may still hold rows
+		// (a migration copying, daily partitions dropped): delete those.
+		var rows uint64
+		if err := s.conn.QueryRow(ctx, `SELECT count() FROM `+s.table+` WHERE code = `+quote(code)).Scan(&rows); err != nil {
+			return 0, mapErr(ctx, op, err)
+		}
+		if rows == 0 {
+			return 0, nil
+		}
+	}
 	for _, t := range s.tables() {
 		if err := s.conn.Exec(ctx, `ALTER TABLE `+t.name+` DELETE WHERE code = `+quote(code)); err != nil {
 			return 0, mapErr(ctx, op, err)
