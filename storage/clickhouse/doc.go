@@ -3,8 +3,7 @@
 // <db>.visits (default database "minibitly"), over clickhouse-go/v2's native
 // protocol. The SQL runs on ClickHouse 18.16 (Debian's) and on current
 // releases: INSERTs name their columns, no LowCardinality (experimental in
-// 18.16), no features newer than 18.16 unless guarded by the server version
-// from the handshake.
+// 18.16), no features newer than 18.16.
 //
 // Exactly-once without insert deduplication: a node writes each bucket's
 // running total (storage.VisitCount.Cumulative) under its node_id, versioned

@@ -22,7 +22,6 @@ type Store struct {
 	table string // `db`.visits
 
 	mu       sync.Mutex
-	version  [2]uint64 // server major, minor from the last handshake
 	readMode readMode
 
 	closeOnce sync.Once
@@ -95,28 +94,14 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping checks that the server answers and records its version.
+// Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	if err := s.conn.Ping(ctx); err != nil {
 		return mapErr(ctx, "ping clickhouse", err)
 	}
-	if v, err := s.conn.ServerVersion(); err == nil {
-		s.mu.Lock()
-		s.version = [2]uint64{v.Version.Major, v.Version.Minor}
-		s.mu.Unlock()
-	}
 	return nil
-}
-
-// atLeast reports whether the server is at least major.minor (as of the
-// last handshake seen by Ping).
-func (s *Store) atLeast(major, minor uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.version
-	return v[0] > major || (v[0] == major && v[1] >= minor)
 }
 
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
