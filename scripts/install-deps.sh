@@ -4,7 +4,8 @@
 # binaries, wrk, iproute2, util-linux, protoc (protobuf-compiler, for
 # `make proto` and its check), chromium (the web UI's browser test) and
 # Node.js with npm (nodejs, npm: the real API clients of the compatibility
-# tests, compat/). Needs root (CI runs as root) or sudo.
+# tests, compat/), ZooKeeper (zookeeperd, for the ClickHouse cluster test)
+# and PgBouncer (pgbouncer, the pooler test). Needs root (CI runs as root) or sudo.
 set -eu
 need=""
 command -v clickhouse-server >/dev/null 2>&1 || need="$need clickhouse-server clickhouse-client"
@@ -16,6 +17,8 @@ command -v protoc >/dev/null 2>&1 || need="$need protobuf-compiler" # make proto
 command -v chromium >/dev/null 2>&1 || need="$need chromium"       # TestUI_Browser (cmd/minibitly), driven by chromedp
 command -v node >/dev/null 2>&1 || need="$need nodejs"             # compat/: the real API clients
 command -v npm >/dev/null 2>&1 || need="$need npm"
+[ -e /usr/share/zookeeper/bin/zkServer.sh ] || need="$need zookeeperd" # ClickHouse cluster test: ZooKeeper run as a plain process
+command -v pgbouncer >/dev/null 2>&1 || need="$need pgbouncer"     # PostgreSQL pooler test (transaction pooling)
 [ -z "$need" ] && exit 0
 echo "installing:$need"
 SUDO=""
