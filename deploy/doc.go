@@ -1,0 +1,2 @@
+// Package deploy holds no code: its test validates the deployment files statically.
+package deploy
