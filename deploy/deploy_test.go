@@ -7,8 +7,9 @@ package deploy
 //	go test ./deploy/
 //
 // When promtool is on PATH (Debian: apt-get install -y prometheus) the rules,
-// their unit test and the Prometheus configuration are checked by it too;
-// without it those subtests are skipped.
+// their unit test and the Prometheus configuration are checked by it too, and
+// docker-compose (apt-get install -y docker-compose) checks the compose file;
+// without them those tests are skipped.
 
 import (
 	"bytes"
@@ -560,4 +561,18 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestComposeConfig runs `docker-compose config -q` (Debian: apt-get install
+// -y docker-compose), which needs no engine. Skipped when it is absent.
+func TestComposeConfig(t *testing.T) {
+	bin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose not on PATH (Debian: apt-get install -y docker-compose)")
+	}
+	cmd := exec.Command(bin, "-f", "docker-compose.yml", "config", "-q")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("docker-compose config -q: %v\n%s", err, out)
+	}
 }
