@@ -136,7 +136,7 @@ func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 	for f.rows > f.cfg.MaxBufferedRows && len(f.queue) > 1 {
 		f.dropOldestLocked()
 	}
-	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+	f.gaugesLocked()
 }
 
 // requeue puts batches read back from the journal at the head of the
@@ -154,7 +154,7 @@ func (f *flusher) requeue(batches []replayedFlush) {
 		q = append(q, p)
 	}
 	f.queue = append(q, f.queue...)
-	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+	f.gaugesLocked()
 }
 
 func appendID(ids []uint64, id uint64) []uint64 {
@@ -335,7 +335,7 @@ func (f *flusher) deliver(ctx context.Context, force bool) error {
 			f.queue = f.queue[1:]
 			f.forgetLocked(p)
 		}
-		f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+		f.gaugesLocked()
 		f.mu.Unlock()
 	}
 }
@@ -347,6 +347,12 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// gaugesLocked sets the buffered visits and rows gauges.
+func (f *flusher) gaugesLocked() {
+	f.d.m.bufferedVisits.Set(float64(f.visitsLocked()))
+	f.d.m.bufferedRows.Set(float64(f.rows))
 }
 
 // buffered is the number of code's visits waiting for the sink.

@@ -14,6 +14,7 @@ type flushMetrics struct {
 	failures       prometheus.Counter
 	duration       prometheus.Histogram
 	bufferedVisits prometheus.Gauge
+	bufferedRows   prometheus.Gauge
 	breakerOpen    prometheus.Gauge
 }
 
@@ -90,6 +91,7 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 				Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 			}),
 			bufferedVisits: gauge("minibitly_actors_buffered_visits", "Visits collected from the shards and waiting for the sink."),
+			bufferedRows:   gauge("minibitly_actors_buffered_rows", "Minute rows of the batches waiting for the sink (bounded by --flush-buffer-rows)."),
 			breakerOpen:    gauge("minibitly_actors_flush_breaker_open", "1 while the visit sink's circuit breaker is open."),
 		},
 		batch: batchMetrics{visitsBatched: batched},
@@ -124,7 +126,7 @@ func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metr
 	}
 	f := &m.flush
 	cs := []prometheus.Collector{
-		f.visitsFlushed, f.visitsDropped, f.batches, f.rows, f.failures, f.duration, f.bufferedVisits, f.breakerOpen,
+		f.visitsFlushed, f.visitsDropped, f.batches, f.rows, f.failures, f.duration, f.bufferedVisits, f.bufferedRows, f.breakerOpen,
 		batched, m.send.visitsSentRemote, m.send.visitsRerouted, m.send.resends,
 		m.inbox.refused, m.inbox.duplicates,
 		m.resolve.loads, m.resolve.remoteLookups, m.resolve.remoteFailovers,
