@@ -3,9 +3,10 @@
 // pool.
 //
 // Schema migrations are embedded (migrations/*.sql) and applied by Migrate,
-// which is idempotent and safe when several nodes start at once (a session
-// advisory lock serialises them; applied versions are recorded in
-// schema_migrations).
+// which is idempotent and safe when several nodes start at once (each
+// migration's transaction takes a transaction-level advisory lock, which
+// also holds through a transaction-pooling PgBouncer; applied versions are
+// recorded in schema_migrations).
 //
 // Writes go to Config.URL. Reads (GetLink, ListLinks, APIKeyByHash,
 // ListAPIKeys) go to Config.ReadURL when it is set, e.g. a streaming
