@@ -161,6 +161,7 @@ type process struct {
 // and listens for HTTP. Nothing runs yet. On error it releases what it
 // acquired.
 func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process, err error) {
+	c.Postgres.Logger = log.With("component", "postgres")
 	st, err := openStores(ctx, c)
 	if err != nil {
 		return nil, err

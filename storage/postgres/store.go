@@ -19,6 +19,7 @@ type Store struct {
 	pool *pgxpool.Pool // primary: writes, UpdateLink, migrations
 	read *pgxpool.Pool // reads; == pool when Config.ReadURL is empty
 
+	router  *router // which pool serves each read
 	batcher *batcher
 
 	closeOnce sync.Once
@@ -28,6 +29,8 @@ var (
 	_ storage.LinkStore = (*Store)(nil)
 	_ storage.KeyStore  = (*Store)(nil)
 	_ storage.Pinger    = (*Store)(nil)
+
+	_ storage.ChangeNotifier = (*Store)(nil)
 )
 
 // Open connects to cfg.URL (and cfg.ReadURL) and checks that the server
@@ -50,7 +53,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("read pool: %w", err)
 		}
 	}
-	s := &Store{cfg: cfg, pool: pool, read: read}
+	s := &Store{cfg: cfg, pool: pool, read: read, router: newRouter(cfg.ReadYourWritesWindow, cfg.Logger)}
 	s.batcher = newBatcher(s, cfg)
 	return s, nil
 }
