@@ -88,6 +88,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if applied {
 				return nil
 			}
+			// A replica may not have the new schema yet.
+			defer s.router.noteAll()
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err
 			}

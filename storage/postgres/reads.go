@@ -103,6 +103,17 @@ func (r *router) noteLink(code string) {
 	r.recent[code] = until
 }
 
+// noteAll sends every read to the primary for the window (after a
+// migration: the replica may not have the new schema yet).
+func (r *router) noteAll() {
+	if r.window <= 0 {
+		return
+	}
+	r.mu.Lock()
+	r.allUntil = r.now().Add(r.window)
+	r.mu.Unlock()
+}
+
 func (r *router) noteKeys() {
 	if r.window <= 0 {
 		return
@@ -223,8 +234,14 @@ func replicaUnavailable(ctx context.Context, err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		// 40001 and 57P04 are what a hot standby cancels reads with on a
-		// recovery conflict; 57014 a statement cancelled (our half timeout).
-		return unavailableCode(pgErr.Code) || pgErr.Code == "40001" || pgErr.Code == "57P04" || pgErr.Code == "57014"
+		// recovery conflict; 57014 a statement cancelled (our half timeout);
+		// 42P01 and 42703 (no such table, column) a replica that has not
+		// replayed a migration yet.
+		switch pgErr.Code {
+		case "40001", "57P04", "57014", "42P01", "42703":
+			return true
+		}
+		return unavailableCode(pgErr.Code)
 	}
 	// Refused, reset, closed, timed out (the half deadline), DNS, TLS.
 	return true
