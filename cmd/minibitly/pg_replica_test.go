@@ -111,6 +111,9 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 		wantRedirect(n, code, "https://example.com/"+code)
 	}
 	for _, n := range []*clusterNode{a, b} {
+		if st, body, err := get(harness.Client, "GET", n.base+"/ready", "", nil); err != nil || st != 200 {
+			t.Fatalf("%s: /ready with only the replica down: %d %s %v, want 200", n.name, st, body, err)
+		}
 		var page struct {
 			Links []struct{} `json:"links"`
 		}

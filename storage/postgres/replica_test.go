@@ -139,6 +139,9 @@ func TestStore_ReplicaReads(t *testing.T) {
 	if !got.ReplicaDown || got.Fallbacks != before.Fallbacks+1 || got.Primary != before.Primary+12 {
 		t.Fatalf("replica down: %+v, before %+v; want down, one fallback, then the primary only", got, before)
 	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping with only the replica down: %v, want nil (the primary serves)", err)
+	}
 	if _, err := s.GetLink(ctx, "missing"); err == nil {
 		t.Fatal("GetLink(missing) with the replica down: no error")
 	}

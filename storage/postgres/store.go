@@ -94,7 +94,10 @@ func (s *Store) Close() {
 	})
 }
 
-// Ping checks the primary and, when configured, the read pool.
+// Ping checks the primary. A read pool that does not answer fails no Ping
+// (reads fall back to the primary, so the node still serves: /ready must
+// not take every node out of a load balancer when only the replica is
+// down); it is marked down, as a failed read would, and logged.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
@@ -102,8 +105,15 @@ func (s *Store) Ping(ctx context.Context) error {
 		return mapErr(ctx, "ping postgres", err)
 	}
 	if s.read != s.pool {
-		if err := s.read.Ping(ctx); err != nil {
-			return mapErr(ctx, "ping postgres reader", err)
+		if ok, probe := s.router.tryReplica(); ok {
+			rctx, rcancel := halfContext(ctx)
+			err := s.read.Ping(rctx)
+			rcancel()
+			if err != nil && ctx.Err() == nil {
+				s.router.replicaFailed(probe, err)
+			} else if err == nil {
+				s.router.replicaOK(probe)
+			}
 		}
 	}
 	return nil
