@@ -46,7 +46,6 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 		}
 	}
 	// Links nobody redirects to until the replica is down.
-	created := time.Now()
 	var cold []string
 	for i := range 6 {
 		code := fmt.Sprintf("cold%d", i)
@@ -97,11 +96,12 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 	r.ResumeReplay(t)
 	r.WaitCaughtUp(t)
 
-	// Replica stopped, past the window of the cold creates: their first
-	// redirects and the lists fall back to the primary.
+	// Replica stopped, past the read-your-writes window of every write
+	// (the edit was the last): the cold codes' first redirects and the
+	// lists are served by the fallback to the primary.
 	harness.Eventually(t, 2*window, func() error {
-		if time.Since(created) <= window {
-			return fmt.Errorf("inside the read-your-writes window of the creates")
+		if time.Since(edited) <= window {
+			return fmt.Errorf("inside the read-your-writes window of the writes")
 		}
 		return nil
 	})
