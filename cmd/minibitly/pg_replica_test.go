@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -122,13 +121,16 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 		}
 	}
 
-	// The fallback, not a lucky read-your-writes window, answered them.
-	fellBack := false
+	// The fallback, not a read-your-writes window, answered them; and
+	// before the stop the replica served reads.
+	var fallbacks, down, replicaReads uint64
 	for _, n := range []*clusterNode{a, b} {
-		fellBack = fellBack || strings.Contains(n.Logs(), "postgres read replica unavailable")
+		fallbacks += metric(t, n, "minibitly_postgres_read_fallbacks_total")
+		down += metric(t, n, "minibitly_postgres_replica_down")
+		replicaReads += metric(t, n, `minibitly_postgres_reads_total{pool="replica"}`)
 	}
-	if !fellBack {
-		t.Fatal("no node logged the replica's fallback to the primary")
+	if fallbacks == 0 || down == 0 || replicaReads == 0 {
+		t.Fatalf("fallbacks %d, nodes skipping the replica %d, replica reads %d: want each > 0", fallbacks, down, replicaReads)
 	}
 
 	// A node through PgBouncer (transaction pooling, exec mode in the URL).
