@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -161,5 +162,23 @@ func TestStore_ReplicaReads(t *testing.T) {
 	get(s, "a")
 	if got := stats(s); got.Replica != before.Replica+1 {
 		t.Fatalf("replica back: %+v, before %+v; want the read on the replica", got, before)
+	}
+}
+
+// A replica that is down when the store opens fails no Open (a node must
+// start during a replica outage): reads go to the primary.
+func TestOpen_ReplicaDown(t *testing.T) {
+	url := server(t).NewDatabase(t)
+	nobody := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/x?sslmode=disable", harness.FreePort(t, "127.0.0.1"))
+	s := openURL(t, withReadURL(config(url), nobody))
+	if err := s.CreateLink(t.Context(), link("a")); err != nil {
+		t.Fatal(err)
+	}
+	s.router.now = func() time.Time { return time.Now().Add(time.Hour) } // past the window
+	if _, err := s.GetLink(t.Context(), "a"); err != nil {
+		t.Fatalf("GetLink with the replica down since Open: %v", err)
+	}
+	if st := s.ReadStats(); !st.ReplicaDown || st.Replica != 0 {
+		t.Fatalf("ReadStats = %+v, want the replica down and unused", st)
 	}
 }
