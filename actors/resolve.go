@@ -145,6 +145,7 @@ func (s *System) VisitsDeleted(ctx context.Context, code string) {
 }
 
 func (s *System) changed(ctx context.Context, code string, visitsDeleted bool) {
+	s.noteChanged(code)
 	s.cache.Delete(code)
 	s.send(code, &invalidateMsg{code: code})
 	if s.d.Cluster == nil {
@@ -176,6 +177,16 @@ func (s *System) changed(ctx context.Context, code string, visitsDeleted bool) {
 		if m.Name != self && m.Name != owner.Name {
 			s.actors.Root.Send(remotePID(m), &clusterpb.Invalidate{Code: code, VisitsDeleted: visitsDeleted})
 		}
+	}
+}
+
+// noteChanged tells a link store that reads from a lagging replica (a
+// storage.ChangeNotifier) that code changed, before its caches here drop
+// it: the reload that follows must not bring the old link back from the
+// replica (docs/postgres-replicas.md).
+func (s *System) noteChanged(code string) {
+	if n, ok := s.d.Links.(storage.ChangeNotifier); ok {
+		n.NoteLinkChanged(code)
 	}
 }
 

@@ -219,6 +219,7 @@ func (s *System) Start() error {
 	nd := nodeActorDeps{
 		shardPID: func(code string) *actor.PID { return s.shards[s.ShardOf(code)] },
 		invalidate: func(code string) {
+			s.noteChanged(code)
 			s.cache.Delete(code)
 			s.send(code, &invalidateMsg{code: code})
 		},

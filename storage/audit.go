@@ -155,3 +155,11 @@ func patchFields(p LinkPatch) []string {
 	}
 	return f
 }
+
+// NoteLinkChanged forwards to the wrapped store when it is a ChangeNotifier
+// (a replica-reading store must still hear of changes through the wrapper).
+func (s auditedLinks) NoteLinkChanged(code string) {
+	if n, ok := s.LinkStore.(ChangeNotifier); ok {
+		n.NoteLinkChanged(code)
+	}
+}

@@ -84,3 +84,25 @@ func TestAudited_OneLinePerChange(t *testing.T) {
 		t.Error("a key hash reached the audit log")
 	}
 }
+
+// notingLinks is a LinkStore that records NoteLinkChanged.
+type notingLinks struct {
+	storage.LinkStore
+	noted []string
+}
+
+func (n *notingLinks) NoteLinkChanged(code string) { n.noted = append(n.noted, code) }
+
+// The audit wrapper passes invalidations on to a store that reads a replica.
+func TestAudited_ForwardsNoteLinkChanged(t *testing.T) {
+	inner := &notingLinks{}
+	links, _ := storage.Audited(inner, nil, slog.New(slog.DiscardHandler), time.Now)
+	n, ok := links.(storage.ChangeNotifier)
+	if !ok {
+		t.Fatal("the audited store is no ChangeNotifier")
+	}
+	n.NoteLinkChanged("abc")
+	if len(inner.noted) != 1 || inner.noted[0] != "abc" {
+		t.Fatalf("noted %v, want [abc]", inner.noted)
+	}
+}

@@ -435,3 +435,13 @@ func LessVisitKey(a, b VisitKey) bool {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// ChangeNotifier is implemented by link stores whose reads may lag their
+// writes (e.g. reads served by a streaming replica). NoteLinkChanged tells
+// the store that code was just written, on this node or another (the
+// cluster's invalidation after a create, update or delete): the store's
+// next reads of code, for a bounded window the backend documents, must
+// not come from a copy older than that write. It must not block.
+type ChangeNotifier interface {
+	NoteLinkChanged(code string)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/minibitly/minibitly/storage/clickhouse"
 	"github.com/minibitly/minibitly/storage/postgres"
 )
@@ -20,6 +22,7 @@ func openPostgres(ctx context.Context, c *config, s *stores) error {
 		return fmt.Errorf("migrate postgres: %w", err)
 	}
 	s.links, s.keys = pg, pg
+	s.pg = pg
 	s.pingers["postgres"] = pg
 	return nil
 }
@@ -38,4 +41,34 @@ func openClickHouse(ctx context.Context, c *config, s *stores) error {
 	s.sink, s.stats = ch, ch
 	s.pingers["clickhouse"] = ch
 	return nil
+}
+
+// registerPostgresReads exports the read routing of a store with a read
+// replica: reads by the pool that answered, fallbacks, and whether the
+// replica is being skipped now.
+func registerPostgresReads(reg prometheus.Registerer, pg *postgres.Store) {
+	reads := func(pool string, f func(postgres.ReadStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "minibitly_postgres_reads_total",
+			Help:        "PostgreSQL link and key reads by the pool that answered (replica: --postgres-read-url; primary: read-your-writes, fallbacks, a down replica).",
+			ConstLabels: prometheus.Labels{"pool": pool},
+		}, func() float64 { return float64(f(pg.ReadStats())) })
+	}
+	reg.MustRegister(
+		reads("replica", func(s postgres.ReadStats) uint64 { return s.Replica }),
+		reads("primary", func(s postgres.ReadStats) uint64 { return s.Primary }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "minibitly_postgres_read_fallbacks_total",
+			Help: "Reads that failed on the read replica and were answered by the primary.",
+		}, func() float64 { return float64(pg.ReadStats().Fallbacks) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "minibitly_postgres_replica_down",
+			Help: "1 while the read replica is skipped after a failure (reads go to the primary).",
+		}, func() float64 {
+			if pg.ReadStats().ReplicaDown {
+				return 1
+			}
+			return 0
+		}),
+	)
 }

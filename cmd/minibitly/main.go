@@ -161,6 +161,7 @@ type process struct {
 // and listens for HTTP. Nothing runs yet. On error it releases what it
 // acquired.
 func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process, err error) {
+	c.Postgres.Logger = log.With("component", "postgres")
 	st, err := openStores(ctx, c)
 	if err != nil {
 		return nil, err
@@ -183,6 +184,9 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st.pg != nil && c.Postgres.ReadURL != "" {
+		registerPostgresReads(reg, st.pg)
+	}
 	clk := clock.New()
 	p.clk = clk
 	if p.journal, err = openVisitJournal(c, log, reg); err != nil {

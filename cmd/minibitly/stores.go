@@ -8,6 +8,7 @@ import (
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/minibitly/minibitly/storage/embedded"
+	"github.com/minibitly/minibitly/storage/postgres"
 )
 
 // stores are the backends chosen by the flags.
@@ -17,6 +18,7 @@ type stores struct {
 	sink    storage.VisitSink
 	stats   storage.StatsReader
 	pingers map[string]storage.Pinger
+	pg      *postgres.Store // nil without --postgres-url
 	closers []func() error
 }
 

@@ -32,6 +32,14 @@
 //     and is stopped and removed when the test (or TestMain) ends. Stop and
 //     Start stop and restart a server on the same data directory and port
 //     for fault tests; NewDatabase gives each test its own database.
+//   - Replica (pg_replica.go): Postgres.StartReplica copies a server with
+//     pg_basebackup -R -X stream and runs it as a hot standby on its own
+//     port; PauseReplay and ResumeReplay make it lag on purpose (it keeps
+//     answering with old rows), WaitCaughtUp waits for replay, Stop and
+//     Start as for the primary. PgBouncer (pgbouncer.go): StartPgBouncer
+//     runs Debian's pgbouncer in transaction-pooling mode in front of a
+//     server, as the postgres user (it refuses root); URLOf gives a URL
+//     through it with default_query_exec_mode=exec.
 //   - Node: one minibitly process (Binary builds ./cmd/minibitly once per
 //     test binary, with -race when the test has it), ready once GET /ready
 //     answers 200; Stop sends SIGTERM and fails the test on a non-zero exit,

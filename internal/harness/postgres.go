@@ -118,14 +118,12 @@ func (p *Postgres) init() error {
 		return fmt.Errorf("postgres data dir: %w", err)
 	}
 	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
+		cred, err := postgresCredential()
 		if err != nil {
-			return fmt.Errorf("running as root needs the postgres user to run initdb: %w (install: %s)", err, PostgresInstall)
+			return fmt.Errorf("running as root needs the postgres user to run initdb: %w", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(p.dataDir, uid, gid); err != nil {
+		p.cred = cred
+		if err := os.Chown(p.dataDir, int(cred.Uid), int(cred.Gid)); err != nil {
 			return fmt.Errorf("chown postgres data dir: %w", err)
 		}
 	}
@@ -153,6 +151,18 @@ func (p *Postgres) init() error {
 	}
 	p.port = port
 	return nil
+}
+
+// postgresCredential is the postgres user's, for the server binaries and
+// pgbouncer, which refuse to run as root.
+func postgresCredential() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("no postgres user: %w (install: %s)", err, PostgresInstall)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 // command builds a command for one of the server binaries, run as the
@@ -183,6 +193,12 @@ func (p *Postgres) start() error {
 		"-c", "logging_collector=off",
 		"-c", "log_min_messages=warning",
 		"-c", "TimeZone=UTC",
+		// Streaming replicas (StartReplica): pg_hba.conf from initdb already
+		// trusts replication connections from 127.0.0.1; keep enough WAL for a
+		// stopped replica to catch up without a slot.
+		"-c", "wal_level=replica",
+		"-c", "max_wal_senders=10",
+		"-c", "wal_keep_size=256MB",
 	)
 	proc, err := StartProcess(cmd, p.logPath)
 	if err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -16,6 +17,15 @@ type Config struct {
 	// ListAPIKeys (a read replica or a PgBouncer in front of one); empty =
 	// the primary serves them too.
 	ReadURL string
+	// ReadYourWritesWindow: for this long after a link is written through
+	// this store, or named by NoteLinkChanged (the cluster's invalidation),
+	// its reads go to the primary, and so do lists after any link write and
+	// key reads after any key write; 0 = always read ReadURL. Ignored
+	// without ReadURL. A read of an edited link is stale only while the
+	// replica lags by more than this. See docs/postgres-replicas.md.
+	ReadYourWritesWindow time.Duration
+	// Logger receives the read replica's down/up transitions; nil = none.
+	Logger *slog.Logger
 	// MaxConns bounds each pool (the primary's and the reader's); ≥ 1.
 	MaxConns int32
 	// MinConns connections are kept open even when idle; 0..MaxConns.
@@ -39,13 +49,14 @@ type Config struct {
 // DefaultConfig returns the defaults; URL is left empty.
 func DefaultConfig() Config {
 	return Config{
-		MaxConns:       20,
-		MinConns:       0,
-		ConnectTimeout: 5 * time.Second,
-		QueryTimeout:   5 * time.Second,
-		BatchWindow:    time.Millisecond,
-		MaxBatch:       500,
-		Flushers:       4,
+		ReadYourWritesWindow: 10 * time.Second,
+		MaxConns:             20,
+		MinConns:             0,
+		ConnectTimeout:       5 * time.Second,
+		QueryTimeout:         5 * time.Second,
+		BatchWindow:          time.Millisecond,
+		MaxBatch:             500,
+		Flushers:             4,
 	}
 }
 
@@ -60,6 +71,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("postgres: min conns must be 0..max conns (%d), got %d", c.MaxConns, c.MinConns)
 	case c.ConnectTimeout <= 0 || c.QueryTimeout <= 0:
 		return fmt.Errorf("postgres: connect and query timeouts must be positive, got %s and %s", c.ConnectTimeout, c.QueryTimeout)
+	case c.ReadYourWritesWindow < 0:
+		return fmt.Errorf("postgres: read-your-writes window must not be negative (0 = off), got %s", c.ReadYourWritesWindow)
 	case c.BatchWindow < 0:
 		return fmt.Errorf("postgres: batch window must not be negative (0 = do not wait), got %s", c.BatchWindow)
 	case c.MaxBatch < 1 || c.Flushers < 1:

@@ -3,15 +3,25 @@
 // pool.
 //
 // Schema migrations are embedded (migrations/*.sql) and applied by Migrate,
-// which is idempotent and safe when several nodes start at once (a session
-// advisory lock serialises them; applied versions are recorded in
-// schema_migrations).
+// which is idempotent and safe when several nodes start at once (each
+// migration's transaction takes a transaction-level advisory lock, which
+// also holds through a transaction-pooling PgBouncer; applied versions are
+// recorded in schema_migrations).
 //
 // Writes go to Config.URL. Reads (GetLink, ListLinks, APIKeyByHash,
 // ListAPIKeys) go to Config.ReadURL when it is set, e.g. a streaming
-// replica; a replica that lags makes a just-created link invisible to them
-// for the lag. UpdateLink reads and writes the primary in one transaction
-// (SELECT … FOR UPDATE, storage.LinkPatch.Apply, UPDATE).
+// replica, with two exceptions (reads.go): read-your-writes — a code
+// written through this store or named by NoteLinkChanged
+// (storage.ChangeNotifier: the cluster's invalidation) is read from the
+// primary for Config.ReadYourWritesWindow, and so are lists after a link
+// write and keys after a key write — and fallback — a read the replica
+// cannot serve (unreachable, starting, stopping, recovery conflict, behind
+// a migration) is retried on the primary, and the replica is skipped for
+// a moment. UpdateLink reads and writes the primary in one transaction
+// (SELECT … FOR UPDATE, storage.LinkPatch.Apply, UPDATE). The store keeps
+// no session state, so it runs through PgBouncer in transaction mode when
+// the URL sets default_query_exec_mode=exec (no named prepared
+// statements). See docs/postgres-replicas.md.
 //
 // Concurrent CreateLink calls are group-committed: a batcher collects the
 // creates that arrive within Config.BatchWindow (or while earlier batches

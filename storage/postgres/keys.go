@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/minibitly/minibitly/storage"
 )
@@ -37,6 +38,7 @@ func scanKey(row pgx.Row) (storage.APIKey, error) {
 func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	defer s.router.noteKeys()
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
@@ -55,7 +57,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (storage.APIKey, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	k, err := scanKey(s.read.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, hash))
+	k, err := readFrom(ctx, s, readKey, "", func(ctx context.Context, p *pgxpool.Pool) (storage.APIKey, error) {
+		return scanKey(p.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, hash))
+	})
 	if err != nil {
 		return storage.APIKey{}, mapErr(ctx, "api key by hash", err)
 	}
@@ -66,11 +70,13 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (storage.APIKey, 
 func (s *Store) ListAPIKeys(ctx context.Context) ([]storage.APIKey, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	rows, err := s.read.Query(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, mapErr(ctx, "list api keys", err)
-	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.APIKey, error) { return scanKey(r) })
+	keys, err := readFrom(ctx, s, readKey, "", func(ctx context.Context, p *pgxpool.Pool) ([]storage.APIKey, error) {
+		rows, err := p.Query(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at, id`)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.APIKey, error) { return scanKey(r) })
+	})
 	if err != nil {
 		return nil, mapErr(ctx, "list api keys", err)
 	}
@@ -81,6 +87,7 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]storage.APIKey, error) {
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	defer s.router.noteKeys()
 	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
 		id, micro(time.Now()))
 	if err != nil {

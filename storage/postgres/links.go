@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/minibitly/minibitly/storage"
 )
@@ -119,6 +120,8 @@ func (s *Store) insertLinks(ctx context.Context, ls []storage.Link) (map[string]
 func (s *Store) CreateLink(ctx context.Context, l storage.Link) error {
 	l = normalize(l)
 	l.Tags = append([]string(nil), l.Tags...)
+	// Noted whatever the outcome: a timed-out create may have committed.
+	defer s.router.noteLink(l.Code)
 	if err := s.batcher.submit(ctx, l); err != nil {
 		return fmt.Errorf("create link %q: %w", l.Code, err)
 	}
@@ -145,6 +148,11 @@ func (s *Store) CreateLinks(ctx context.Context, ls []storage.Link) ([]error, er
 		first[l.Code] = i
 		uniq = append(uniq, normalize(l))
 	}
+	defer func() {
+		for _, l := range uniq {
+			s.router.noteLink(l.Code)
+		}
+	}()
 	inserted, err := s.insertLinks(ctx, uniq)
 	if err != nil {
 		return nil, mapErr(ctx, fmt.Sprintf("create %d links", len(uniq)), err)
@@ -185,12 +193,15 @@ func scanLink(row pgx.Row) (storage.Link, error) {
 	return l, nil
 }
 
-// GetLink returns a live link (read pool).
+// GetLink returns a live link (read pool, unless read-your-writes or a
+// down replica sends it to the primary).
 func (s *Store) GetLink(ctx context.Context, code string) (storage.Link, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	l, err := scanLink(s.read.QueryRow(ctx,
-		`SELECT `+linkColumns+` FROM links WHERE code = $1 AND deleted_at IS NULL`, code))
+	l, err := readFrom(ctx, s, readLink, code, func(ctx context.Context, p *pgxpool.Pool) (storage.Link, error) {
+		return scanLink(p.QueryRow(ctx,
+			`SELECT `+linkColumns+` FROM links WHERE code = $1 AND deleted_at IS NULL`, code))
+	})
 	if err != nil {
 		return storage.Link{}, mapErr(ctx, fmt.Sprintf("get link %q", code), err)
 	}
@@ -203,6 +214,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (storage.Link, error) 
 func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch) (storage.Link, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	defer s.router.noteLink(code)
 	var out storage.Link
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		l, err := scanLink(tx.QueryRow(ctx,
@@ -244,6 +256,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch
 func (s *Store) DeleteLink(ctx context.Context, code string) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	defer s.router.noteLink(code)
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE links SET deleted_at = $2 WHERE code = $1 AND deleted_at IS NULL`, code, micro(time.Now()))
 	if err != nil {
@@ -297,11 +310,13 @@ func (s *Store) ListLinks(ctx context.Context, q storage.ListQuery) ([]storage.L
 
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	rows, err := s.read.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, "", mapErr(ctx, "list links", err)
-	}
-	ls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Link, error) { return scanLink(r) })
+	ls, err := readFrom(ctx, s, readLinkList, "", func(ctx context.Context, p *pgxpool.Pool) ([]storage.Link, error) {
+		rows, err := p.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Link, error) { return scanLink(r) })
+	})
 	if err != nil {
 		return nil, "", mapErr(ctx, "list links", err)
 	}

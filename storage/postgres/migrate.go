@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -16,7 +15,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migrationLockKey is the pg_advisory_lock key that serialises Migrate
+// migrationLockKey is the pg_advisory_xact_lock key that serialises Migrate
 // across nodes ("minibitl" as an int64).
 const migrationLockKey int64 = 0x6d696e696269746c
 
@@ -56,59 +55,45 @@ func migrations() ([]migration, error) {
 }
 
 // Migrate applies the embedded migrations that the database lacks, each in
-// its own transaction, and records them in schema_migrations. It holds a
-// session advisory lock meanwhile, so concurrent starts apply each migration
-// once. Running it again is a no-op. It is not bounded by QueryTimeout (a
+// its own transaction, and records them in schema_migrations. Each of those
+// transactions first takes a transaction-level advisory lock
+// (pg_advisory_xact_lock), so concurrent starts apply each migration once;
+// being transaction-scoped, the lock also works through a PgBouncer in
+// transaction-pooling mode (a session lock taken through one stays on
+// whichever server connection ran it, and the unlock may run on another).
+// Running it again is a no-op. It is not bounded by QueryTimeout (a
 // migration may take long): bound it with ctx.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return mapErr(ctx, "migrate: acquire connection", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
-		return mapErr(ctx, "migrate: lock", err)
-	}
-	defer func() {
-		// Unlock even if ctx is done; closing the session would release it too.
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", migrationLockKey); err != nil {
-			conn.Conn().Close(uctx) // drop the session, and the lock with it
-		}
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		name       text        NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return mapErr(ctx, "migrate: create schema_migrations", err)
-	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
-	if err != nil {
-		return mapErr(ctx, "migrate: read schema_migrations", err)
-	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return mapErr(ctx, "migrate: read schema_migrations", err)
-	}
-	for _, v := range versions {
-		applied[int(v)] = true
-	}
 	for _, m := range ms {
-		if applied[m.version] {
-			continue
-		}
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    integer PRIMARY KEY,
+				name       text        NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now()
+			)`); err != nil {
+				return fmt.Errorf("create schema_migrations: %w", err)
+			}
+			var applied bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+				int32(m.version)).Scan(&applied); err != nil {
+				return fmt.Errorf("read schema_migrations: %w", err)
+			}
+			if applied {
+				return nil
+			}
+			// A replica may not have the new schema yet.
+			defer s.router.noteAll()
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", int32(m.version), m.name)
 			return err
 		})
 		if err != nil {

@@ -19,6 +19,7 @@ type Store struct {
 	pool *pgxpool.Pool // primary: writes, UpdateLink, migrations
 	read *pgxpool.Pool // reads; == pool when Config.ReadURL is empty
 
+	router  *router // which pool serves each read
 	batcher *batcher
 
 	closeOnce sync.Once
@@ -28,11 +29,14 @@ var (
 	_ storage.LinkStore = (*Store)(nil)
 	_ storage.KeyStore  = (*Store)(nil)
 	_ storage.Pinger    = (*Store)(nil)
+
+	_ storage.ChangeNotifier = (*Store)(nil)
 )
 
-// Open connects to cfg.URL (and cfg.ReadURL) and checks that the server
-// answers within cfg.ConnectTimeout: an unreachable server fails Open with
-// storage.ErrUnavailable. It does not migrate; call Migrate.
+// Open connects to cfg.URL and checks that the server answers within
+// cfg.ConnectTimeout: an unreachable server fails Open with
+// storage.ErrUnavailable. An unreachable cfg.ReadURL does not: reads go to
+// the primary until the replica answers. It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -44,18 +48,40 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	read := pool
+	var readErr error
 	if cfg.ReadURL != "" {
-		if read, err = newPool(ctx, cfg, cfg.ReadURL); err != nil {
+		// A replica that does not answer fails no Open: reads go to the
+		// primary until it does (a node must start during a replica outage).
+		if read, err = poolFor(ctx, cfg, cfg.ReadURL); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("read pool: %w", err)
 		}
+		readErr = pingPool(ctx, cfg, read)
 	}
-	s := &Store{cfg: cfg, pool: pool, read: read}
+	s := &Store{cfg: cfg, pool: pool, read: read, router: newRouter(cfg.ReadYourWritesWindow, cfg.Logger)}
+	if readErr != nil {
+		s.router.replicaFailed(false, readErr)
+	}
 	s.batcher = newBatcher(s, cfg)
 	return s, nil
 }
 
+// newPool is poolFor and a ping: an unreachable server fails it with
+// storage.ErrUnavailable.
 func newPool(ctx context.Context, cfg Config, url string) (*pgxpool.Pool, error) {
+	pool, err := poolFor(ctx, cfg, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := pingPool(ctx, cfg, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// poolFor makes a pool on url; it connects on first use.
+func poolFor(ctx context.Context, cfg Config, url string) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The URL may hold a password: do not echo it.
@@ -70,13 +96,16 @@ func newPool(ctx context.Context, cfg Config, url string) (*pgxpool.Pool, error)
 	if err != nil {
 		return nil, fmt.Errorf("postgres pool: %w", err)
 	}
+	return pool, nil
+}
+
+func pingPool(ctx context.Context, cfg Config, pool *pgxpool.Pool) error {
 	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, mapErr(ctx, "connect to postgres", err)
+		return mapErr(ctx, "connect to postgres", err)
 	}
-	return pool, nil
+	return nil
 }
 
 // Close stops the create batcher (pending creates fail) and closes the
@@ -91,7 +120,10 @@ func (s *Store) Close() {
 	})
 }
 
-// Ping checks the primary and, when configured, the read pool.
+// Ping checks the primary. A read pool that does not answer fails no Ping
+// (reads fall back to the primary, so the node still serves: /ready must
+// not take every node out of a load balancer when only the replica is
+// down); it is marked down, as a failed read would, and logged.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
@@ -99,8 +131,15 @@ func (s *Store) Ping(ctx context.Context) error {
 		return mapErr(ctx, "ping postgres", err)
 	}
 	if s.read != s.pool {
-		if err := s.read.Ping(ctx); err != nil {
-			return mapErr(ctx, "ping postgres reader", err)
+		if ok, probe := s.router.tryReplica(); ok {
+			rctx, rcancel := halfContext(ctx)
+			err := s.read.Ping(rctx)
+			rcancel()
+			if err != nil && ctx.Err() == nil {
+				s.router.replicaFailed(probe, err)
+			} else if err == nil {
+				s.router.replicaOK(probe)
+			}
 		}
 	}
 	return nil
