@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -131,7 +133,7 @@ func (s *Store) Events(ctx context.Context, q storage.EventsQuery) ([]storage.Ev
 WHERE ` + eventsWhere(q) + `
 ORDER BY time DESC, code, node_id, seq, idx
 LIMIT ` + strconv.Itoa(q.Offset) + `, ` + strconv.Itoa(q.Limit)
-	rows, err := s.conn.Query(ctx, sql)
+	rows, err := s.conn.Query(bigQuery(ctx, sql), sql)
 	if err != nil {
 		return nil, mapErr(ctx, "read events", err)
 	}
@@ -152,6 +154,15 @@ LIMIT ` + strconv.Itoa(q.Offset) + `, ` + strconv.Itoa(q.Limit)
 	return out, nil
 }
 
+// bigQuery raises max_query_size (256 KiB by default) for a query that
+// lists many codes (a tag's or every link's events: up to 10,000 codes).
+func bigQuery(ctx context.Context, sql string) context.Context {
+	if len(sql) < 200<<10 {
+		return ctx
+	}
+	return ch.Context(ctx, ch.WithSettings(ch.Settings{"max_query_size": 2*len(sql) + 1<<20}))
+}
+
 // CountEvents counts q's events, each once.
 func (s *Store) CountEvents(ctx context.Context, q storage.EventsQuery) (uint64, error) {
 	if err := storage.ValidateEventsQuery(q, true); err != nil {
@@ -163,7 +174,8 @@ func (s *Store) CountEvents(ctx context.Context, q storage.EventsQuery) (uint64,
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	var n uint64
-	if err := s.conn.QueryRow(ctx, `SELECT count() FROM `+s.eventsTable()+` FINAL WHERE `+eventsWhere(q)).Scan(&n); err != nil {
+	sql := `SELECT count() FROM ` + s.eventsTable() + ` FINAL WHERE ` + eventsWhere(q)
+	if err := s.conn.QueryRow(bigQuery(ctx, sql), sql).Scan(&n); err != nil {
 		return 0, mapErr(ctx, "count events", err)
 	}
 	return n, nil

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -66,6 +67,17 @@ func TestStore_Events(t *testing.T) {
 	q.Offset, q.Limit, q.ExcludeBots, q.Codes = 0, 10, true, []string{"b"}
 	if n, err := s.CountEvents(ctx, q); err != nil || n != 0 {
 		t.Fatalf("b without bots: %d, %v", n, err)
+	}
+	// 10,000 codes of 64 bytes: a query above max_query_size's default.
+	q = storage.EventsQuery{From: at.Add(-time.Hour), To: at.Add(time.Hour), Limit: 10, Codes: []string{"a"}}
+	for i := range 10000 {
+		q.Codes = append(q.Codes, fmt.Sprintf("%064d", i))
+	}
+	if n, err := s.CountEvents(ctx, q); err != nil || n != 4 {
+		t.Fatalf("CountEvents of 10,001 codes = %d, %v; want 4", n, err)
+	}
+	if page, err := s.Events(ctx, q); err != nil || len(page) != 4 {
+		t.Fatalf("Events of 10,001 codes: %d, %v", len(page), err)
 	}
 	if _, err := s.Events(ctx, storage.EventsQuery{Codes: []string{"a"}, From: at, To: at, Limit: 1}); err == nil {
 		t.Fatal("an empty range was answered")
