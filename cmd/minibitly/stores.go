@@ -16,6 +16,10 @@ type stores struct {
 	keys    storage.KeyStore
 	sink    storage.VisitSink
 	stats   storage.StatsReader
+	// events and eventReader are the raw visit events' store (ClickHouse
+	// only; nil with the embedded store).
+	events      storage.EventSink
+	eventReader storage.EventReader
 	pingers map[string]storage.Pinger
 	closers []func() error
 }
