@@ -111,14 +111,16 @@ func TestServer_CachedRedirectRawAllocatesNothing(t *testing.T) {
 }
 
 // BenchmarkServer_RedirectRaw compares the cached redirect handler with
-// --raw-visits off and on (rings as the binary sizes them, drained every
-// millisecond like the consumers do).
+// --raw-visits off and on (the visit rings as the binary sizes them, the
+// event ring as rawvisits.DefaultConfig does, 8 × 1024, and as it did
+// first, 8 × 8192; drained every millisecond).
 func BenchmarkServer_RedirectRaw(b *testing.B) {
 	entry := &nearcache.Entry{Code: "abc", Location: []byte("https://example.com/x"), Status: 302}
-	vOff, vOn := visitlog.New(8, 1<<13), visitlog.New(8, 1<<13)
-	rl := eventlog.New(8, 1<<13)
+	vOff, vOn, vBig := visitlog.New(8, 1<<13), visitlog.New(8, 1<<13), visitlog.New(8, 1<<13)
+	rl, rlBig := eventlog.New(8, 1<<10), eventlog.New(8, 1<<13)
 	off := newRawServer(b, vOff, nil, entry)
 	on := newRawServer(b, vOn, rl, entry)
+	big := newRawServer(b, vBig, rlBig, entry)
 	stop, drained := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -127,11 +129,13 @@ func BenchmarkServer_RedirectRaw(b *testing.B) {
 			case <-stop:
 				return
 			case <-time.After(time.Millisecond):
-				for _, l := range []*visitlog.Log{vOff, vOn} {
+				for _, l := range []*visitlog.Log{vOff, vOn, vBig} {
 					l.Drain(func([]byte, int64, uint32, []byte) {})
 					l.CommitDrained()
 				}
-				rl.Drain(func([]byte, int64, uint32, []byte, []byte) {})
+				for _, l := range []*eventlog.Log{rl, rlBig} {
+					l.Drain(func([]byte, int64, uint32, []byte, []byte) {})
+				}
 			}
 		}
 	}()
@@ -151,4 +155,5 @@ func BenchmarkServer_RedirectRaw(b *testing.B) {
 	}
 	b.Run("raw=off", func(b *testing.B) { run(b, off) })
 	b.Run("raw=on", func(b *testing.B) { run(b, on) })
+	b.Run("raw=on-8x8192", func(b *testing.B) { run(b, big) })
 }

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -91,15 +92,21 @@ func TestLog_RecordAllocatesNothing(t *testing.T) {
 	}
 }
 
+// BenchmarkLog_Record: a ring that cycles through fewer slots keeps them in
+// the CPU cache (8 × 1024 slots, 4.5 MB, against 8 × 8192, 35.7 MB).
 func BenchmarkLog_Record(b *testing.B) {
-	l := New(8, 1<<13)
 	ref := []byte("https://news.example.com/story/123")
 	ua := []byte("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		l.Record(uint64(i), "abc1234", 1, 0, ref, ua)
-		if i&1023 == 0 {
-			l.Drain(func([]byte, int64, uint32, []byte, []byte) {})
-		}
+	for _, slots := range []int{1 << 10, 1 << 13} {
+		b.Run(fmt.Sprintf("slots=8x%d", slots), func(b *testing.B) {
+			l := New(8, slots)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				l.Record(uint64(i), "abc1234", 1, 0, ref, ua)
+				if i&4095 == 0 {
+					l.Drain(func([]byte, int64, uint32, []byte, []byte) {})
+				}
+			}
+		})
 	}
 }
