@@ -1,7 +1,9 @@
 // Package rawvisits is the raw visit events pipeline of --raw-visits: the
 // ring the gateway records every visit's event into (internal/eventlog) and
-// the Flusher, its single consumer, which every flush interval drains it
-// into a storage.EventBatch and writes that to a storage.EventSink, with a
+// the Flusher, its consumer: a drainer goroutine empties the ring every
+// DrainInterval (10 ms, so the ring stays small and cache-warm), and a
+// writer goroutine makes the drained events one storage.EventBatch every
+// Interval (--flush-interval), writes it to a storage.EventSink with a
 // bounded retry, and applies the events' TTL at start and every hour.
 //
 // Raw events are best-effort, unlike the visit aggregates (package actors):
