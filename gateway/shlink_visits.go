@@ -40,6 +40,9 @@ import (
 // orphan one); visitedUrl is the base URL for base_url and "" for the
 // other types (the requested path is not stored).
 //
+// With --raw-visits (Deps.Events set) the lists of links are the stored
+// raw events instead (shlink_events.go); orphan visits stay as here.
+//
 // Bounds: the newest storage.MaxVisitRows rows of the range, and at most
 // shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
 // itemsPerPage above it are answered with pages of that size; the
