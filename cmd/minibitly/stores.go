@@ -12,16 +12,17 @@ import (
 
 // stores are the backends chosen by the flags.
 type stores struct {
-	links storage.LinkStore
-	keys  storage.KeyStore
-	sink  storage.VisitSink
-	stats storage.StatsReader
+	links   storage.LinkStore
+	keys    storage.KeyStore
+	sink    storage.VisitSink
+	stats   storage.StatsReader
+	pingers map[string]storage.Pinger
+	closers []func() error
+
 	// events and eventReader are the raw visit events' store (ClickHouse
 	// only; nil with the embedded store).
 	events      storage.EventSink
 	eventReader storage.EventReader
-	pingers     map[string]storage.Pinger
-	closers     []func() error
 }
 
 // openStores opens the embedded store for whatever is not configured
