@@ -48,6 +48,14 @@ type EventSink interface {
 	ExpireEvents(ctx context.Context, now time.Time, ttl time.Duration) error
 }
 
+// EventDeleter is an event store that can remove a code's events (when its
+// visits are deleted).
+type EventDeleter interface {
+	// DeleteEvents removes every stored event of code and returns once
+	// they are gone from reads. Events written after it stay.
+	DeleteEvents(ctx context.Context, code string) error
+}
+
 // MaxEventsPage bounds EventsQuery.Limit.
 const MaxEventsPage = 5000
 

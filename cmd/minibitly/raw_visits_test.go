@@ -174,6 +174,20 @@ func TestRawVisits_Shlink(t *testing.T) {
 		t.Errorf("raw visit metrics: enabled %v written %v dropped %v", e.metricOf(t, "minibitly_raw_visits_enabled"),
 			e.metricOf(t, "minibitly_raw_visits_written_total"), e.metricOf(t, "minibitly_raw_visits_dropped_total"))
 	}
+	// Deleting the link's visits deletes its events too.
+	req, _ := http.NewRequest("DELETE", e.base+"/rest/v3/short-urls/rawv/visits", nil)
+	req.Header.Set("X-Api-Key", extKey)
+	resp, err := harness.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("DELETE visits: %d", resp.StatusCode)
+	}
+	if v, err := e.shlinkVisits(t, "/rest/v3/short-urls/rawv/visits"); err != nil || v.Visits.Pagination.TotalItems != 0 {
+		t.Fatalf("after DELETE: %+v, %v", v.Visits.Pagination, err)
+	}
 }
 
 // TestRawVisits_Off: without --raw-visits nothing is recorded as an event

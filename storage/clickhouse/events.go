@@ -18,8 +18,9 @@ import (
 // lives in this file; Migrate creates the table through migrateEvents.
 
 var (
-	_ storage.EventSink   = (*Store)(nil)
-	_ storage.EventReader = (*Store)(nil)
+	_ storage.EventSink    = (*Store)(nil)
+	_ storage.EventReader  = (*Store)(nil)
+	_ storage.EventDeleter = (*Store)(nil)
 )
 
 // eventsColumns is the column list every INSERT names (18.16 needs it).
@@ -271,4 +272,29 @@ func versionAtLeast(v string, major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
+}
+
+// DeleteEvents removes code's events (ALTER … DELETE, a mutation) and
+// waits until the mutation is done, as DeleteVisits does.
+func (s *Store) DeleteEvents(ctx context.Context, code string) error {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	if err := s.conn.Exec(ctx, `ALTER TABLE `+s.eventsTable()+` DELETE WHERE code = `+quote(code)); err != nil {
+		return mapErr(ctx, "delete events of "+code, err)
+	}
+	wait := `SELECT count() FROM system.mutations WHERE database = ` + quote(s.db) + ` AND table = 'visit_events' AND is_done = 0`
+	for {
+		var pending uint64
+		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
+			return mapErr(ctx, "delete events: wait for the mutation", err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return mapErr(ctx, "delete events: wait for the mutation", ctx.Err())
+		case <-time.After(mutationPoll):
+		}
+	}
 }

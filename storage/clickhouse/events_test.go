@@ -84,6 +84,23 @@ func TestStore_Events(t *testing.T) {
 	}
 }
 
+// TestStore_DeleteEvents: a code's events go, the others stay.
+func TestStore_DeleteEvents(t *testing.T) {
+	s := openFresh(t)
+	ctx := t.Context()
+	at := time.Unix(t0, 0).UTC()
+	if err := s.WriteEvents(ctx, storage.EventBatch{NodeID: "n1", Seq: 1, Events: []storage.Event{event("a", at, ""), event("b", at, "")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteEvents(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	q := storage.EventsQuery{Codes: []string{"a", "b"}, From: at, To: at.Add(time.Second)}
+	if n, err := s.CountEvents(ctx, q); err != nil || n != 1 {
+		t.Fatalf("after DeleteEvents(a): %d events, %v; want 1", n, err)
+	}
+}
+
 // TestStore_EventsTable: the table holds no IP address (its columns are
 // the documented ones) and is partitioned by UTC day.
 func TestStore_EventsTable(t *testing.T) {
