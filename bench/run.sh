@@ -28,11 +28,18 @@
 #   NOJOURNAL [1]     1 also measures, in the same rounds, a node started with
 #                     --visit-journal=false (the "nj" row): the cost of the
 #                     durable visit journal is the ratio node/nj. 0 skips it.
+#   RAW [1]           1 also measures, in the same rounds, two nodes on a
+#                     throw-away ClickHouse server (bench/chserver, pinned to
+#                     CH_CPU [WRK_CPU]): one with --clickhouse-url (the "ch"
+#                     row) and one with --clickhouse-url --raw-visits (the
+#                     "raw" row); wrk sends both a Referer with a query and a
+#                     browser User-Agent. The cost of raw visit events is the
+#                     ratio raw/ch. 0 skips them.
 #   API_KEY           API key handed to the node (random by default)
 #   KEEP_TMP [0]      1 keeps the temp dir (logs, data) for inspection
 #
 # Output: human-readable lines, then one summary line for scripts:
-#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [rl_rps=<n> rl_ratio=<rl/node>] [nj_rps=<n> journal_ratio=<node/nj>] [links=<n> links_rss_kb=<n>]
+#   RESULT node_rps=<n> bare_rps=<n> ratio=<r> node_rss_kb=<n> [rl_rps=<n> rl_ratio=<rl/node>] [nj_rps=<n> journal_ratio=<node/nj>] [ch_rps=<n> raw_rps=<n> raw_ratio=<raw/ch>] [links=<n> links_rss_kb=<n>]
 # Exit status is non-zero if anything fails (build, start, a non-30x answer).
 set -euo pipefail
 
@@ -48,6 +55,8 @@ LINKS=${LINKS:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 RL_LIMIT=${RL_LIMIT-1000000000/s}
 NOJOURNAL=${NOJOURNAL:-1}
+RAW=${RAW:-1}
+CH_CPU=${CH_CPU:-$WRK_CPU}
 
 cd "$(dirname "$0")/.."
 
@@ -58,6 +67,9 @@ command -v taskset >/dev/null || die "taskset not found: install it with 'apt-ge
 command -v go >/dev/null || die "go not found"
 [[ $LINKS =~ ^[0-9]+$ ]] || die "LINKS must be a number"
 [[ $ROUNDS =~ ^[0-9]+$ ]] || die "ROUNDS must be a number"
+if [[ $RAW == 1 ]] && (( ROUNDS > 0 )); then
+	command -v clickhouse-server >/dev/null || die "clickhouse-server not found (RAW=1): install it with 'apt-get update && apt-get install -y clickhouse-server', or run with RAW=0"
+fi
 if (( $(nproc) < 2 )) && [[ $NODE_CPU == "$WRK_CPU" ]]; then
 	echo "bench: warning: one CPU only: server and wrk share it, the ratio is still meaningful, absolute numbers are not" >&2
 fi
@@ -108,6 +120,7 @@ else
 fi
 go build -o "$TMP/bare" ./bench/bare
 go build -o "$TMP/genlinks" ./bench/genlinks
+[[ $RAW == 1 ]] && go build -o "$TMP/chserver" ./bench/chserver
 GL=$TMP/genlinks
 
 NODE_PORT=$(free_port)
@@ -158,6 +171,30 @@ if [[ $NOJOURNAL == 1 ]] && (( ROUNDS > 0 )); then
 	NJ_PID=$!
 	PIDS+=("$NJ_PID")
 fi
+if [[ $RAW == 1 ]] && (( ROUNDS > 0 )); then
+	TMPDIR=$TMP taskset -c "$CH_CPU" "$TMP/chserver" >"$TMP/ch.addr" 2>"$TMP/ch.log" &
+	CH_PID=$!
+	PIDS+=("$CH_PID")
+	for _ in $(seq 600); do
+		[[ -s $TMP/ch.addr ]] && break
+		kill -0 "$CH_PID" 2>/dev/null || die "chserver exited; see $TMP/ch.log"
+		sleep 0.1
+	done
+	[[ -s $TMP/ch.addr ]] || die "ClickHouse did not come up in 60 s; see $TMP/ch.log"
+	CH_ADDR=$(head -n1 "$TMP/ch.addr")
+	for row in ch raw; do
+		port=$(free_port)
+		extra=()
+		[[ $row == raw ]] && extra=(--raw-visits)
+		mkdir -p "$TMP/data-$row"
+		# shellcheck disable=SC2086
+		MINIBITLY_INITIAL_API_KEY=$API_KEY taskset -c "$NODE_CPU" "$NODE_BIN" \
+			--http-addr "127.0.0.1:$port" --data-dir "$TMP/data-$row" --flush-interval 1s \
+			--miss-rate-limit off --clickhouse-url "clickhouse://$CH_ADDR/bench_$row" "${extra[@]}" ${NODE_ARGS:-} >"$TMP/node-$row.log" 2>&1 &
+		PIDS+=("$!")
+		if [[ $row == ch ]]; then CH_URL=http://127.0.0.1:$port CHN_PID=$!; else RAW_URL=http://127.0.0.1:$port RAW_PID=$!; fi
+	done
+fi
 echo "$CODE" >"$TMP/codes.txt"
 taskset -c "$NODE_CPU" "$TMP/bare" -addr "127.0.0.1:$BARE_PORT" -n "$NCODES" -codes "$TMP/codes.txt" >"$TMP/bare.log" 2>&1 &
 BARE_PID=$!
@@ -174,6 +211,15 @@ if [[ -n ${NJ_PID:-} ]]; then
 	wait_up "$NJ_URL/ready" 200 "$NJ_PID" "$TMP/node-nj.log" node-nj
 	"$GL" link -url "$NJ_URL" -key "$API_KEY" -code "$CODE"
 	"$GL" wait -url "$NJ_URL/$CODE" -want 302 -timeout 10s || die "node-nj does not redirect /$CODE; see $TMP/node-nj.log"
+fi
+
+if [[ -n ${RAW_PID:-} ]]; then
+	for row in ch raw; do
+		if [[ $row == ch ]]; then u=$CH_URL pid=$CHN_PID; else u=$RAW_URL pid=$RAW_PID; fi
+		wait_up "$u/ready" 200 "$pid" "$TMP/node-$row.log" "node-$row"
+		"$GL" link -url "$u" -key "$API_KEY" -code "$CODE"
+		"$GL" wait -url "$u/$CODE" -want 302 -timeout 10s || die "node-$row does not redirect /$CODE; see $TMP/node-$row.log"
+	done
 fi
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -198,10 +244,11 @@ fi
 "$GL" wait -url "$NODE_URL/$CODE" -want 302 -timeout 10s || die "node does not redirect /$CODE; see $TMP/node.log"
 "$GL" wait -url "$BARE_URL/$CODE" -want 302 -timeout 10s || die "bare does not redirect /$CODE; see $TMP/bare.log"
 
-# run_wrk URL DURATION: prints req/s; fails on socket errors or non-30x answers.
+# run_wrk URL DURATION [wrk args…]: prints req/s; fails on socket errors or
+# non-30x answers.
 run_wrk() {
 	local out
-	out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$2" "$1/$CODE" 2>&1) ||
+	out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$2" "${@:3}" "$1/$CODE" 2>&1) ||
 		die "wrk failed: $out"
 	if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
 		die "non-30x answers from $1/$CODE: $out"
@@ -218,7 +265,13 @@ if (( ROUNDS > 0 )); then
 	run_wrk "$BARE_URL" "$WARMUP" >/dev/null
 	[[ -n ${RL_PID:-} ]] && run_wrk "$RL_URL" "$WARMUP" >/dev/null
 	[[ -n ${NJ_PID:-} ]] && run_wrk "$NJ_URL" "$WARMUP" >/dev/null
-	NODES=() BARES=() RATIOS=() RLS=() RL_RATIOS=() NJS=() NJ_RATIOS=()
+	# The ch and raw rows: a visitor with a referrer URL and a browser.
+	VISITOR=(-H "Referer: https://news.example.com/story/123?utm_source=mail&id=42" -H "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+	if [[ -n ${RAW_PID:-} ]]; then
+		run_wrk "$CH_URL" "$WARMUP" "${VISITOR[@]}" >/dev/null
+		run_wrk "$RAW_URL" "$WARMUP" "${VISITOR[@]}" >/dev/null
+	fi
+	NODES=() BARES=() RATIOS=() RLS=() RL_RATIOS=() NJS=() NJ_RATIOS=() CHS=() RAWS=() RAW_RATIOS=()
 	for r in $(seq "$ROUNDS"); do
 		n=$(run_wrk "$NODE_URL" "$DURATION")
 		b=$(run_wrk "$BARE_URL" "$DURATION")
@@ -237,6 +290,14 @@ if (( ROUNDS > 0 )); then
 			NJS+=("$j") NJ_RATIOS+=("$jr")
 			printf 'round %d: nj   %10.0f req/s   (--visit-journal=false)   ratio node/nj %s\n' "$r" "$j" "$jr"
 		fi
+		if [[ -n ${RAW_PID:-} ]]; then
+			c=$(run_wrk "$CH_URL" "$DURATION" "${VISITOR[@]}")
+			w=$(run_wrk "$RAW_URL" "$DURATION" "${VISITOR[@]}")
+			wr=$(awk -v c="$c" -v w="$w" 'BEGIN {printf "%.3f", w/c}')
+			CHS+=("$c") RAWS+=("$w") RAW_RATIOS+=("$wr")
+			printf 'round %d: ch   %10.0f req/s   (--clickhouse-url)\n' "$r" "$c"
+			printf 'round %d: raw  %10.0f req/s   (--clickhouse-url --raw-visits)   ratio raw/ch %s\n' "$r" "$w" "$wr"
+		fi
 	done
 	NODE_RPS=$(printf '%s\n' "${NODES[@]}" | median)
 	BARE_RPS=$(printf '%s\n' "${BARES[@]}" | median)
@@ -252,6 +313,13 @@ if (( ROUNDS > 0 )); then
 		NJ_RATIO=$(printf '%s\n' "${NJ_RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
 		printf 'median:  nj   %10.0f req/s   ratio node/nj %s (the journal'"'"'s cost; aim: at least 0.97)\n' "$NJ_RPS" "$NJ_RATIO"
 	fi
+	if [[ -n ${RAW_PID:-} ]]; then
+		CH_RPS=$(printf '%s\n' "${CHS[@]}" | median)
+		RAW_RPS=$(printf '%s\n' "${RAWS[@]}" | median)
+		RAW_RATIO=$(printf '%s\n' "${RAW_RATIOS[@]}" | median | awk '{printf "%.3f", $1}')
+		printf 'median:  ch   %10.0f req/s   raw %10.0f req/s   ratio raw/ch %s (raw visit events'"'"' cost)\n' "$CH_RPS" "$RAW_RPS" "$RAW_RATIO"
+		echo "raw node: $(curl -s "$RAW_URL/metrics" | grep -E '^minibitly_raw_visits_(recorded|written|dropped|errors)_total ' | tr '\n' ' ')"
+	fi
 fi
 NODE_RSS=$(rss_kb "$NODE_PID")
 echo "node RSS: $NODE_RSS kB (bare: $(rss_kb "$BARE_PID") kB)"
@@ -262,6 +330,9 @@ if [[ -n ${RL_RPS:-} ]]; then
 fi
 if [[ -n ${NJ_RPS:-} ]]; then
 	summary+=$(printf ' nj_rps=%.0f journal_ratio=%s' "$NJ_RPS" "$NJ_RATIO")
+fi
+if [[ -n ${RAW_RPS:-} ]]; then
+	summary+=$(printf ' ch_rps=%.0f raw_rps=%.0f raw_ratio=%s' "$CH_RPS" "$RAW_RPS" "$RAW_RATIO")
 fi
 if (( LINKS > 0 )); then
 	summary+=" links=$LINKS links_rss_kb=$LINKS_RSS"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/shortcode"
@@ -192,13 +193,31 @@ func isHex(c byte) bool {
 // code is kept, not copied: the entry's code or a constant.
 func (s *Server) recordCode(ctx *fasthttp.RequestCtx, code string, now int64) {
 	h := &ctx.Request.Header
-	class := s.uaCache.Classify(h.PeekBytes(hdrUserAgent))
+	ua := h.PeekBytes(hdrUserAgent)
+	class := s.uaCache.Classify(ua)
 	var country [2]byte
 	if s.cfg.CountryHeader != "" {
 		country = countryCode(h.Peek(s.cfg.CountryHeader))
 	}
 	dims := class.Pack(country)
-	s.d.Visits.Record(ctx.ConnID(), code, now-now%60, dims, referrerHost(h.PeekBytes(hdrReferer)))
+	ref := h.PeekBytes(hdrReferer)
+	s.d.Visits.Record(ctx.ConnID(), code, now-now%60, dims, referrerHost(ref))
+	if s.d.RawVisits != nil && !strings.HasPrefix(code, orphanCodePrefix) {
+		// --raw-visits: the event too, to the second (orphans stay
+		// aggregates). No address of the client is recorded.
+		s.d.RawVisits.Record(ctx.ConnID(), code, now, dims, referrerURL(ref), ua)
+	}
+}
+
+// referrerURL is a Referer header value without its query string and
+// fragment (which may carry tokens or personal data).
+func referrerURL(ref []byte) []byte {
+	for i, c := range ref {
+		if c == '?' || c == '#' {
+			return ref[:i]
+		}
+	}
+	return ref
 }
 
 // countryCode keeps a two-letter code, upper-cased; anything else is unknown.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/minibitly/minibitly/internal/blocklist"
 	"github.com/minibitly/minibitly/internal/clock"
+	"github.com/minibitly/minibitly/internal/eventlog"
 	"github.com/minibitly/minibitly/internal/nearcache"
 	"github.com/minibitly/minibitly/internal/urlcheck"
 	"github.com/minibitly/minibitly/internal/useragent"
@@ -192,6 +193,12 @@ type Deps struct {
 	// shared and immutable.
 	Cache  nearcache.Reader
 	Visits *visitlog.Log
+	// RawVisits, when set (--raw-visits), also gets every link visit's
+	// raw event (shlink_events.go); nil = off, one branch per redirect.
+	RawVisits *eventlog.Log
+	// Events, when set with RawVisits, serves the Shlink visit lists from
+	// the raw events instead of expanding aggregates; nil = aggregates.
+	Events storage.EventReader
 	Clock  *clock.Clock
 	// Ready reports each dependency's health by name (nil error = up).
 	Ready    func(ctx context.Context) map[string]error

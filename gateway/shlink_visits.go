@@ -40,6 +40,9 @@ import (
 // orphan one); visitedUrl is the base URL for base_url and "" for the
 // other types (the requested path is not stored).
 //
+// With --raw-visits (Deps.Events set) the lists of links are the stored
+// raw events instead (shlink_events.go); orphan visits stay as here.
+//
 // Bounds: the newest storage.MaxVisitRows rows of the range, and at most
 // shlinkMaxVisitsPage visits per page (Shlink's default of "all" and an
 // itemsPerPage above it are answered with pages of that size; the
@@ -242,6 +245,9 @@ type linkRow struct {
 // writeShlinkVisits answers the visits of links, merged newest first (then
 // by code and storage.LessVisitKey), at most storage.MaxVisitRows rows.
 func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, links []storage.Link) error {
+	if s.d.Events != nil { // --raw-visits: the real events (shlink_events.go)
+		return s.writeShlinkEvents(c, ctx, links)
+	}
 	srcs := make([]visitSource, len(links))
 	for i := range links {
 		srcs[i] = visitSource{code: links[i].Code, link: &links[i]}
@@ -251,33 +257,12 @@ func (s *Server) writeShlinkVisits(c context.Context, ctx *fasthttp.RequestCtx, 
 
 // writeVisitSources is writeShlinkVisits of any sources.
 func (s *Server) writeVisitSources(c context.Context, ctx *fasthttp.RequestCtx, links []visitSource) error {
-	page, per, err := shlinkPage(ctx, -1)
+	r, err := shlinkVisitsParams(ctx)
 	if err != nil {
 		return err
 	}
-	if per < 1 || per > shlinkMaxVisitsPage {
-		per = shlinkMaxVisitsPage
-	}
-	from, err := shlinkQueryTime(ctx, "startDate")
-	if err != nil {
-		return err
-	}
-	to, err := shlinkQueryTime(ctx, "endDate")
-	if err != nil {
-		return err
-	}
-	q := storage.VisitRowsQuery{
-		From: from, To: to, Limit: storage.MaxVisitRows,
-		ExcludeBots: ctx.QueryArgs().Has("excludeBots"), // Shlink: any value
-	}
-	if q.From.IsZero() {
-		q.From = time.Unix(0, 0)
-	}
-	if q.To.IsZero() {
-		q.To = time.Now().Truncate(time.Second).Add(time.Second)
-	} else {
-		q.To = q.To.Add(time.Second) // endDate is inclusive
-	}
+	page, per := r.page, r.per
+	q := storage.VisitRowsQuery{From: r.from, To: r.to, Limit: storage.MaxVisitRows, ExcludeBots: r.excludeBots}
 	var rows []linkRow
 	if q.To.Unix() > q.From.Unix() {
 		for i := range links {
@@ -355,4 +340,38 @@ func sortLinkRows(rows []linkRow, links []visitSource) {
 		}
 		return 0
 	})
+}
+
+// visitsParams are the parameters every Shlink visit list takes.
+type visitsParams struct {
+	page, per   int
+	from, to    time.Time // [from, to)
+	excludeBots bool
+}
+
+func shlinkVisitsParams(ctx *fasthttp.RequestCtx) (visitsParams, error) {
+	var r visitsParams
+	var err error
+	if r.page, r.per, err = shlinkPage(ctx, -1); err != nil {
+		return r, err
+	}
+	if r.per < 1 || r.per > shlinkMaxVisitsPage {
+		r.per = shlinkMaxVisitsPage
+	}
+	if r.from, err = shlinkQueryTime(ctx, "startDate"); err != nil {
+		return r, err
+	}
+	if r.to, err = shlinkQueryTime(ctx, "endDate"); err != nil {
+		return r, err
+	}
+	r.excludeBots = ctx.QueryArgs().Has("excludeBots") // Shlink: any value
+	if r.from.IsZero() {
+		r.from = time.Unix(0, 0)
+	}
+	if r.to.IsZero() {
+		r.to = time.Now().Truncate(time.Second).Add(time.Second)
+	} else {
+		r.to = r.to.Add(time.Second) // endDate is inclusive
+	}
+	return r, nil
 }

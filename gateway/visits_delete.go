@@ -34,6 +34,13 @@ func (s *Server) deleteVisits(c context.Context, code string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Raw visit events too (--raw-visits, now or earlier), so the Shlink
+	// lists agree with the aggregates.
+	if ed, ok := s.d.Stats.(storage.EventDeleter); ok {
+		if err := ed.DeleteEvents(c, code); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/actors/rawvisits"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/storage/clickhouse"
@@ -42,6 +43,9 @@ type config struct {
 	VisitJournal      bool
 	VisitSyncInterval time.Duration
 	VisitJournalMaxMB int
+	// RawVisits is --raw-visits and --raw-visits-ttl; its Interval is
+	// --flush-interval's (finish).
+	RawVisits rawvisits.Config
 
 	// Postgres and ClickHouse are used when their URL is set; otherwise the
 	// embedded store under DataDir keeps links and keys, or visits.
@@ -98,6 +102,7 @@ func defaultConfig() config {
 		GossipProfile:     gossipProfiles[0].name,
 		Postgres:          postgres.DefaultConfig(),
 		ClickHouse:        clickhouse.DefaultConfig(),
+		RawVisits:         rawvisits.DefaultConfig(),
 		Gateway:           gateway.DefaultConfig(),
 		Actors:            actors.DefaultConfig(),
 	}
@@ -189,6 +194,9 @@ func (c *config) finish() error {
 	if err := c.finishStores(); err != nil {
 		return err
 	}
+	if err := c.finishRawVisits(); err != nil {
+		return err
+	}
 	if err := c.finishCluster(); err != nil {
 		return err
 	}
@@ -197,6 +205,22 @@ func (c *config) finish() error {
 	}
 	if err := c.Gateway.Validate(); err != nil {
 		return errors.New(gatewayFlags.Replace(err.Error()))
+	}
+	return nil
+}
+
+// finishRawVisits checks --raw-visits and --raw-visits-ttl. Raw events
+// need ClickHouse: the embedded store keeps aggregates only.
+func (c *config) finishRawVisits() error {
+	c.RawVisits.Interval = c.Actors.FlushInterval
+	if c.RawVisits.TTL < rawvisits.MinTTL {
+		return fmt.Errorf("--raw-visits-ttl must be at least %s, got %s", fmtDuration(rawvisits.MinTTL), fmtDuration(c.RawVisits.TTL))
+	}
+	if c.RawVisits.Enabled && c.ClickHouse.URL == "" {
+		return errors.New("--raw-visits needs --clickhouse-url: raw visit events are stored in ClickHouse only (the embedded store keeps aggregates)")
+	}
+	if err := c.RawVisits.Validate(); err != nil {
+		return fmt.Errorf("--raw-visits: %w", err)
 	}
 	return nil
 }

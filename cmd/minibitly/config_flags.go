@@ -61,6 +61,8 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.VisitJournal, "visit-journal", "keep every answered visit in --data-dir/journal until it is in the visit store, so it survives SIGKILL and is counted once after a restart on the same data dir (false = in memory until flushed)")
 	fs.bind(&c.VisitSyncInterval, "visit-sync-interval", "how often the visit journal is synced to disk (msync/fsync): what a crash of the machine (power loss) may lose; a crash of the process loses nothing")
 	fs.bind(&c.VisitJournalMaxMB, "visit-journal-max-mb", "bound in MiB of the visit journal's record log (visits waiting for an unreachable visit store); beyond it the oldest are dropped from the journal and counted")
+	fs.bind(&c.RawVisits.Enabled, "raw-visits", "also store every link visit as a raw event in ClickHouse (second, referrer URL without query, user agent; no IP), best-effort, for the Shlink visit lists; needs --clickhouse-url")
+	fs.bind(&c.RawVisits.TTL, "raw-visits-ttl", "how long raw visit events are kept (at least 24h; whole UTC days are dropped)")
 	fs.bind(&c.Actors.ReferrersPerMinute, "referrers-per-minute", "distinct referrer hosts stored per link per minute; visits from further hosts count as \"(other)\" (totals stay exact)")
 
 	fs.group("Caches")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/actors/rawvisits"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/storage/clickhouse"
@@ -126,6 +127,9 @@ func TestConfig_DefaultsArePackageDefaults(t *testing.T) {
 	if want := clickhouse.DefaultConfig(); c.ClickHouse != want {
 		t.Errorf("clickhouse config\n got %+v\nwant %+v", c.ClickHouse, want)
 	}
+	if want := rawvisits.DefaultConfig(); c.RawVisits != want { // Interval is --flush-interval's, the same by default
+		t.Errorf("raw visits config\n got %+v\nwant %+v", c.RawVisits, want)
+	}
 	if got, want := filepath.Join(c.DataDir, filepath.Base(embedded.DefaultConfig().Path)), embedded.DefaultConfig().Path; got != want {
 		t.Errorf("embedded store %q, embedded.DefaultConfig's %q", got, want)
 	}
@@ -150,6 +154,7 @@ func TestConfig_DefaultsArePackageDefaults(t *testing.T) {
 func TestFlag_Defaults(t *testing.T) {
 	a, g, n := actors.DefaultConfig(), gateway.DefaultConfig(), actors.DefaultConfig().NearCache
 	pg, ch := postgres.DefaultConfig(), clickhouse.DefaultConfig()
+	rv := rawvisits.DefaultConfig()
 	lan, fast := cluster.DefaultConfig(), cluster.FastConfig()
 	d := fmtDuration
 	each := func(f func(cluster.Config) any) string {
@@ -218,6 +223,8 @@ func TestFlag_Defaults(t *testing.T) {
 		"gossip-suspicion-mult":            each(func(c cluster.Config) any { return c.SuspicionMult }),
 		"gossip-interval":                  each(func(c cluster.Config) any { return c.GossipInterval }),
 		"gossip-rejoin-interval":           each(func(c cluster.Config) any { return c.RejoinInterval }),
+		"raw-visits":                       fmt.Sprint(rv.Enabled),
+		"raw-visits-ttl":                   d(rv.TTL),
 		// keys create
 		"name": "", "scope": "", "expires": "", "own-links-only": "false",
 	}
@@ -591,5 +598,33 @@ func TestConfig_RateLimitFlags(t *testing.T) {
 	}
 	if _, err := parseArgs(t, "--trusted-proxies", "10.0.0.0/33"); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
 		t.Fatalf("--trusted-proxies 10.0.0.0/33: %v", err)
+	}
+}
+
+// TestConfig_RawVisits: --raw-visits needs ClickHouse and a TTL of a day or
+// more, and writes every --flush-interval.
+func TestConfig_RawVisits(t *testing.T) {
+	errs := map[string]struct {
+		args []string
+		want string
+	}{
+		"no clickhouse": {[]string{"--raw-visits"}, "--raw-visits needs --clickhouse-url"},
+		"short ttl":     {[]string{"--raw-visits", "--clickhouse-url", "clickhouse://y", "--raw-visits-ttl", "23h"}, "--raw-visits-ttl must be at least 24h"},
+	}
+	for name, c := range errs {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseArgs(t, c.args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, c.want)
+			}
+		})
+	}
+	t.Setenv("MINIBITLY_RAW_VISITS_TTL", "48h")
+	c, err := parseArgs(t, "--raw-visits", "--clickhouse-url", "clickhouse://y", "--flush-interval", "250ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.RawVisits.Enabled || c.RawVisits.TTL != 48*time.Hour || c.RawVisits.Interval != 250*time.Millisecond {
+		t.Fatalf("raw visits config %+v", c.RawVisits)
 	}
 }

@@ -39,6 +39,7 @@ func openClickHouse(ctx context.Context, c *config, s *stores) error {
 		return fmt.Errorf("migrate clickhouse: %w", err)
 	}
 	s.sink, s.stats = ch, ch
+	s.events, s.eventReader = ch, ch
 	s.pingers["clickhouse"] = ch
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/minibitly/minibitly/actors"
+	"github.com/minibitly/minibitly/actors/rawvisits"
 	"github.com/minibitly/minibitly/cluster"
 	"github.com/minibitly/minibitly/gateway"
 	"github.com/minibitly/minibitly/internal/blocklist"
@@ -149,6 +150,7 @@ type process struct {
 	tlsLn   net.Listener // nil without --tls-cert
 	metLn   net.Listener // nil without --metrics-addr
 	journal *visitJournal
+	raw     *rawvisits.Flusher // --raw-visits (off: no ring, nothing runs)
 
 	// What run started, for shutdown to stop (a start may fail half-way).
 	joined, actorsStarted, serving bool
@@ -215,6 +217,15 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 		return nil, err
 	}
 	p.actors = node
+	if p.raw, err = rawvisits.New(c.RawVisits, rawvisits.Deps{
+		Sink: st.events, NodeID: node.NodeID(), Logger: log.With("component", "raw_visits"), Registry: reg,
+	}); err != nil {
+		return nil, err
+	}
+	var events storage.EventReader
+	if c.RawVisits.Enabled {
+		events = st.eventReader
+	}
 	ready := st.ready
 	if cn != nil {
 		ready = func(ctx context.Context) map[string]error {
@@ -225,7 +236,8 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 	}
 	srv, err := gateway.New(c.Gateway, gateway.Deps{
 		Links: st.links, Keys: st.keys, Stats: st.stats, Resolver: node,
-		Cache: node.NearCache(), Visits: vlog, Clock: clk, Ready: ready, Registry: reg, Logger: log,
+		Cache: node.NearCache(), Visits: vlog, RawVisits: p.raw.Ring(), Events: events,
+		Clock: clk, Ready: ready, Registry: reg, Logger: log,
 		Cluster:   clusterView(cn, c.Actors.NodeName, c.HTTPAddr),
 		Blocklist: p.blocklist,
 	})
@@ -273,6 +285,7 @@ func (p *process) run(ctx context.Context) error {
 	if err := p.actors.Start(); err != nil {
 		return err
 	}
+	p.raw.Start()
 	p.serving = true
 	reloadOnHUP(ctx, p.c.Blocklist, p.blocklist, p.actors.DestinationsChanged, p.log)
 	for _, ln := range []net.Listener{p.ln, p.tlsLn} {
@@ -343,6 +356,7 @@ func (p *process) shutdown() error {
 			p.log.Info("stopped; all visits flushed")
 		}
 	}
+	p.raw.Close(sctx) // the last raw events, best-effort, after the visits
 	p.close()
 	return err
 }

@@ -20,6 +20,11 @@ type stores struct {
 	pingers map[string]storage.Pinger
 	pg      *postgres.Store // nil without --postgres-url
 	closers []func() error
+
+	// events and eventReader are the raw visit events' store (ClickHouse
+	// only; nil with the embedded store).
+	events      storage.EventSink
+	eventReader storage.EventReader
 }
 
 // openStores opens the embedded store for whatever is not configured

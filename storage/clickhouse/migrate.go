@@ -61,7 +61,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return mapErr(ctx, "migrate: create "+t.name, err)
 		}
 	}
-	return s.migrateLegacy(ctx)
+	return s.migrateEvents(ctx, s.migrateLegacy(ctx)) // events.go
 }
 
 // migrateLegacy copies the rows of a first-schema table moved aside into

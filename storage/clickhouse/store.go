@@ -23,6 +23,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	readMode readMode
+	events   eventsState // events.go
 
 	closeOnce sync.Once
 	closeErr  error
