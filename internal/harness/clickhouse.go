@@ -73,6 +73,7 @@ type chExtra struct {
 	port       int    // 0: a free port
 	xml        string // extra config elements
 	cacheBytes int    // mark and uncompressed cache sizes; 0: 256 MiB
+	profile    string // extra settings of the default profile
 }
 
 func launchClickHouse(o Options, x chExtra) (*ClickHouse, error) {
@@ -138,7 +139,7 @@ const chConfig = `<?xml version="1.0"?>
 
 const chUsers = `<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>8000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage>{{profile}}</default></profiles>
   <users>
     <default>
       <password></password>
@@ -166,6 +167,7 @@ func (c *ClickHouse) writeConfig() error {
 		}
 		s = strings.ReplaceAll(s, "{{cache}}", strconv.Itoa(cache))
 		s = strings.ReplaceAll(s, "{{extra}}", c.extra.xml)
+		s = strings.ReplaceAll(s, "{{profile}}", c.extra.profile)
 		return strings.ReplaceAll(s, "{{port}}", strconv.Itoa(c.port))
 	}
 	if err := os.WriteFile(filepath.Join(c.dir, "config.xml"), []byte(r(chConfig)), 0o644); err != nil {

@@ -67,6 +67,10 @@ func LaunchClickHouseCluster(shards, replicas int) (*ClickHouseCluster, error) {
   <interserver_http_host>127.0.0.1</interserver_http_host>
 `, zk.Port())
 
+	// in_order: a Distributed table writes to, and reads from, the first
+	// live replica of each shard in remote_servers order, so a read sees
+	// what was written before it while that replica is up.
+	const profile = "<load_balancing>in_order</load_balancing>"
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -76,7 +80,7 @@ func LaunchClickHouseCluster(shards, replicas int) (*ClickHouseCluster, error) {
 		c.Servers[s] = make([]*ClickHouse, replicas)
 		for r := range replicas {
 			p := ports[s*replicas+r]
-			x := chExtra{port: p[0], cacheBytes: 16 << 20, xml: common + fmt.Sprintf(
+			x := chExtra{port: p[0], cacheBytes: 16 << 20, profile: profile, xml: common + fmt.Sprintf(
 				"  <interserver_http_port>%d</interserver_http_port>\n  <macros><shard>%02d</shard><replica>r%d</replica></macros>\n",
 				p[1], s+1, r+1)}
 			wg.Add(1)
@@ -184,4 +188,15 @@ func (c *ClickHouseCluster) Close() error {
 		}
 	}
 	return first
+}
+
+// QueryRow runs one query on the server (default database) and scans its
+// first row into dest.
+func (c *ClickHouse) QueryRow(ctx context.Context, sql string, dest ...any) error {
+	conn, err := c.conn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
