@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,26 @@ func TestClickHouseCluster_VisitsExact(t *testing.T) {
 		})
 	}
 	t.Logf("%d redirects (%d with a replica of each shard down), each counted once", sent, l.count(1))
+}
+
+// TestClickHouseCluster_Migrate: `minibitly migrate --clickhouse-cluster`
+// creates the replicated and Distributed tables on every server, and runs
+// again.
+func TestClickHouseCluster_Migrate(t *testing.T) {
+	c := chClusterShared.Get(t)
+	chURL, db := c.NewDatabase(t)
+	bin := harness.Binary(t)
+	for range 2 {
+		out, err := exec.Command(bin, "migrate", "--clickhouse-url", chURL, "--clickhouse-cluster", harness.ClusterName).CombinedOutput()
+		if err != nil {
+			t.Fatalf("minibitly migrate: %v\n%s", err, out)
+		}
+	}
+	for _, srv := range c.All() {
+		d := chDB{addr: srv.Addr(), name: db}
+		got := d.totals(t, fmt.Sprintf("SELECT engine, count() FROM system.tables WHERE database = '%s' GROUP BY engine", db))
+		if got["Distributed"] != 3 || got["ReplicatedReplacingMergeTree"] != 3 {
+			t.Fatalf("%s: tables by engine %v, want 3 Distributed over 3 ReplicatedReplacingMergeTree", srv.Addr(), got)
+		}
+	}
 }
