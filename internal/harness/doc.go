@@ -32,6 +32,10 @@
 //     and is stopped and removed when the test (or TestMain) ends. Stop and
 //     Start stop and restart a server on the same data directory and port
 //     for fault tests; NewDatabase gives each test its own database.
+//   - ClickHouseCluster: a ZooKeeper (Debian's zookeeperd jars as a plain
+//     java process) and shards × replicas ClickHouse servers with
+//     remote_servers, macros and distributed DDL, for replicated-table
+//     tests; Stop and Start of one server as above.
 //   - Node: one minibitly process (Binary builds ./cmd/minibitly once per
 //     test binary, with -race when the test has it), ready once GET /ready
 //     answers 200; Stop sends SIGTERM and fails the test on a non-zero exit,
