@@ -66,9 +66,7 @@ func TestClickHouseCluster_VisitsExact(t *testing.T) {
 	l := startLoad(e, codes, 2*time.Millisecond)
 	harness.Eventually(t, 30*time.Second, l.atLeast(0, 300))
 	l.phase.Store(1)
-	for _, srv := range down {
-		srv.Stop(t)
-	}
+	harness.StopAll(t, down...)
 	harness.Eventually(t, 30*time.Second, l.atLeast(1, 500))
 	harness.Eventually(t, 10*time.Second, e.isReady) // another host answers
 	l.phase.Store(2)

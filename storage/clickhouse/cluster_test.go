@@ -228,12 +228,14 @@ func TestCluster_ReplicaDown(t *testing.T) {
 			}
 		}
 	}
+	start := time.Now()
+	lap := func(what string) { t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond)) }
 	write(batches[:len(batches)/2])
 	syncReplicas(t, c, db)
+	lap("written and synced")
 	down := []*harness.ClickHouse{c.Servers[0][0], c.Servers[1][1]}
-	for _, srv := range down {
-		srv.Stop(t)
-	}
+	harness.StopAll(t, down...)
+	lap("stopped")
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
@@ -247,11 +249,14 @@ func TestCluster_ReplicaDown(t *testing.T) {
 	}
 	write(batches[len(batches)/2:])
 	compareStores(t, ss, s)
+	lap("written and read with the replicas down")
 	for _, srv := range down {
 		srv.Start(t)
 	}
 	restarted = true
+	lap("restarted")
 	syncReplicas(t, c, db)
+	lap("synced")
 	// Every replica holds its shard's visits.
 	for sh, replicas := range c.Servers {
 		var sums []uint64
