@@ -74,6 +74,9 @@ type chExtra struct {
 	xml        string // extra config elements
 	cacheBytes int    // mark and uncompressed cache sizes; 0: 256 MiB
 	profile    string // extra settings of the default profile
+	// zookeeper: ready only once the server's distributed DDL queue is
+	// in ZooKeeper (clickhouse_cluster.go, zookeeperReady).
+	zookeeper bool
 }
 
 func launchClickHouse(o Options, x chExtra) (*ClickHouse, error) {
@@ -193,7 +196,11 @@ func (c *ClickHouse) start() error {
 		return fmt.Errorf("clickhouse: %w", err)
 	}
 	c.proc = proc
-	if err := proc.WaitReady(startTimeout, c.ping); err != nil {
+	ready := c.ping
+	if c.extra.zookeeper {
+		ready = c.zookeeperReady
+	}
+	if err := proc.WaitReady(startTimeout, ready); err != nil {
 		proc.Kill()
 		return fmt.Errorf("clickhouse on port %d: %w", c.port, err)
 	}

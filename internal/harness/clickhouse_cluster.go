@@ -83,7 +83,7 @@ func LaunchClickHouseCluster(shards, replicas int) (*ClickHouseCluster, error) {
 		c.Servers[s] = make([]*ClickHouse, replicas)
 		for r := range replicas {
 			p := ports[s*replicas+r]
-			x := chExtra{port: p[0], cacheBytes: 16 << 20, profile: profile, xml: common + fmt.Sprintf(
+			x := chExtra{port: p[0], cacheBytes: 16 << 20, profile: profile, zookeeper: true, xml: common + fmt.Sprintf(
 				"  <interserver_http_port>%d</interserver_http_port>\n  <macros><shard>%02d</shard><replica>r%d</replica></macros>\n",
 				p[1], s+1, r+1)}
 			wg.Add(1)
@@ -213,6 +213,15 @@ func (c *ClickHouseCluster) Close() error {
 		}
 	}
 	return first
+}
+
+// zookeeperReady is nil once the server answers and its ZooKeeper
+// session has created the distributed DDL queue. ClickHouse 18.16 crashed
+// (NULL pointer in zkutil::ZooKeeper::createImpl) on an ON CLUSTER query
+// sent right after it first answered, before its ZooKeeper was set up.
+func (c *ClickHouse) zookeeperReady(ctx context.Context) error {
+	var n uint64
+	return c.QueryRow(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/task_queue/ddl'", &n)
 }
 
 // QueryRow runs one query on the server (default database) and scans its

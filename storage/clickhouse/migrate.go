@@ -58,8 +58,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 		}
 	}
-	for _, t := range s.tables() {
-		if err := s.createTable(ctx, t.short, visitDDL(t.short)); err != nil {
+	for _, t := range s.schema() {
+		if err := s.createTable(ctx, t.name, t.ddl); err != nil {
 			return err
 		}
 	}
@@ -69,8 +69,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 // migrateCluster is Migrate on a cluster.
 func (s *Store) migrateCluster(ctx context.Context) error {
 	var names []string
-	for _, t := range s.tables() {
-		names = append(names, t.short)
+	for _, t := range s.schema() {
+		names = append(names, t.name)
 	}
 	if ready, err := s.clusterReady(ctx, names); err != nil || ready {
 		return err
@@ -78,12 +78,29 @@ func (s *Store) migrateCluster(ctx context.Context) error {
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"+s.onCluster()); err != nil {
 		return mapErr(ctx, "migrate: create database "+s.db+s.onCluster(), err)
 	}
-	for _, t := range s.tables() {
-		if err := s.createTable(ctx, t.short, visitDDL(t.short)); err != nil {
+	for _, t := range s.schema() {
+		if err := s.createTable(ctx, t.name, t.ddl); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// schemaTable is one table Migrate creates: its name in the store's
+// database (the Distributed one on a cluster) and its DDL.
+type schemaTable struct {
+	name string
+	ddl  tableDDL
+}
+
+// schema is every table Migrate creates, on one server and on a cluster
+// alike (createSQL): a further table is one more entry.
+func (s *Store) schema() []schemaTable {
+	var out []schemaTable
+	for _, t := range s.tables() {
+		out = append(out, schemaTable{t.short, visitDDL(t.short)})
+	}
+	return out
 }
 
 // migrateLegacy copies the rows of a first-schema table moved aside into
