@@ -22,7 +22,8 @@ func storeFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Postgres.ReadYourWritesWindow, "postgres-read-your-writes-window", "with --postgres-read-url: reads of a link written or invalidated this long ago, and lists after a write, go to the primary (0 = never)")
 	fs.bind(&c.Postgres.MaxConns, "postgres-max-conns", "maximum PostgreSQL connections per node (per pool)")
 	fs.bind(&c.Postgres.QueryTimeout, "postgres-query-timeout", "bound of one PostgreSQL operation (503 beyond); also the connect timeout")
-	fs.bind(&c.ClickHouse.URL, "clickhouse-url", "ClickHouse native URL for visit aggregates (clickhouse://host:9000/minibitly); empty = embedded store")
+	fs.bind(&c.ClickHouse.URL, "clickhouse-url", "ClickHouse native URL for visit aggregates (clickhouse://host:9000/minibitly; several hosts fail over: clickhouse://h1:9000,h2:9000/minibitly); empty = embedded store")
+	fs.bind(&c.ClickHouse.Cluster, "clickhouse-cluster", "a cluster of the ClickHouse servers' remote_servers: tables created ON CLUSTER, replicated, read and written through Distributed tables (docs/clickhouse-cluster.md); empty = one server")
 	fs.bind(&c.ClickHouse.QueryTimeout, "clickhouse-query-timeout", "bound of one ClickHouse operation (a flush retries, a stats query answers 503)")
 }
 

@@ -181,7 +181,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"base-url":  "http://localhost:<port of --http-addr>",
 		"node-name": "the host name",
 		// Off unless given.
-		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "country-header": "",
+		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "clickhouse-cluster": "", "country-header": "",
 		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "", "blocklist": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
@@ -493,6 +493,7 @@ func TestConfig_ZeroIsAValue(t *testing.T) {
 		"postgres conns":   {"--postgres-url", "postgres://x", "--postgres-max-conns", "0"},
 		"postgres timeout": {"--postgres-url", "postgres://x", "--postgres-query-timeout", "0"},
 		"clickhouse":       {"--clickhouse-url", "clickhouse://x", "--clickhouse-query-timeout", "0"},
+		"cluster name":     {"--clickhouse-url", "clickhouse://x", "--clickhouse-cluster", "a b"},
 		"flush buffer":     {"--flush-buffer-rows", "0"},
 		"near-cache size":  {"--near-cache-size", "0"},
 		"near-cache ttl":   {"--near-cache-ttl", "500ms"},

@@ -29,7 +29,7 @@ var (
 	chShared = harness.NewShared(harness.LaunchClickHouse)
 )
 
-func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared) }
+func TestMain(m *testing.M) { harness.RunAndClose(m, pgShared, chShared, chClusterShared) }
 
 // extServers returns the shared servers, starting them on first use. A
 // server a test stopped is restarted when the test ends, so one failed fault

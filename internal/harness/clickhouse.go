@@ -32,6 +32,7 @@ type ClickHouse struct {
 	outPath string
 	port    int
 	opts    Options
+	extra   chExtra
 
 	mu   sync.Mutex
 	proc *Process
@@ -63,7 +64,22 @@ func LaunchClickHouse() (*ClickHouse, error) { return LaunchClickHouseWith(Optio
 
 // LaunchClickHouseWith is LaunchClickHouse with options (e.g. another
 // listen host).
-func LaunchClickHouseWith(o Options) (*ClickHouse, error) {
+func LaunchClickHouseWith(o Options) (*ClickHouse, error) { return launchClickHouse(o, chExtra{}) }
+
+// chExtra is what a cluster member (clickhouse_cluster.go) adds to the
+// server: its port chosen beforehand (the cluster's remote_servers lists
+// every member's), XML elements inside <yandex>, and smaller caches.
+type chExtra struct {
+	port       int    // 0: a free port
+	xml        string // extra config elements
+	cacheBytes int    // mark and uncompressed cache sizes; 0: 256 MiB
+	profile    string // extra settings of the default profile
+	// zookeeper: ready only once the server's distributed DDL queue is
+	// in ZooKeeper (clickhouse_cluster.go, zookeeperReady).
+	zookeeper bool
+}
+
+func launchClickHouse(o Options, x chExtra) (*ClickHouse, error) {
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse-server not found on PATH; install it: %s", ClickHouseInstall)
@@ -72,13 +88,15 @@ func LaunchClickHouseWith(o Options) (*ClickHouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse temp dir: %w", err)
 	}
-	port, err := freePort(o.listenHost())
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	port := x.port
+	if port == 0 {
+		if port, err = freePort(o.listenHost()); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	c := &ClickHouse{
-		bin: bin, dir: dir, port: port, opts: o,
+		bin: bin, dir: dir, port: port, opts: o, extra: x,
 		logPath: filepath.Join(dir, "server.log"),
 		errPath: filepath.Join(dir, "server.err.log"),
 		outPath: filepath.Join(dir, "stdout.log"),
@@ -116,15 +134,15 @@ const chConfig = `<?xml version="1.0"?>
   <timezone>UTC</timezone>
   <max_connections>1024</max_connections>
   <max_concurrent_queries>100</max_concurrent_queries>
-  <mark_cache_size>268435456</mark_cache_size>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>{{cache}}</mark_cache_size>
+  <uncompressed_cache_size>{{cache}}</uncompressed_cache_size>
   <mlock_executable>false</mlock_executable>
-</yandex>
+{{extra}}</yandex>
 `
 
 const chUsers = `<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>8000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage>{{profile}}</default></profiles>
   <users>
     <default>
       <password></password>
@@ -146,6 +164,13 @@ func (c *ClickHouse) writeConfig() error {
 			networks = "<ip>::/0</ip>"
 		}
 		s = strings.ReplaceAll(s, "{{networks}}", networks)
+		cache := c.extra.cacheBytes
+		if cache == 0 {
+			cache = 256 << 20
+		}
+		s = strings.ReplaceAll(s, "{{cache}}", strconv.Itoa(cache))
+		s = strings.ReplaceAll(s, "{{extra}}", c.extra.xml)
+		s = strings.ReplaceAll(s, "{{profile}}", c.extra.profile)
 		return strings.ReplaceAll(s, "{{port}}", strconv.Itoa(c.port))
 	}
 	if err := os.WriteFile(filepath.Join(c.dir, "config.xml"), []byte(r(chConfig)), 0o644); err != nil {
@@ -171,7 +196,11 @@ func (c *ClickHouse) start() error {
 		return fmt.Errorf("clickhouse: %w", err)
 	}
 	c.proc = proc
-	if err := proc.WaitReady(startTimeout, c.ping); err != nil {
+	ready := c.ping
+	if c.extra.zookeeper {
+		ready = c.zookeeperReady
+	}
+	if err := proc.WaitReady(startTimeout, ready); err != nil {
 		proc.Kill()
 		return fmt.Errorf("clickhouse on port %d: %w", c.port, err)
 	}

@@ -40,6 +40,10 @@
 //     runs Debian's pgbouncer in transaction-pooling mode in front of a
 //     server, as the postgres user (it refuses root); URLOf gives a URL
 //     through it with default_query_exec_mode=exec.
+//   - ClickHouseCluster: a ZooKeeper (Debian's zookeeperd jars as a plain
+//     java process) and shards × replicas ClickHouse servers with
+//     remote_servers, macros and distributed DDL, for replicated-table
+//     tests; Stop and Start of one server as above.
 //   - Node: one minibitly process (Binary builds ./cmd/minibitly once per
 //     test binary, with -race when the test has it), ready once GET /ready
 //     answers 200; Stop sends SIGTERM and fails the test on a non-zero exit,

@@ -23,6 +23,11 @@ type Config struct {
 	QueryTimeout time.Duration
 	// MaxOpenConns bounds the connection pool; ≥ 1.
 	MaxOpenConns int
+	// Cluster is a cluster of the servers' remote_servers; "" = one server.
+	// With it Migrate creates Replicated tables ON CLUSTER and Distributed
+	// tables over them, and every write and read goes through those
+	// (docs/clickhouse-cluster.md). A name as for a database.
+	Cluster string
 }
 
 // DefaultConfig returns the defaults; URL is left empty.
@@ -43,6 +48,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("clickhouse: dial and query timeouts must be positive, got %s and %s", c.DialTimeout, c.QueryTimeout)
 	case c.MaxOpenConns < 1:
 		return fmt.Errorf("clickhouse: max open conns must be at least 1, got %d", c.MaxOpenConns)
+	case c.Cluster != "" && !dbName.MatchString(c.Cluster):
+		return fmt.Errorf("clickhouse: cluster name %q: want [A-Za-z_][A-Za-z0-9_]*", c.Cluster)
 	}
 	return nil
 }

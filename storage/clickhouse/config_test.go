@@ -12,6 +12,7 @@ func TestConfig_Validate(t *testing.T) {
 		"zero dial timeout":  func(c *Config) { c.DialTimeout = 0 },
 		"zero query timeout": func(c *Config) { c.QueryTimeout = 0 },
 		"zero conns":         func(c *Config) { c.MaxOpenConns = 0 },
+		"bad cluster name":   func(c *Config) { c.Cluster = "a-b` c" },
 	}
 	for name, f := range bad {
 		t.Run(name, func(t *testing.T) {

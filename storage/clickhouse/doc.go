@@ -17,6 +17,14 @@
 // query; docs/storage.md). Migrate upgrades a table of the first schema
 // (keyed by (…, node_id, flush_seq)) in place.
 //
+// With Config.Cluster the tables are created ON CLUSTER as
+// Replicated*MergeTree <name>_local tables under Distributed <name> tables
+// sharded by cityHash64(code) (createSQL: one helper per table), so a
+// bucket's versions stay on one shard; inserts are synchronous
+// (insert_distributed_sync). The URL may list several hosts; reads and
+// pings are retried on a connection error (the next dial goes to the next
+// host). docs/clickhouse-cluster.md has the configuration and the argument.
+//
 // Errors: connection failures, timeouts and server overload wrap
 // storage.ErrUnavailable (keeping the cause). Open fails fast with
 // ErrUnavailable when the server is unreachable at start; the driver

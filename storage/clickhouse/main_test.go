@@ -12,7 +12,7 @@ import (
 // gets a fresh database on it. Fault tests that stop a server start their own.
 var shared = harness.NewShared(harness.LaunchClickHouse)
 
-func TestMain(m *testing.M) { harness.RunAndClose(m, shared) }
+func TestMain(m *testing.M) { harness.RunAndClose(m, shared, sharedCluster) }
 
 // server returns the shared server; it skips under -short.
 func server(t testing.TB) *harness.ClickHouse { return shared.Get(t) }

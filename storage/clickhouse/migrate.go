@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // visitsColumns is the column list every INSERT names (18.16 needs it).
@@ -25,15 +24,22 @@ const (
 // copies its rows into the current one.
 const legacyTable = "visits_v1"
 
-// Migrate creates the database and the visits table if they are missing,
+// Migrate creates the database and the visits tables if they are missing,
 // and upgrades a visits table of the first schema (see migrateLegacy). It
-// is idempotent and safe to run from several nodes at once.
+// is idempotent and safe to run from several nodes at once. On a cluster
+// (Config.Cluster) it creates the replicated and Distributed tables ON
+// CLUSTER (createSQL), unless the connected server has them all already
+// (clusterReady); the first schema is not migrated there: a cluster starts
+// on the current one.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
+	if s.cluster != "" {
+		return s.migrateCluster(ctx)
+	}
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"); err != nil {
 		return mapErr(ctx, "migrate: create database "+s.db, err)
 	}
@@ -52,16 +58,49 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 		}
 	}
-	for _, t := range s.tables() {
-		ddl := createVisits(t.name)
-		if t.width > 60 {
-			ddl = createRollup(t.name)
-		}
-		if err := s.conn.Exec(ctx, ddl); err != nil {
-			return mapErr(ctx, "migrate: create "+t.name, err)
+	for _, t := range s.schema() {
+		if err := s.createTable(ctx, t.name, t.ddl); err != nil {
+			return err
 		}
 	}
 	return s.migrateEvents(ctx, s.migrateLegacy(ctx)) // events.go
+}
+
+// migrateCluster is Migrate on a cluster.
+func (s *Store) migrateCluster(ctx context.Context) error {
+	var names []string
+	for _, t := range s.schema() {
+		names = append(names, t.name)
+	}
+	if ready, err := s.clusterReady(ctx, names); err != nil || ready {
+		return err
+	}
+	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"+s.onCluster()); err != nil {
+		return mapErr(ctx, "migrate: create database "+s.db+s.onCluster(), err)
+	}
+	for _, t := range s.schema() {
+		if err := s.createTable(ctx, t.name, t.ddl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// schemaTable is one table Migrate creates: its name in the store's
+// database (the Distributed one on a cluster) and its DDL.
+type schemaTable struct {
+	name string
+	ddl  tableDDL
+}
+
+// schema is every table Migrate creates, on one server and on a cluster
+// alike (createSQL): a further table is one more entry.
+func (s *Store) schema() []schemaTable {
+	var out []schemaTable
+	for _, t := range s.tables() {
+		out = append(out, schemaTable{t.short, visitDDL(t.short)})
+	}
+	return out
 }
 
 // migrateLegacy copies the rows of a first-schema table moved aside into
@@ -143,33 +182,18 @@ var rollupDims = []struct{ dim, value, where string }{
 // instead of failing on the memory limit.
 const spill = "\nSETTINGS max_bytes_before_external_group_by = 2000000000"
 
-// createRollup is the DDL of visits_hourly and visits_daily (also printed
-// in docs/storage.md).
-// visits_daily is ordered by code first (one code's days and values are one
-// range: a link's stats and total), visits_hourly by hour, dimension, then
-// code (a day's totals of every code are 24 ranges: the top links of a
-// day). Measured both ways in docs/storage.md.
-func createRollup(table string) string {
-	order := `code, minute, dim, value, node_id`
-	if strings.HasSuffix(table, ".visits_hourly") {
-		order = `minute, dim, code, value, node_id`
-	}
-	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
-    code      String,
-    minute    DateTime,          -- start of the bucket (hour or day), UTC
-    dim       String,            -- '' (every visit), 'bot' (bot visits), referrer, device, browser, os, country
-    value     String,            -- the dimension's value ('' for dim '', '1' for 'bot')
-    visits    UInt64,            -- the writer's visits of the bucket and value so far
-    node_id   String,            -- the writer
-    version   UInt64             -- the writer's flush sequence: the newest row wins
-) ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(minute)
-ORDER BY (` + order + `)`
-}
-
-// createVisits is the table's DDL (also printed in docs/storage.md).
-func createVisits(table string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+// visitDDL is the DDL of the visits tables (also printed in
+// docs/storage.md and docs/clickhouse-cluster.md): visits by minute and
+// dimensions, visits_hourly and visits_daily by bucket and one dimension
+// value. visits_daily is ordered by code first (one code's days and values
+// are one range: a link's stats and total), visits_hourly by hour,
+// dimension, then code (a day's totals of every code are 24 ranges: the
+// top links of a day). Measured both ways in docs/storage.md.
+func visitDDL(short string) tableDDL {
+	d := tableDDL{
+		engine: "ReplacingMergeTree", engineArgs: "version",
+		partitionBy: "toYYYYMM(minute)", orderBy: bucketKey, shardKey: codeShard,
+		columns: `(
     code      String,
     minute    DateTime,          -- start of the minute, UTC
     referrer  String,            -- referrer host, '' = direct
@@ -181,7 +205,23 @@ func createVisits(table string) string {
     visits    UInt64,            -- the writer's visits of the bucket so far
     node_id   String,            -- the writer: a node incarnation (or one batch of it)
     version   UInt64             -- the writer's flush sequence: the newest row wins
-) ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(minute)
-ORDER BY (` + bucketKey + `)`
+)`,
+	}
+	if short == "visits" {
+		return d
+	}
+	d.orderBy = rollupKey
+	if short == "visits_hourly" {
+		d.orderBy = `minute, dim, code, value, node_id`
+	}
+	d.columns = `(
+    code      String,
+    minute    DateTime,          -- start of the bucket (hour or day), UTC
+    dim       String,            -- '' (every visit), 'bot' (bot visits), referrer, device, browser, os, country
+    value     String,            -- the dimension's value ('' for dim '', '1' for 'bot')
+    visits    UInt64,            -- the writer's visits of the bucket and value so far
+    node_id   String,            -- the writer
+    version   UInt64             -- the writer's flush sequence: the newest row wins
+)`
+	return d
 }

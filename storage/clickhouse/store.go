@@ -16,10 +16,11 @@ import (
 
 // Store writes and reads visit aggregates. It is safe for concurrent use.
 type Store struct {
-	cfg   Config
-	conn  driver.Conn
-	db    string // database name, validated
-	table string // `db`.visits
+	cfg     Config
+	conn    driver.Conn
+	db      string // database name, validated
+	cluster string // Config.Cluster: "" = one server
+	table   string // `db`.visits
 
 	mu       sync.Mutex
 	readMode readMode
@@ -74,11 +75,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	opts.DialTimeout = cfg.DialTimeout
 	opts.MaxOpenConns = cfg.MaxOpenConns
 	opts.MaxIdleConns = cfg.MaxOpenConns
+	if cfg.Cluster != "" {
+		if opts.Settings == nil {
+			opts.Settings = ch.Settings{}
+		}
+		for k, v := range clusterSettings(cfg) {
+			opts.Settings[k] = v
+		}
+	}
 	conn, err := ch.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
-	s := &Store{cfg: cfg, conn: conn, db: db, table: "`" + db + "`.visits"}
+	s := &Store{cfg: cfg, conn: conn, db: db, cluster: cfg.Cluster, table: "`" + db + "`.visits"}
 	if err := s.Ping(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -95,11 +104,12 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping checks that the server answers.
+// Ping checks that a server of the URL answers (a connection to a server
+// that has gone is retried on the next one).
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	if err := s.conn.Ping(ctx); err != nil {
+	if err := retry(ctx, func() error { return s.conn.Ping(ctx) }); err != nil {
 		return mapErr(ctx, "ping clickhouse", err)
 	}
 	return nil
@@ -140,6 +150,10 @@ func unavailableCode(code int32) bool {
 		241,    // MEMORY_LIMIT_EXCEEDED
 		242,    // TABLE_IS_READ_ONLY
 		252,    // TOO_MANY_PARTS
+		225,    // NO_ZOOKEEPER (a replicated table without its coordination)
+		279,    // ALL_CONNECTION_TRIES_FAILED (a Distributed table: every replica of a shard down)
+		319,    // UNKNOWN_STATUS_OF_INSERT
+		999,    // KEEPER_EXCEPTION
 		3, 394: // UNEXPECTED_END_OF_FILE, QUERY_WAS_CANCELLED (server shutting down)
 		return true
 	}

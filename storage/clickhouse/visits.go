@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -235,7 +237,7 @@ func (s *Store) VisitTotal(ctx context.Context, code string) (uint64, error) {
 	var n uint64
 	// Every visit is in the daily table once.
 	q := `SELECT sum(visits) FROM ` + sourceOf(s.tableNamed("visits_daily"), rollupKey, "code = "+quote(code)+" AND dim = ''", s.mode(readGroupBy))
-	if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+	if err := retry(ctx, func() error { return s.conn.QueryRow(ctx, q).Scan(&n) }); err != nil {
 		return 0, mapErr(ctx, fmt.Sprintf("visit total %q", code), err)
 	}
 	return n, nil
@@ -304,7 +306,9 @@ func (s *Store) Stats(ctx context.Context, q storage.StatsQuery) (storage.Stats,
 	op := fmt.Sprintf("stats %q", q.Code)
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	rows, err := s.conn.Query(ctx, s.statsSQL(q, s.mode(readFinal)))
+	sql := s.statsSQL(q, s.mode(readFinal))
+	var rows driver.Rows
+	err := retry(ctx, func() (err error) { rows, err = s.conn.Query(ctx, sql); return err })
 	if err != nil {
 		return storage.Stats{}, mapErr(ctx, op, err)
 	}
@@ -391,7 +395,8 @@ func (s *Store) visitRows(ctx context.Context, q storage.VisitRowsQuery, from, t
 	sql := fmt.Sprintf(`SELECT toUInt32(minute) AS m, referrer, device, browser, os, country, bot, toUInt64(sum(visits)) AS v
 FROM %s GROUP BY %s ORDER BY m DESC, referrer, device, browser, os, country, bot LIMIT %d`,
 		s.source(where, s.mode(readFinal)), dims, q.Limit)
-	rows, err := s.conn.Query(ctx, sql)
+	var rows driver.Rows
+	err := retry(ctx, func() (err error) { rows, err = s.conn.Query(ctx, sql); return err })
 	if err != nil {
 		return nil, err
 	}
@@ -442,13 +447,23 @@ func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
 			return 0, nil
 		}
 	}
+	// On a cluster the rows are in the replicated tables: the mutation is
+	// sent ON CLUSTER, replicates to each shard's replicas, and is awaited on
+	// one replica of every shard (the cluster table function).
+	var tables []string
 	for _, t := range s.tables() {
-		if err := s.conn.Exec(ctx, `ALTER TABLE `+t.name+` DELETE WHERE code = `+quote(code)); err != nil {
+		local := s.dataTable(t.short)
+		tables = append(tables, quote(local))
+		if err := s.conn.Exec(ctx, `ALTER TABLE `+s.tableNamed(local)+s.onCluster()+` DELETE WHERE code = `+quote(code)); err != nil {
 			return 0, mapErr(ctx, op, err)
 		}
 	}
-	wait := `SELECT count() FROM system.mutations WHERE database = ` + quote(s.db) +
-		` AND table IN ('visits', 'visits_hourly', 'visits_daily') AND is_done = 0`
+	mutations := "system.mutations"
+	if s.cluster != "" {
+		mutations = "cluster(" + quote(s.cluster) + ", system, mutations)"
+	}
+	wait := `SELECT count() FROM ` + mutations + ` WHERE database = ` + quote(s.db) +
+		` AND table IN (` + strings.Join(tables, ", ") + `) AND is_done = 0`
 	for {
 		var pending uint64
 		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
