@@ -85,6 +85,15 @@ func (s *Store) dataTable(short string) string {
 	return short + localSuffix
 }
 
+// systemTable is system.<name> of the connected server, or on a cluster
+// the same table on one replica of every shard (cluster(…, system, name)).
+func (s *Store) systemTable(name string) string {
+	if s.cluster == "" {
+		return "system." + name
+	}
+	return "cluster(" + quote(s.cluster) + ", system, " + name + ")"
+}
+
 // clusterReady reports whether the connected server already has every
 // table of a cluster schema (Distributed tables over replicated ones), so
 // Migrate need not send DDL ON CLUSTER, which waits for every server of the

@@ -45,7 +45,7 @@ func TestCluster_Migrate(t *testing.T) {
 	s, c, db := openCluster(t)
 	ctx := t.Context()
 	for _, srv := range c.All() {
-		for _, name := range []string{"visits", "visits_hourly", "visits_daily"} {
+		for _, name := range []string{"visits", "visits_hourly", "visits_daily", "visit_events"} {
 			for table, engine := range map[string]string{name: "Distributed", name + "_local": "ReplicatedReplacingMergeTree"} {
 				var got string
 				if err := srv.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = "+quote(db)+" AND name = "+quote(table), &got); err != nil || got != engine {
@@ -73,6 +73,14 @@ func TestCluster_Migrate(t *testing.T) {
 	if err := cs.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "RENAME TABLE") {
 		t.Fatalf("Migrate of a cluster over a single-server table: %v, want an error that says what to do", err)
 	}
+}
+
+// TestCluster_Events: the raw visit events on a cluster: a retried batch
+// read once, deletes, and the TTL's partition drops on every shard.
+func TestCluster_Events(t *testing.T) {
+	t.Run("write-read", func(t *testing.T) { s, _, _ := openCluster(t); testEvents(t, s) })
+	t.Run("delete", func(t *testing.T) { s, _, _ := openCluster(t); testEventsDelete(t, s) })
+	t.Run("expire", func(t *testing.T) { s, _, _ := openCluster(t); testEventsExpire(t, s) })
 }
 
 func TestCluster_VisitsConformance(t *testing.T) {

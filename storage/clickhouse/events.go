@@ -37,11 +37,18 @@ type eventsState struct {
 
 func (s *Store) eventsTable() string { return s.tableNamed("visit_events") }
 
-// createEvents is the events table's DDL (also printed in docs/storage.md
-// and the README). time is DateTime('UTC') so that a day partition is a UTC
-// day whatever the server's time zone.
-func createEvents(table string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+// eventsDDL is the events table's DDL (also printed in docs/storage.md and
+// the README). time is DateTime('UTC') so that a day partition is a UTC day
+// whatever the server's time zone. Migrate creates it whether or not
+// --raw-visits is on: an empty table costs nothing, and turning the flag
+// on needs no migration. On a cluster it is sharded by code like the
+// visits (a retried batch's copies of an event land on the same shard,
+// where the ReplacingMergeTree collapses them).
+func eventsDDL() tableDDL {
+	return tableDDL{
+		engine: "ReplacingMergeTree", partitionBy: "toYYYYMMDD(time)",
+		orderBy: "code, time, node_id, seq, idx", shardKey: codeShard,
+		columns: `(
     time       DateTime('UTC'),  -- the visit, to the second
     code       String,
     referrer   String,           -- Referer URL without query string and fragment, ≤ 200 bytes; '' = direct
@@ -54,22 +61,8 @@ func createEvents(table string) string {
     node_id    String,           -- the writer's incarnation
     seq        UInt64,           -- the writer's batch
     idx        UInt32            -- the event's index in the batch
-) ENGINE = ReplacingMergeTree()
-PARTITION BY toYYYYMMDD(time)
-ORDER BY (code, time, node_id, seq, idx)`
-}
-
-// migrateEvents creates the events table unless an earlier step of Migrate
-// failed (prev). The table is created whether or not --raw-visits is on: an
-// empty table costs nothing, and turning the flag on needs no migration.
-func (s *Store) migrateEvents(ctx context.Context, prev error) error {
-	if prev != nil {
-		return prev
+)`,
 	}
-	if err := s.conn.Exec(ctx, createEvents(s.eventsTable())); err != nil {
-		return mapErr(ctx, "migrate: create visit_events", err)
-	}
-	return nil
 }
 
 // WriteEvents inserts the batch's events. A retried batch inserts the same
@@ -194,8 +187,8 @@ func (s *Store) ExpireEvents(ctx context.Context, now time.Time, ttl time.Durati
 	if err := s.setEventsTTL(ctx, ttl); err != nil {
 		return err
 	}
-	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts WHERE database = `+quote(s.db)+
-		` AND table = 'visit_events' AND active`)
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT partition FROM `+s.systemTable("parts")+` WHERE database = `+quote(s.db)+
+		` AND table = `+quote(s.dataTable("visit_events"))+` AND active`)
 	if err != nil {
 		return mapErr(ctx, "expire events: list partitions", err)
 	}
@@ -221,7 +214,7 @@ func (s *Store) ExpireEvents(ctx context.Context, now time.Time, ttl time.Durati
 		if day.AddDate(0, 0, 1).After(cutoff) {
 			continue // some of its day is within the TTL
 		}
-		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.eventsTable()+" DROP PARTITION "+p); err != nil {
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.tableNamed(s.dataTable("visit_events"))+s.onCluster()+" DROP PARTITION "+p); err != nil {
 			return mapErr(ctx, "expire events: drop partition "+p, err)
 		}
 	}
@@ -247,11 +240,11 @@ func (s *Store) setEventsTTL(ctx context.Context, ttl time.Duration) error {
 	secs := int64(ttl / time.Second)
 	var engine string
 	if err := s.conn.QueryRow(ctx, `SELECT engine_full FROM system.tables WHERE database = `+quote(s.db)+
-		` AND name = 'visit_events'`).Scan(&engine); err != nil {
+		` AND name = `+quote(s.dataTable("visit_events"))).Scan(&engine); err != nil {
 		return mapErr(ctx, "expire events: read the table's TTL", err)
 	}
 	if !strings.Contains(engine, fmt.Sprintf("toIntervalSecond(%d)", secs)) {
-		if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s MODIFY TTL time + INTERVAL %d SECOND", s.eventsTable(), secs)); err != nil {
+		if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s%s MODIFY TTL time + INTERVAL %d SECOND", s.tableNamed(s.dataTable("visit_events")), s.onCluster(), secs)); err != nil {
 			return mapErr(ctx, "expire events: modify TTL", err)
 		}
 	}
@@ -279,22 +272,5 @@ func versionAtLeast(v string, major, minor int) bool {
 func (s *Store) DeleteEvents(ctx context.Context, code string) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	if err := s.conn.Exec(ctx, `ALTER TABLE `+s.eventsTable()+` DELETE WHERE code = `+quote(code)); err != nil {
-		return mapErr(ctx, "delete events of "+code, err)
-	}
-	wait := `SELECT count() FROM system.mutations WHERE database = ` + quote(s.db) + ` AND table = 'visit_events' AND is_done = 0`
-	for {
-		var pending uint64
-		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
-			return mapErr(ctx, "delete events: wait for the mutation", err)
-		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return mapErr(ctx, "delete events: wait for the mutation", ctx.Err())
-		case <-time.After(mutationPoll):
-		}
-	}
+	return s.deleteCode(ctx, "delete events of "+quote(code), code, "visit_events")
 }

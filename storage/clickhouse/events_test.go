@@ -17,8 +17,9 @@ func event(code string, t time.Time, ref string) storage.Event {
 
 // TestStore_Events: a batch written three times (retries) is read once, in
 // page order (newest first, then by code and id), and counted once.
-func TestStore_Events(t *testing.T) {
-	s := openFresh(t)
+func TestStore_Events(t *testing.T) { testEvents(t, openFresh(t)) }
+
+func testEvents(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Unix(t0, 0).UTC()
 	b := storage.EventBatch{NodeID: "n1", Seq: 1, Events: []storage.Event{
@@ -85,8 +86,9 @@ func TestStore_Events(t *testing.T) {
 }
 
 // TestStore_DeleteEvents: a code's events go, the others stay.
-func TestStore_DeleteEvents(t *testing.T) {
-	s := openFresh(t)
+func TestStore_DeleteEvents(t *testing.T) { testEventsDelete(t, openFresh(t)) }
+
+func testEventsDelete(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Unix(t0, 0).UTC()
 	if err := s.WriteEvents(ctx, storage.EventBatch{NodeID: "n1", Seq: 1, Events: []storage.Event{event("a", at, ""), event("b", at, "")}}); err != nil {
@@ -128,8 +130,9 @@ func TestStore_EventsTable(t *testing.T) {
 // TestStore_ExpireEvents: the TTL emulation drops the day partitions wholly
 // older than the TTL and keeps the rest (18.16 has no table TTL; on newer
 // servers ExpireEvents also sets one).
-func TestStore_ExpireEvents(t *testing.T) {
-	s := openFresh(t)
+func TestStore_ExpireEvents(t *testing.T) { testEventsExpire(t, openFresh(t)) }
+
+func testEventsExpire(t *testing.T, s *Store) {
 	ctx := t.Context()
 	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
 	b := storage.EventBatch{NodeID: "n1", Seq: 1, Events: []storage.Event{
@@ -137,6 +140,12 @@ func TestStore_ExpireEvents(t *testing.T) {
 		event("a", now.Add(-30*24*time.Hour-time.Hour), "past the TTL, but its day is not"),
 		event("a", now.AddDate(0, 0, -10), "recent"),
 	}}
+	codes := []string{"a"}
+	for i := range 8 { // old events of more codes: on a cluster, on every shard
+		c := fmt.Sprintf("old%d", i)
+		codes = append(codes, c)
+		b.Events = append(b.Events, event(c, now.AddDate(0, 0, -40), "old"))
+	}
 	if err := s.WriteEvents(ctx, b); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +154,7 @@ func TestStore_ExpireEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Events(ctx, storage.EventsQuery{Codes: []string{"a"}, From: now.AddDate(-1, 0, 0), To: now, Limit: 10})
+	got, err := s.Events(ctx, storage.EventsQuery{Codes: codes, From: now.AddDate(-1, 0, 0), To: now, Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

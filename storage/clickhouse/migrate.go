@@ -63,7 +63,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.migrateEvents(ctx, s.migrateLegacy(ctx)) // events.go
+	return s.migrateLegacy(ctx)
 }
 
 // migrateCluster is Migrate on a cluster.
@@ -100,7 +100,7 @@ func (s *Store) schema() []schemaTable {
 	for _, t := range s.tables() {
 		out = append(out, schemaTable{t.short, visitDDL(t.short)})
 	}
-	return out
+	return append(out, schemaTable{"visit_events", eventsDDL()}) // events.go
 }
 
 // migrateLegacy copies the rows of a first-schema table moved aside into

@@ -447,34 +447,43 @@ func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
 			return 0, nil
 		}
 	}
-	// On a cluster the rows are in the replicated tables: the mutation is
-	// sent ON CLUSTER, replicates to each shard's replicas, and is awaited on
-	// one replica of every shard (the cluster table function).
 	var tables []string
 	for _, t := range s.tables() {
-		local := s.dataTable(t.short)
-		tables = append(tables, quote(local))
+		tables = append(tables, t.short)
+	}
+	if err := s.deleteCode(ctx, op, code, tables...); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// deleteCode removes code's rows from tables (short names) with one
+// ALTER … DELETE each, and waits until the mutations are done. On a
+// cluster the rows are in the replicated tables: the mutation is sent ON
+// CLUSTER, replicates to each shard's replicas, and is awaited on one
+// replica of every shard (the cluster table function).
+func (s *Store) deleteCode(ctx context.Context, op, code string, tables ...string) error {
+	var quoted []string
+	for _, t := range tables {
+		local := s.dataTable(t)
+		quoted = append(quoted, quote(local))
 		if err := s.conn.Exec(ctx, `ALTER TABLE `+s.tableNamed(local)+s.onCluster()+` DELETE WHERE code = `+quote(code)); err != nil {
-			return 0, mapErr(ctx, op, err)
+			return mapErr(ctx, op, err)
 		}
 	}
-	mutations := "system.mutations"
-	if s.cluster != "" {
-		mutations = "cluster(" + quote(s.cluster) + ", system, mutations)"
-	}
-	wait := `SELECT count() FROM ` + mutations + ` WHERE database = ` + quote(s.db) +
-		` AND table IN (` + strings.Join(tables, ", ") + `) AND is_done = 0`
+	wait := `SELECT count() FROM ` + s.systemTable("mutations") + ` WHERE database = ` + quote(s.db) +
+		` AND table IN (` + strings.Join(quoted, ", ") + `) AND is_done = 0`
 	for {
 		var pending uint64
 		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
-			return 0, mapErr(ctx, op+": wait for the mutation", err)
+			return mapErr(ctx, op+": wait for the mutation", err)
 		}
 		if pending == 0 {
-			return n, nil
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, mapErr(ctx, op+": wait for the mutation", ctx.Err())
+			return mapErr(ctx, op+": wait for the mutation", ctx.Err())
 		case <-time.After(mutationPoll):
 		}
 	}
