@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,8 +20,47 @@ import (
 // startTimeout bounds how long a server may take to become ready.
 const startTimeout = 60 * time.Second
 
-// freePort returns a TCP port on host that was free a moment ago.
+// Ports are picked below the kernel's ephemeral range (32768–60999 on
+// Linux by default), from which every outgoing connection of every process
+// takes its local port: a port the kernel handed out as "free" (listen on
+// port 0) could be taken by some client's connection before the server
+// under test binds it, seen as "bind: address already in use" on a loaded
+// machine. A port is handed out once per test binary.
+const (
+	portLow  = 20000
+	portHigh = 32768
+)
+
+var (
+	portMu    sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// freePort returns a port on host, TCP and UDP (gossip uses both), that
+// was free a moment ago and that this process has not handed out before.
 func freePort(host string) (int, error) {
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 200 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if portsUsed[port] {
+			continue
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		portsUsed[port] = true
+		return port, nil
+	}
+	// Crowded: let the kernel choose.
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find free port on %s: %w", host, err)
