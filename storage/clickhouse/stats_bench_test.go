@@ -150,33 +150,20 @@ func benchScale(b *testing.B, layout benchLayout) {
 		}},
 		{"top20-of-a-day", func(ctx context.Context) (string, error) {
 			// The store has no top-links read: the SQL README.md documents
-			// ("top links today", from the daily rollup), for one day, over
-			// the store's connection.
-			q := fmt.Sprintf(`SELECT code, sum(visits) AS clicks FROM %s FINAL
+			// ("top links today", from the hourly rollup), for one day, over
+			// the store's connection. FINAL form.
+			return top20(ctx, s, fmt.Sprintf(`SELECT code, sum(visits) AS clicks FROM %s FINAL
 WHERE minute >= toDateTime(%d) AND minute < toDateTime(%d) AND dim = '' AND code NOT LIKE '~%%'
-GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_hourly"), day.Unix(), day.Add(24*time.Hour).Unix())
-			rows, err := s.conn.Query(ctx, q)
-			if err != nil {
-				return "", err
-			}
-			defer rows.Close()
-			var (
-				n     int
-				first string
-				top   uint64
-			)
-			for rows.Next() {
-				var code string
-				var clicks uint64
-				if err := rows.Scan(&code, &clicks); err != nil {
-					return "", err
-				}
-				if n == 0 {
-					first, top = code, clicks
-				}
-				n++
-			}
-			return fmt.Sprintf("%d links, #1 %s with %d", n, first, top), rows.Err()
+GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_hourly"), day.Unix(), day.Add(24*time.Hour).Unix()))
+		}},
+		{"top20-of-a-day-argmax", func(ctx context.Context) (string, error) {
+			// The same, each bucket and writer's newest row by argMax
+			// instead of FINAL (README's other exact form).
+			return top20(ctx, s, fmt.Sprintf(`SELECT code, sum(v) AS clicks FROM (
+	SELECT code, argMax(visits, version) AS v FROM %s
+	WHERE minute >= toDateTime(%d) AND minute < toDateTime(%d) AND dim = '' AND code NOT LIKE '~%%'
+	GROUP BY code, minute, node_id)
+GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_hourly"), day.Unix(), day.Add(24*time.Hour).Unix()))
 		}},
 		{"visits-page-hot-5000", func(ctx context.Context) (string, error) {
 			r, err := s.VisitRows(ctx, storage.VisitRowsQuery{Code: hot, From: benchBase, To: end, Limit: 5000})
@@ -221,6 +208,32 @@ GROUP BY code ORDER BY clicks DESC LIMIT 20`, s.tableNamed("visits_hourly"), day
 		b.Logf("OPTIMIZE TABLE %s FINAL took %s", t, time.Since(t0).Round(time.Millisecond))
 	}
 	phase("merged")
+}
+
+// top20 runs a top-links query (code, clicks) and describes its answer.
+func top20(ctx context.Context, s *Store, q string) (string, error) {
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var (
+		n     int
+		first string
+		top   uint64
+	)
+	for rows.Next() {
+		var code string
+		var clicks uint64
+		if err := rows.Scan(&code, &clicks); err != nil {
+			return "", err
+		}
+		if n == 0 {
+			first, top = code, clicks
+		}
+		n++
+	}
+	return fmt.Sprintf("%d links, #1 %s with %d", n, first, top), rows.Err()
 }
 
 // benchStorage logs the rows, visits, parts and bytes of layout's tables.
