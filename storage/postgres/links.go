@@ -121,7 +121,7 @@ func (s *Store) CreateLink(ctx context.Context, l storage.Link) error {
 	l = normalize(l)
 	l.Tags = append([]string(nil), l.Tags...)
 	// Noted whatever the outcome: a timed-out create may have committed.
-	defer s.router.noteLink(l.Code)
+	defer s.router.noteLink(l.Code, true)
 	if err := s.batcher.submit(ctx, l); err != nil {
 		return fmt.Errorf("create link %q: %w", l.Code, err)
 	}
@@ -150,7 +150,7 @@ func (s *Store) CreateLinks(ctx context.Context, ls []storage.Link) ([]error, er
 	}
 	defer func() {
 		for _, l := range uniq {
-			s.router.noteLink(l.Code)
+			s.router.noteLink(l.Code, true)
 		}
 	}()
 	inserted, err := s.insertLinks(ctx, uniq)
@@ -214,7 +214,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (storage.Link, error) 
 func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch) (storage.Link, error) {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	defer s.router.noteLink(code)
+	defer s.router.noteLink(code, true)
 	var out storage.Link
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		l, err := scanLink(tx.QueryRow(ctx,
@@ -256,7 +256,7 @@ func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch
 func (s *Store) DeleteLink(ctx context.Context, code string) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	defer s.router.noteLink(code)
+	defer s.router.noteLink(code, true)
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE links SET deleted_at = $2 WHERE code = $1 AND deleted_at IS NULL`, code, micro(time.Now()))
 	if err != nil {

@@ -75,11 +75,14 @@ func (s *Store) ReadStats() ReadStats {
 		Fallbacks: r.fallbacks.Load(), ReplicaDown: r.down.Load()}
 }
 
-// NoteLinkChanged implements storage.ChangeNotifier: reads of code, and
-// lists, go to the primary for Config.ReadYourWritesWindow.
-func (s *Store) NoteLinkChanged(code string) { s.router.noteLink(code) }
+// NoteLinkChanged implements storage.ChangeNotifier: reads of code go to
+// the primary for Config.ReadYourWritesWindow. (Lists do only after this
+// store's own writes: every node hears of every write in the cluster, and
+// steady writes anywhere would otherwise keep every list off the replica.)
+func (s *Store) NoteLinkChanged(code string) { s.router.noteLink(code, false) }
 
-func (r *router) noteLink(code string) {
+// noteLink remembers that code was written (own: through this store).
+func (r *router) noteLink(code string, own bool) {
 	if r.window <= 0 {
 		return
 	}
@@ -87,14 +90,20 @@ func (r *router) noteLink(code string) {
 	until := now.Add(r.window)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.listsUntil = until
+	if own {
+		r.listsUntil = until
+	}
 	if len(r.recent) >= maxRecent {
+		// Sweep the expired entries; when that frees less than half the
+		// map, give up on per-code routing for one window instead (every
+		// read to the primary), so a sweep runs at most once per
+		// maxRecent/2 notes, not on every note near the bound.
 		for c, u := range r.recent {
 			if !now.Before(u) {
 				delete(r.recent, c)
 			}
 		}
-		if len(r.recent) >= maxRecent {
+		if len(r.recent) > maxRecent/2 {
 			clear(r.recent)
 			r.allUntil = until
 			return
@@ -204,6 +213,13 @@ func readFrom[T any](ctx context.Context, s *Store, kind int, code string, f fun
 			rctx, cancel := halfContext(ctx)
 			v, err := f(rctx, s.read)
 			cancel()
+			if err != nil && ctx.Err() != nil {
+				// The caller gave up: says nothing about the replica.
+				if probe {
+					r.probing.Store(false)
+				}
+				return v, err
+			}
 			if err == nil || !replicaUnavailable(ctx, err) {
 				r.replicaReads.Add(1)
 				r.replicaOK(probe)

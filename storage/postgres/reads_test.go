@@ -15,7 +15,7 @@ func TestRouter_Fresh(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1000, 0)}
 	r := newRouter(10*time.Second, nil)
 	r.now = clock.Now
-	r.noteLink("a")
+	r.noteLink("a", true)
 	if !r.fresh(readLink, "a") || r.fresh(readLink, "b") || !r.fresh(readLinkList, "") || r.fresh(readKey, "") {
 		t.Fatal("after a link write: want a and lists on the primary, b and keys not")
 	}
@@ -32,7 +32,7 @@ func TestRouter_Fresh(t *testing.T) {
 	}
 	// Overflow: every read goes to the primary for a window.
 	for i := range maxRecent + 1 {
-		r.noteLink(fmt.Sprint(i))
+		r.noteLink(fmt.Sprint(i), true)
 	}
 	if len(r.recent) > maxRecent || !r.fresh(readLink, "never-written") || !r.fresh(readKey, "") {
 		t.Fatalf("overflow: %d codes kept, want every read on the primary", len(r.recent))
@@ -43,7 +43,7 @@ func TestRouter_Fresh(t *testing.T) {
 		t.Fatal("overflow window did not end")
 	}
 	off := newRouter(0, nil)
-	off.noteLink("a")
+	off.noteLink("a", true)
 	off.noteAll()
 	if off.fresh(readLink, "a") {
 		t.Fatal("window 0: read on the primary")
@@ -99,5 +99,25 @@ func TestReplicaUnavailable(t *testing.T) {
 		if got := replicaUnavailable(c.ctx, c.err); got != c.want {
 			t.Errorf("%s: replicaUnavailable = %v, want %v", name, got, c.want)
 		}
+	}
+}
+
+// TestRouter_SweepAndOthersWrites: a full map whose entries expired is
+// swept, not given up on; another node's write (NoteLinkChanged) sends
+// reads of its code to the primary, not lists.
+func TestRouter_SweepAndOthersWrites(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	r := newRouter(10*time.Second, nil)
+	r.now = clock.Now
+	for i := range maxRecent {
+		r.noteLink(fmt.Sprint(i), true)
+	}
+	clock.Advance(11 * time.Second)
+	r.noteLink("new", false)
+	if len(r.recent) != 1 || r.fresh(readLink, "never-written") || !r.fresh(readLink, "new") {
+		t.Fatalf("after a sweep of expired codes: %d kept, every read on the primary = %v", len(r.recent), r.fresh(readLink, "never-written"))
+	}
+	if r.fresh(readLinkList, "") {
+		t.Fatal("another node's write sent lists to the primary")
 	}
 }

@@ -135,10 +135,13 @@ func (s *Store) Ping(ctx context.Context) error {
 			rctx, rcancel := halfContext(ctx)
 			err := s.read.Ping(rctx)
 			rcancel()
-			if err != nil && ctx.Err() == nil {
-				s.router.replicaFailed(probe, err)
-			} else if err == nil {
+			switch {
+			case err == nil:
 				s.router.replicaOK(probe)
+			case ctx.Err() == nil:
+				s.router.replicaFailed(probe, err)
+			case probe: // the caller gave up: says nothing about the replica
+				s.router.probing.Store(false)
 			}
 		}
 	}
