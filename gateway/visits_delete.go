@@ -29,17 +29,19 @@ func (s *Server) deleteVisits(c context.Context, code string) (uint64, error) {
 	// under a new writer, so no running total from before the delete is
 	// written after it (docs/storage.md).
 	s.visitsDeleted(c, code)
-	n, err := d.DeleteVisits(c, code)
-	s.d.Resolver.LinkChanged(c, code) // a max_visits link reloads its count
-	if err != nil {
-		return 0, err
-	}
-	// Raw visit events too (--raw-visits, now or earlier), so the Shlink
-	// lists agree with the aggregates.
+	// Raw visit events first (--raw-visits, now or earlier), so the Shlink
+	// lists agree with the aggregates: deleting them is idempotent, so when
+	// either step fails the client's retry completes both and still reports
+	// the visits deleted.
 	if ed, ok := s.d.Stats.(storage.EventDeleter); ok {
 		if err := ed.DeleteEvents(c, code); err != nil {
 			return 0, err
 		}
+	}
+	n, err := d.DeleteVisits(c, code)
+	s.d.Resolver.LinkChanged(c, code) // a max_visits link reloads its count
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }

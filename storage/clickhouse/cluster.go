@@ -60,8 +60,11 @@ const localSuffix = "_local"
 // createTable runs createSQL(name, d). It is idempotent.
 func (s *Store) createTable(ctx context.Context, name string, d tableDDL) error {
 	for _, q := range s.createSQL(name, d) {
-		if err := s.conn.Exec(ctx, q); err != nil {
-			return mapErr(ctx, "migrate: create "+name, err)
+		qctx, cancel := s.opContext(ctx) // within Migrate's, on one server
+		err := s.conn.Exec(qctx, q)
+		cancel()
+		if err != nil {
+			return mapErr(qctx, "migrate: create "+name, err)
 		}
 	}
 	return nil

@@ -127,22 +127,26 @@ func (s *Store) Events(ctx context.Context, q storage.EventsQuery) ([]storage.Ev
 WHERE ` + eventsWhere(q) + `
 ORDER BY time DESC, code, node_id, seq, idx
 LIMIT ` + strconv.Itoa(q.Offset) + `, ` + strconv.Itoa(q.Limit)
-	rows, err := s.conn.Query(bigQuery(ctx, sql), sql)
-	if err != nil {
-		return nil, mapErr(ctx, "read events", err)
-	}
-	defer rows.Close()
 	var out []storage.Event
-	for rows.Next() {
-		var e storage.Event
-		var bot uint8
-		if err := rows.Scan(&e.Time, &e.Code, &e.Referrer, &e.UserAgent, &e.Device, &e.Browser, &e.OS, &e.Country, &bot); err != nil {
-			return nil, mapErr(ctx, "read events", err)
+	err := retry(ctx, func() error { // a dead pooled connection: another host
+		out = out[:0]
+		rows, err := s.conn.Query(bigQuery(ctx, sql), sql)
+		if err != nil {
+			return err
 		}
-		e.Time, e.Bot = e.Time.UTC(), bot != 0
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var e storage.Event
+			var bot uint8
+			if err := rows.Scan(&e.Time, &e.Code, &e.Referrer, &e.UserAgent, &e.Device, &e.Browser, &e.OS, &e.Country, &bot); err != nil {
+				return err
+			}
+			e.Time, e.Bot = e.Time.UTC(), bot != 0
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, mapErr(ctx, "read events", err)
 	}
 	return out, nil
@@ -169,7 +173,7 @@ func (s *Store) CountEvents(ctx context.Context, q storage.EventsQuery) (uint64,
 	defer cancel()
 	var n uint64
 	sql := `SELECT count() FROM ` + s.eventsTable() + ` FINAL WHERE ` + eventsWhere(q)
-	if err := s.conn.QueryRow(bigQuery(ctx, sql), sql).Scan(&n); err != nil {
+	if err := retry(ctx, func() error { return s.conn.QueryRow(bigQuery(ctx, sql), sql).Scan(&n) }); err != nil {
 		return 0, mapErr(ctx, "count events", err)
 	}
 	return n, nil

@@ -35,11 +35,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if s.cluster != "" {
+		return s.migrateCluster(ctx) // a query timeout per statement
+	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	if s.cluster != "" {
-		return s.migrateCluster(ctx)
-	}
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"); err != nil {
 		return mapErr(ctx, "migrate: create database "+s.db, err)
 	}
@@ -72,11 +72,19 @@ func (s *Store) migrateCluster(ctx context.Context) error {
 	for _, t := range s.schema() {
 		names = append(names, t.name)
 	}
-	if ready, err := s.clusterReady(ctx, names); err != nil || ready {
+	rctx, cancel := s.opContext(ctx)
+	ready, err := s.clusterReady(rctx, names)
+	cancel()
+	if err != nil || ready {
 		return err
 	}
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"+s.onCluster()); err != nil {
-		return mapErr(ctx, "migrate: create database "+s.db+s.onCluster(), err)
+	// Each ON CLUSTER statement waits for every server (up to the query
+	// timeout, distributed_ddl_task_timeout): each gets its own.
+	dctx, cancel := s.opContext(ctx)
+	err = s.conn.Exec(dctx, "CREATE DATABASE IF NOT EXISTS `"+s.db+"`"+s.onCluster())
+	cancel()
+	if err != nil {
+		return mapErr(dctx, "migrate: create database "+s.db+s.onCluster(), err)
 	}
 	for _, t := range s.schema() {
 		if err := s.createTable(ctx, t.name, t.ddl); err != nil {

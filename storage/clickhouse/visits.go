@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -458,11 +459,15 @@ func (s *Store) DeleteVisits(ctx context.Context, code string) (uint64, error) {
 }
 
 // deleteCode removes code's rows from tables (short names) with one
-// ALTER … DELETE each, and waits until the mutations are done. On a
-// cluster the rows are in the replicated tables: the mutation is sent ON
-// CLUSTER, replicates to each shard's replicas, and is awaited on one
-// replica of every shard (the cluster table function).
+// ALTER … DELETE each, and waits until the mutations are done (see
+// awaitMutations).
 func (s *Store) deleteCode(ctx context.Context, op, code string, tables ...string) error {
+	var since time.Time // the server's clock, for awaitMutations on a cluster
+	if s.cluster != "" {
+		if err := retry(ctx, func() error { return s.conn.QueryRow(ctx, "SELECT now()").Scan(&since) }); err != nil {
+			return mapErr(ctx, op, err)
+		}
+	}
 	var quoted []string
 	for _, t := range tables {
 		local := s.dataTable(t)
@@ -471,14 +476,66 @@ func (s *Store) deleteCode(ctx context.Context, op, code string, tables ...strin
 			return mapErr(ctx, op, err)
 		}
 	}
-	wait := `SELECT count() FROM ` + s.systemTable("mutations") + ` WHERE database = ` + quote(s.db) +
-		` AND table IN (` + strings.Join(quoted, ", ") + `) AND is_done = 0`
+	return s.awaitMutations(ctx, op, code, quoted, since)
+}
+
+// awaitMutations polls system.mutations until the delete of code from
+// tables (quoted names) is done.
+//
+// On one server a mutation is registered before its ALTER returns, so none
+// pending means done. On a cluster the ALTER is sent ON CLUSTER and makes
+// one mutation per shard in ZooKeeper, which each replica loads into its
+// system.mutations a moment later: none pending could mean none loaded
+// yet. So on a cluster it waits until, on one replica of every shard (the
+// cluster table function), each table has this delete — created since
+// since, its command naming the code — and all of them are done.
+func (s *Store) awaitMutations(ctx context.Context, op, code string, tables []string, since time.Time) error {
+	var shards uint64
+	mine := "1"
+	if s.cluster != "" {
+		if err := retry(ctx, func() error {
+			return s.conn.QueryRow(ctx, `SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = `+quote(s.cluster)).Scan(&shards)
+		}); err != nil {
+			return mapErr(ctx, op+": count the shards", err)
+		}
+		mine = `create_time >= toDateTime(` + strconv.FormatInt(since.Unix(), 10) + `)`
+		if codeChars.MatchString(code) { // as ClickHouse prints the command
+			mine += ` AND position(command, ` + quote("'"+code+"'") + `) > 0`
+		}
+	}
+	q := `SELECT table, countIf(is_done = 0), countIf(is_done = 1 AND ` + mine + `) FROM ` + s.systemTable("mutations") +
+		` WHERE database = ` + quote(s.db) + ` AND table IN (` + strings.Join(tables, ", ") + `) GROUP BY table`
 	for {
 		var pending uint64
-		if err := s.conn.QueryRow(ctx, wait).Scan(&pending); err != nil {
+		done := map[string]uint64{}
+		if err := retry(ctx, func() error {
+			pending = 0
+			clear(done)
+			rows, err := s.conn.Query(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var t string
+				var p, d uint64
+				if err := rows.Scan(&t, &p, &d); err != nil {
+					return err
+				}
+				pending += p
+				done[quote(t)] = d
+			}
+			return rows.Err()
+		}); err != nil {
 			return mapErr(ctx, op+": wait for the mutation", err)
 		}
-		if pending == 0 {
+		finished := pending == 0
+		for _, t := range tables {
+			if done[t] < shards { // on one server shards is 0
+				finished = false
+			}
+		}
+		if finished {
 			return nil
 		}
 		select {
@@ -488,3 +545,7 @@ func (s *Store) deleteCode(ctx context.Context, op, code string, tables ...strin
 		}
 	}
 }
+
+// codeChars are the bytes ClickHouse prints as they are in a string
+// literal of a command (every short code's).
+var codeChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
