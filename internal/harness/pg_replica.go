@@ -91,30 +91,15 @@ func (r *Replica) start() error {
 	if r.proc != nil && !r.proc.Exited() {
 		return nil
 	}
-	cmd := r.primary.command("postgres", "-D", r.dataDir,
-		"-p", strconv.Itoa(r.port),
-		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories=",
-		"-c", "max_connections=200",
-		"-c", "shared_buffers=32MB",
-		"-c", "logging_collector=off",
-		"-c", "log_min_messages=warning",
-		"-c", "TimeZone=UTC",
-		"-c", "hot_standby=on",
+	proc, err := r.primary.runServer(r.dataDir, r.port, "127.0.0.1", r.logPath, r.ping,
+		"shared_buffers=32MB", "hot_standby=on",
 		// Queries on the standby are not cancelled by replay for a while
 		// (recovery conflicts), as on a production standby.
-		"-c", "max_standby_streaming_delay=30s",
-		"-c", "hot_standby_feedback=on",
-	)
-	proc, err := StartProcess(cmd, r.logPath)
+		"max_standby_streaming_delay=30s", "hot_standby_feedback=on")
 	if err != nil {
-		return fmt.Errorf("replica: %w", err)
-	}
-	r.proc = proc
-	if err := proc.WaitReady(startTimeout, r.ping); err != nil {
-		_ = proc.Stop(syscall.SIGQUIT, 5*time.Second)
 		return fmt.Errorf("replica on port %d: %w", r.port, err)
 	}
+	r.proc = proc
 	return nil
 }
 

@@ -184,32 +184,37 @@ func (p *Postgres) start() error {
 	if p.proc != nil && !p.proc.Exited() {
 		return nil
 	}
-	cmd := p.command("postgres", "-D", p.dataDir,
-		"-p", strconv.Itoa(p.port),
-		"-c", "listen_addresses="+p.opts.listenHost(),
-		"-c", "unix_socket_directories=",
-		"-c", "max_connections=200",
-		"-c", "shared_buffers=64MB",
-		"-c", "logging_collector=off",
-		"-c", "log_min_messages=warning",
-		"-c", "TimeZone=UTC",
+	proc, err := p.runServer(p.dataDir, p.port, p.opts.listenHost(), p.logPath, p.ping,
+		"shared_buffers=64MB",
 		// Streaming replicas (StartReplica): pg_hba.conf from initdb already
 		// trusts replication connections from 127.0.0.1; keep enough WAL for a
 		// stopped replica to catch up without a slot.
-		"-c", "wal_level=replica",
-		"-c", "max_wal_senders=10",
-		"-c", "wal_keep_size=256MB",
-	)
-	proc, err := StartProcess(cmd, p.logPath)
+		"wal_level=replica", "max_wal_senders=10", "wal_keep_size=256MB")
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	p.proc = proc
-	if err := proc.WaitReady(startTimeout, p.ping); err != nil {
-		_ = proc.Stop(syscall.SIGQUIT, 5*time.Second)
 		return fmt.Errorf("postgres on port %d: %w", p.port, err)
 	}
+	p.proc = proc
 	return nil
+}
+
+// runServer starts a postgres server on dataDir with the harness's
+// settings and extra ones (-c name=value) and waits until ping answers;
+// its output goes to logPath. Primary and replicas share it.
+func (p *Postgres) runServer(dataDir string, port int, host, logPath string, ping func(context.Context) error, settings ...string) (*Process, error) {
+	args := []string{"-D", dataDir, "-p", strconv.Itoa(port)}
+	for _, c := range append([]string{"listen_addresses=" + host, "unix_socket_directories=", "max_connections=200",
+		"logging_collector=off", "log_min_messages=warning", "TimeZone=UTC"}, settings...) {
+		args = append(args, "-c", c)
+	}
+	proc, err := StartProcess(p.command("postgres", args...), logPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := proc.WaitReady(startTimeout, ping); err != nil {
+		_ = proc.Stop(syscall.SIGQUIT, 5*time.Second)
+		return nil, err
+	}
+	return proc, nil
 }
 
 func (p *Postgres) ping(ctx context.Context) error {
