@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 
 	"github.com/minibitly/minibitly/storage"
 	"github.com/valyala/fasthttp"
@@ -73,13 +72,5 @@ func (s *Server) writeShlinkEvents(c context.Context, ctx *fasthttp.RequestCtx, 
 		buf = append(buf, j...)
 	}
 	pg.ItemsInCurrentPage = len(events) // the store may hold fewer by now
-	p, err := json.Marshal(&pg)
-	if err != nil {
-		return err
-	}
-	buf = append(append(append(buf, `],"pagination":`...), p...), "}}\n"...)
-	ctx.SetStatusCode(http.StatusOK)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(buf)
-	return nil
+	return writeVisitsPage(ctx, buf, &pg)
 }

@@ -315,7 +315,13 @@ func (s *Server) writeVisitSources(c context.Context, ctx *fasthttp.RequestCtx, 
 		}
 		at += rn
 	}
-	p, err := json.Marshal(&pg)
+	return writeVisitsPage(ctx, buf, &pg)
+}
+
+// writeVisitsPage ends a Shlink visits page whose items are in buf (from
+// `{"visits":{"data":[`) with its pagination object, and sends it.
+func writeVisitsPage(ctx *fasthttp.RequestCtx, buf []byte, pg *shlinkPagination) error {
+	p, err := json.Marshal(pg)
 	if err != nil {
 		return err
 	}
