@@ -21,6 +21,9 @@
 #      Figures are medians of the rounds, ratios medians of per-round ratios;
 #   4. both stop; with PG=1 a throw-away PostgreSQL (bench/pgserver, pinned
 #      to PG_CPU) and a node on it: the same create and first-visit walk;
+#      with CLUSTER=1 then three nodes on that PostgreSQL (cluster_rows): a
+#      code another node owns on a near-cache hit vs its owner, and the
+#      near-cache misses of a walk over CLUSTER_LINKS codes;
 #   5. with GOBENCH=1 BenchmarkSystem_CachedLinkMemory (./actors, heap-B/link).
 # Cold misses and creates are one pass each (a link is cold only once).
 #
@@ -32,6 +35,8 @@
 #   NODE_CPU [0]      CPU of the servers          WRK_CPU [1] wrk, genlinks
 #   PG [1]            0 skips the PostgreSQL rows PG_CPU [WRK_CPU] its CPU
 #   GOBENCH [1]       0 skips the Go heap row
+#   CLUSTER [1]       0 skips the 3-node rows (they need PG=1)
+#   CLUSTER_LINKS [100000] codes walked in the cluster (at most LINKS)
 #   CODE [c0000001]   code requested by wrk
 #   MAX_TIME [3600]   seconds; a step that would end later is cut, the run fails
 #   MINIBITLY_BIN     use this binary instead of building ./cmd/minibitly
@@ -54,6 +59,8 @@ WRK_CPU=${WRK_CPU:-1}
 PG=${PG:-1}
 PG_CPU=${PG_CPU:-$WRK_CPU}
 GOBENCH=${GOBENCH:-1}
+CLUSTER=${CLUSTER:-1}
+CLUSTER_LINKS=${CLUSTER_LINKS:-100000}
 CODE=${CODE:-c0000001}
 MAX_TIME=${MAX_TIME:-3600}
 KEEP_TMP=${KEEP_TMP:-0}
@@ -66,7 +73,9 @@ command -v wrk >/dev/null || die "wrk not found: install it with 'apt-get instal
 command -v taskset >/dev/null || die "taskset not found: install it with 'apt-get install -y util-linux'"
 command -v timeout >/dev/null || die "timeout not found: install it with 'apt-get install -y coreutils'"
 command -v go >/dev/null || die "go not found"
-for v in LINKS ROUNDS MAX_TIME WALK_CONC CREATE_CONC; do
+command -v curl >/dev/null || die "curl not found: install it with 'apt-get install -y curl'"
+(( CLUSTER_LINKS <= LINKS )) || CLUSTER_LINKS=$LINKS
+for v in LINKS ROUNDS MAX_TIME WALK_CONC CREATE_CONC CLUSTER_LINKS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number"
 done
 (( LINKS >= 1 )) || die "LINKS must be at least 1"
@@ -143,6 +152,56 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else 
 b_per_link() { awk -v k="$1" -v k0="$2" -v n="$LINKS" 'BEGIN {printf "%.0f", (k - k0) * 1024 / n}'; }
 mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k / 1024}'; }
 
+# cluster_rows PG_URL: three nodes on the links PostgreSQL already holds
+# (--allow-local-visits: no ClickHouse), all pinned to NODE_CPU. A walk of
+# CLUSTER_LINKS codes on n2 warms every owner's cache; the walk on n1 is then
+# a near-cache miss for each code (2/3 answered by another node's owner
+# cache), its repeat the near-cache hits (the baseline). wrk on a code n2
+# owns, through n1 (near-cache hit) and n2 (owner), alternating ROUNDS rounds.
+cluster_rows() {
+	local i name gport seed="" urls=() pids=() out u code="" rr
+	for i in 1 2 3; do
+		name=n$i gport=$(free_port)
+		start_node "$name" --postgres-url "$1" --node-name "$name" --gossip-addr "127.0.0.1:$gport" \
+			--remote-addr "127.0.0.1:$(free_port)" --gossip-profile fast --allow-local-visits ${seed:+--join "$seed"}
+		[[ -z $seed ]] && seed=127.0.0.1:$gport
+		urls+=("$NODE_URL") pids+=("$NODE_PID")
+	done
+	for u in "${urls[@]}"; do
+		for _ in $(seq 300); do
+			out=$(curl -sf -H "Authorization: Bearer $API_KEY" "$u/api/v1/cluster") || out=""
+			[[ $out == *'"alive":3'* ]] && break
+			sleep 0.2 # polling another process's membership view
+		done
+		[[ $out == *'"alive":3'* ]] || die "$u does not see 3 alive nodes: $out"
+	done
+	echo "bench: 3-node cluster up: ${urls[*]}"
+	CL_COLD=$(LINKS=$CLUSTER_LINKS gl_rate walk "${urls[1]}" -c "$WALK_CONC")
+	CL_MISS=$(LINKS=$CLUSTER_LINKS gl_rate walk "${urls[0]}" -c "$WALK_CONC")
+	CL_HIT=$(LINKS=$CLUSTER_LINKS gl_rate walk "${urls[0]}" -c "$WALK_CONC")
+	for i in $(seq 1 100); do
+		printf -v code 'c%07d' "$i"
+		out=$(curl -sf -H "Authorization: Bearer $API_KEY" "${urls[0]}/api/v1/cluster/owner/$code") || die "owner of $code: $out"
+		[[ $out == *'"name":"n2"'* ]] && break
+		code=""
+	done
+	[[ -n $code ]] || die "no code among c0000001…c0000100 owned by n2"
+	echo "bench: $code is owned by n2; wrk through n1 (near-cache) and n2 (owner), alternating"
+	"$GL" wait -url "${urls[0]}/$code" -want 302 -timeout 10s || die "n1 does not redirect /$code"
+	wrk_run "${urls[0]}/$code" "$WARMUP"
+	wrk_run "${urls[1]}/$code" "$WARMUP"
+	CL_R=() CL_L=() CL_RATIO=()
+	for i in $(seq "$ROUNDS"); do
+		wrk_run "${urls[0]}/$code" "$DURATION"
+		rr=$WRK_RPS
+		wrk_run "${urls[1]}/$code" "$DURATION"
+		CL_R+=("$rr") CL_L+=("$WRK_RPS") CL_RATIO+=("$(ratio "$rr" "$WRK_RPS")")
+		printf 'round %d: remote-owned via n1 %8.0f req/s   owner n2 %8.0f req/s   ratio %s\n' "$i" "$rr" "$WRK_RPS" "${CL_RATIO[-1]}"
+	done
+	CL_CODE=$code
+	for i in 2 1 0; do stop_pid "${pids[$i]}"; done
+}
+
 # --- embedded store: creates, cold misses, RSS, throughput and CPU ---
 start_node emb
 EMB_URL=$NODE_URL EMB_PID=$NODE_PID
@@ -208,6 +267,7 @@ if [[ $PG == 1 ]]; then
 	CREATE_PG=$(gl_rate create "$NODE_URL" -key "$API_KEY" -c "$CREATE_CONC")
 	WALK_PG=$(gl_rate walk "$NODE_URL" -c "$WALK_CONC")
 	stop_pid "$NODE_PID"
+	[[ $CLUSTER == 1 ]] && cluster_rows "$(head -n1 "$TMP/pg.url")"
 	stop_pid "$PG_PID"
 fi
 
@@ -255,7 +315,14 @@ table() {
 	else
 		echo "| bulk creates, PostgreSQL | skipped (PG=0) | — | — | ≥ 50,000/s | |"
 	fi
-	echo "| 3-node cluster, code owned by another node, near-cache hit / miss | not measured by this script | — | — | hit = local hit | |"
+	if [[ -n ${CL_CODE:-} ]]; then
+		printf '| 3-node cluster: redirect req/s of a code another node owns, near-cache hit (median of %d rounds) | %.0f (via n1) | %.0f (owner n2, local hit) | %.3f | = local hit | `%s` on n1 and n2, /%s, alternating |\n' \
+			"$ROUNDS" "$(med "${CL_R[@]}")" "$(med "${CL_L[@]}")" "$(med "${CL_RATIO[@]}")" "${WRK%URL/*}URL" "$CL_CODE"
+		printf '| 3-node cluster: first visits on n1, near-cache miss, owner caches warm (2/3 remote), /s | %.0f | %.0f (n1 again: near-cache hits) | %.3f | — | `genlinks walk -n %d -c %d` on n2 (cold: %.0f/s), then twice on n1 |\n' \
+			"$CL_MISS" "$CL_HIT" "$(ratio "$CL_MISS" "$CL_HIT")" "$CLUSTER_LINKS" "$WALK_CONC" "$CL_COLD"
+	else
+		echo "| 3-node cluster, code owned by another node, near-cache hit / miss | skipped (CLUSTER=0 or PG=0) | — | — | hit = local hit | |"
+	fi
 	echo
 	local pgcpu=""
 	[[ $PG == 1 ]] && pgcpu=", PostgreSQL on CPU $PG_CPU"
