@@ -50,12 +50,19 @@ stop_pid() {
 	PIDS=("${keep[@]}")
 }
 
-# free_port also remembers the ports this run has handed out.
+# free_port also remembers the ports this run has handed out. It picks
+# below the kernel's ephemeral range (ip_local_port_range), where the
+# outgoing connections of wrk, genlinks and the nodes could take the port
+# between the check and the bind.
 USED_PORTS=" "
+PORT_LO=20000 PORT_HI=60000
+if read -r _lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null && (( _lo > 12000 )); then
+	PORT_HI=$_lo PORT_LO=$((_lo > 30000 ? _lo - 20000 : 10000))
+fi
 free_port() {
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO)))
 		[[ $USED_PORTS == *" $p "* ]] && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			USED_PORTS+="$p "

@@ -34,6 +34,7 @@
 #   WALK_CONC [CONNS] requests in flight of the walks   CREATE_CONC [4] bulk
 #   NODE_CPU [0]      CPU of the servers          WRK_CPU [1] wrk, genlinks
 #   PG [1]            0 skips the PostgreSQL rows PG_CPU [WRK_CPU] its CPU
+#   PG_LINKS [LINKS]  links created and walked on PostgreSQL
 #   GOBENCH [1]       0 skips the Go heap row
 #   CLUSTER [1]       0 skips the 3-node rows (they need PG=1)
 #   CLUSTER_LINKS [100000] codes walked in the cluster (at most LINKS)
@@ -61,6 +62,7 @@ PG_CPU=${PG_CPU:-$WRK_CPU}
 GOBENCH=${GOBENCH:-1}
 CLUSTER=${CLUSTER:-1}
 CLUSTER_LINKS=${CLUSTER_LINKS:-100000}
+PG_LINKS=${PG_LINKS:-$LINKS}
 CODE=${CODE:-c0000001}
 MAX_TIME=${MAX_TIME:-3600}
 KEEP_TMP=${KEEP_TMP:-0}
@@ -74,12 +76,13 @@ command -v taskset >/dev/null || die "taskset not found: install it with 'apt-ge
 command -v timeout >/dev/null || die "timeout not found: install it with 'apt-get install -y coreutils'"
 command -v go >/dev/null || die "go not found"
 command -v curl >/dev/null || die "curl not found: install it with 'apt-get install -y curl'"
-(( CLUSTER_LINKS <= LINKS )) || CLUSTER_LINKS=$LINKS
-for v in LINKS ROUNDS MAX_TIME WALK_CONC CREATE_CONC CLUSTER_LINKS; do
+for v in LINKS PG_LINKS ROUNDS MAX_TIME WALK_CONC CREATE_CONC CLUSTER_LINKS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number"
 done
 (( LINKS >= 1 )) || die "LINKS must be at least 1"
 (( ROUNDS >= 1 )) || die "ROUNDS must be at least 1"
+(( PG_LINKS >= 1 )) || die "PG_LINKS must be at least 1"
+(( CLUSTER_LINKS <= PG_LINKS )) || CLUSTER_LINKS=$PG_LINKS
 if (( $(nproc) < 2 )) && [[ $NODE_CPU == "$WRK_CPU" ]]; then
 	echo "bench: warning: one CPU only: server and wrk share it, ratios are still meaningful, absolute numbers are not" >&2
 fi
@@ -263,9 +266,9 @@ if [[ $PG == 1 ]]; then
 	done
 	[[ -s $TMP/pg.url ]] || die "PostgreSQL did not come up in 60 s; see $TMP/pg.log"
 	start_node pg --postgres-url "$(head -n1 "$TMP/pg.url")"
-	echo "bench: creating $LINKS links on PostgreSQL"
-	CREATE_PG=$(gl_rate create "$NODE_URL" -key "$API_KEY" -c "$CREATE_CONC")
-	WALK_PG=$(gl_rate walk "$NODE_URL" -c "$WALK_CONC")
+	echo "bench: creating $PG_LINKS links on PostgreSQL"
+	CREATE_PG=$(LINKS=$PG_LINKS gl_rate create "$NODE_URL" -key "$API_KEY" -c "$CREATE_CONC")
+	WALK_PG=$(LINKS=$PG_LINKS gl_rate walk "$NODE_URL" -c "$WALK_CONC")
 	stop_pid "$NODE_PID"
 	[[ $CLUSTER == 1 ]] && cluster_rows "$(head -n1 "$TMP/pg.url")"
 	stop_pid "$PG_PID"
@@ -285,7 +288,7 @@ fi
 WRK="taskset -c $WRK_CPU wrk -t$THREADS -c$CONNS -d$DURATION URL/$CODE"
 WALK="genlinks walk -n $LINKS -c $WALK_CONC"
 CREATE="genlinks create -n $LINKS -c $CREATE_CONC"
-REPRO="LINKS=$LINKS ROUNDS=$ROUNDS DURATION=$DURATION bench/perf.sh"
+REPRO="LINKS=$LINKS PG_LINKS=$PG_LINKS ROUNDS=$ROUNDS DURATION=$DURATION bench/perf.sh"
 n_a=$(med "${N_RPS[@]}") b_a=$(med "${B_RPS[@]}") n_c=$(med "${N_CPU[@]}") b_c=$(med "${B_CPU[@]}")
 table() {
 	echo "| row | node | baseline | ratio | goal | command |"
@@ -304,14 +307,14 @@ table() {
 	printf '| first visits of %d new links (cold misses), embedded, /s (one pass) | %.0f | %.0f (bare, map hits) | %.3f | ≥ 50,000/s | `%s` after the create below |\n' \
 		"$LINKS" "$WALK_EMB" "$WALK_BARE" "$(ratio "$WALK_EMB" "$WALK_BARE")" "$WALK"
 	if [[ -n $WALK_PG ]]; then
-		printf '| same on PostgreSQL, /s (one pass) | %.0f | %.0f (bare, map hits) | %.3f | ≥ 50,000/s | `%s`, node `--postgres-url` (bench/pgserver) |\n' \
-			"$WALK_PG" "$WALK_BARE" "$(ratio "$WALK_PG" "$WALK_BARE")" "$WALK"
+		printf '| same on PostgreSQL (%d links), /s (one pass) | %.0f | %.0f (bare, map hits) | %.3f | ≥ 50,000/s | `genlinks walk -n %d -c %d`, node `--postgres-url` (bench/pgserver) |\n' \
+			"$PG_LINKS" "$WALK_PG" "$WALK_BARE" "$(ratio "$WALK_PG" "$WALK_BARE")" "$PG_LINKS" "$WALK_CONC"
 	else
 		echo "| same on PostgreSQL | skipped (PG=0) | — | — | ≥ 50,000/s | |"
 	fi
 	printf '| bulk creates, embedded, links/s (one pass) | %.0f | — | — | ≥ 100,000/s | `%s` (POST /api/v1/links/bulk, 1000 per body) |\n' "$CREATE_EMB" "$CREATE"
 	if [[ -n $CREATE_PG ]]; then
-		printf '| bulk creates, PostgreSQL, links/s (one pass) | %.0f | — | — | ≥ 50,000/s | `%s`, node `--postgres-url` |\n' "$CREATE_PG" "$CREATE"
+		printf '| bulk creates, PostgreSQL, links/s (one pass) | %.0f | — | — | ≥ 50,000/s | `genlinks create -n %d -c %d`, node `--postgres-url` |\n' "$CREATE_PG" "$PG_LINKS" "$CREATE_CONC"
 	else
 		echo "| bulk creates, PostgreSQL | skipped (PG=0) | — | — | ≥ 50,000/s | |"
 	fi
