@@ -31,7 +31,9 @@
 #   LINKS [1000000]   links created and walked (rows RSS, first visits, creates)
 #   ROUNDS [3]        node/bare wrk round pairs   DURATION [10s] per wrk round
 #   WARMUP [2s]       wrk warm-up per server      CONNS [64] THREADS [1] wrk
-#   WALK_CONC [CONNS] requests in flight of the walks   CREATE_CONC [4] bulk
+#   WALK_CONC [16]    requests in flight of the walks (at 64 a 1M cold walk on
+#                     the embedded store got a 503 near link 640k, 2026-12-02)
+#   CREATE_CONC [4]   bulk requests in flight
 #   NODE_CPU [0]      CPU of the servers          WRK_CPU [1] wrk, genlinks
 #   PG [1]            0 skips the PostgreSQL rows PG_CPU [WRK_CPU] its CPU
 #   PG_LINKS [LINKS]  links created and walked on PostgreSQL
@@ -53,7 +55,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
-WALK_CONC=${WALK_CONC:-$CONNS}
+WALK_CONC=${WALK_CONC:-16}
 CREATE_CONC=${CREATE_CONC:-4}
 NODE_CPU=${NODE_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
@@ -288,7 +290,7 @@ fi
 WRK="taskset -c $WRK_CPU wrk -t$THREADS -c$CONNS -d$DURATION URL/$CODE"
 WALK="genlinks walk -n $LINKS -c $WALK_CONC"
 CREATE="genlinks create -n $LINKS -c $CREATE_CONC"
-REPRO="LINKS=$LINKS PG_LINKS=$PG_LINKS ROUNDS=$ROUNDS DURATION=$DURATION bench/perf.sh"
+REPRO="LINKS=$LINKS PG_LINKS=$PG_LINKS CLUSTER_LINKS=$CLUSTER_LINKS ROUNDS=$ROUNDS DURATION=$DURATION WALK_CONC=$WALK_CONC bench/perf.sh"
 n_a=$(med "${N_RPS[@]}") b_a=$(med "${B_RPS[@]}") n_c=$(med "${N_CPU[@]}") b_c=$(med "${B_CPU[@]}")
 table() {
 	echo "| row | node | baseline | ratio | goal | command |"
