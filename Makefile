@@ -8,7 +8,7 @@ BIN      ?= bin/minibitly
 DEV_KEY  ?= mb_dev_only_change_me
 TESTFLAGS ?=
 
-.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load proto proto-check cluster clean ui ui-check fuzz chaos
+.PHONY: all build run test test-short deps vet fmt bench bench-go bench-storage bench-load bench-perf proto proto-check cluster clean ui ui-check fuzz chaos
 
 all: build
 
@@ -40,7 +40,7 @@ test: deps vet proto-check
 test-short:
 	$(GO) test -short -count=1 ./...
 
-bench: bench-go bench-storage bench-load
+bench: bench-go bench-storage bench-load bench-perf
 
 # Every fuzz target for FUZZTIME each (`make test` runs their seed corpora).
 fuzz:
@@ -58,6 +58,12 @@ bench-storage: deps
 
 bench-load: deps
 	./bench/run.sh
+
+# bench-perf: issue 13's table (throughput, CPU per request, RSS, heap per
+# link, cold misses and creates on the embedded store and PostgreSQL), node
+# against bench/bare in the same run; LINKS, ROUNDS, DURATION (bench/perf.sh).
+bench-perf: deps
+	./bench/perf.sh
 
 # chaos: PostgreSQL, ClickHouse and three nodes under a campaign load, five
 # faults one after another (SIGKILL + restart, SIGSTOP, ClickHouse down,

@@ -59,8 +59,8 @@ RAW=${RAW:-1}
 CH_CPU=${CH_CPU:-$WRK_CPU}
 
 cd "$(dirname "$0")/.."
-
-die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 command -v wrk >/dev/null || die "wrk not found: install it with 'apt-get install -y wrk'"
 command -v taskset >/dev/null || die "taskset not found: install it with 'apt-get install -y util-linux'"
@@ -74,41 +74,7 @@ if (( $(nproc) < 2 )) && [[ $NODE_CPU == "$WRK_CPU" ]]; then
 	echo "bench: warning: one CPU only: server and wrk share it, the ratio is still meaningful, absolute numbers are not" >&2
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/minibitly-bench.XXXXXX")
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ $KEEP_TMP == 1 ]]; then
-		echo "bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port prints a loopback TCP port nobody listens on (and that this run
-# has not handed out yet).
-USED_PORTS=" "
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
-		[[ $USED_PORTS == *" $p "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			USED_PORTS+="$p "
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
+bench_tmp minibitly-bench
 
 echo "bench: building"
 if [[ -n ${MINIBITLY_BIN:-} ]]; then
@@ -129,16 +95,6 @@ NODE_URL=http://127.0.0.1:$NODE_PORT
 BARE_URL=http://127.0.0.1:$BARE_PORT
 API_KEY=${API_KEY:-mbbench$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
 NCODES=$(( LINKS > 1 ? LINKS : 1 ))
-
-# wait_up URL STATUS PID LOG NAME: wait for URL to answer STATUS.
-wait_up() {
-	if ! "$GL" wait -url "$1" -want "$2" -pid "$3" -timeout 60s; then
-		echo "bench: $5 did not come up; last lines of $4:" >&2
-		tail -n 30 "$4" >&2 || true
-		exit 1
-	fi
-	kill -0 "$3" 2>/dev/null || die "$5 exited; see $4"
-}
 
 mkdir -p "$TMP/data"
 # shellcheck disable=SC2086 # NODE_ARGS is word-split on purpose
@@ -222,8 +178,6 @@ if [[ -n ${RAW_PID:-} ]]; then
 	done
 fi
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
 echo "bench: node $NODE_URL (pid $NODE_PID), bare $BARE_URL (pid $BARE_PID), servers on CPU $NODE_CPU, wrk on CPU $WRK_CPU"
 echo "bench: node RSS at start: $(rss_kb "$NODE_PID") kB"
 
@@ -244,19 +198,11 @@ fi
 "$GL" wait -url "$NODE_URL/$CODE" -want 302 -timeout 10s || die "node does not redirect /$CODE; see $TMP/node.log"
 "$GL" wait -url "$BARE_URL/$CODE" -want 302 -timeout 10s || die "bare does not redirect /$CODE; see $TMP/bare.log"
 
-# run_wrk URL DURATION [wrk args…]: prints req/s; fails on socket errors or
-# non-30x answers.
+# run_wrk URL DURATION [wrk args…]: prints the req/s of URL/CODE.
 run_wrk() {
-	local out
-	out=$(taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"$2" "${@:3}" "$1/$CODE" 2>&1) ||
-		die "wrk failed: $out"
-	if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
-		die "non-30x answers from $1/$CODE: $out"
-	fi
-	awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+	wrk_run "$1/$CODE" "${@:2}"
+	echo "$WRK_RPS"
 }
-
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.6g\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
 NODE_RPS=0 BARE_RPS=0 RATIO=0
 if (( ROUNDS > 0 )); then
