@@ -64,16 +64,16 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 		t.Fatalf("PATCH: %d", st)
 	}
 	edited := time.Now()
+	// Correctness, not speed: with replay paused a stale answer would last
+	// (the replica keeps the old row), so a generous deadline still fails
+	// on one; how fast the invalidation travels is not asserted here.
 	for _, n := range []*clusterNode{a, b} {
-		harness.Eventually(t, time.Second, func() error {
+		harness.Eventually(t, 30*time.Second, func() error {
 			if st, loc := c.location(t, n.base, "rep"); st != http.StatusFound || loc != "https://example.com/new" {
 				return fmt.Errorf("%s: GET /rep = %d %q", n.name, st, loc)
 			}
 			return nil
 		})
-	}
-	if since := time.Since(edited); since > window {
-		t.Logf("the redirects were checked %s after the edit, beyond the %s window", since, window)
 	}
 	// The replica really lags: it still has the old URL.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -98,12 +98,7 @@ func TestCluster_PostgresReplicaAndPooler(t *testing.T) {
 	// Replica stopped, past the read-your-writes window of every write
 	// (the edit was the last): the cold codes' first redirects and the
 	// lists are served by the fallback to the primary.
-	harness.Eventually(t, 2*window, func() error {
-		if time.Since(edited) <= window {
-			return fmt.Errorf("inside the read-your-writes window of the writes")
-		}
-		return nil
-	})
+	time.Sleep(time.Until(edited.Add(window + 100*time.Millisecond)))
 	r.Stop(t)
 	for i, code := range cold {
 		n := []*clusterNode{a, b}[i%2]
