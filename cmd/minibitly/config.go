@@ -29,7 +29,11 @@ type config struct {
 	TLSCert, TLSKey string
 	// MetricsAddr, when set, is a listener serving /metrics only; the
 	// HTTP(S) listeners then answer /metrics 404.
-	MetricsAddr     string
+	MetricsAddr string
+	// PprofAddr, when set, is a listener serving Go's profiles
+	// (/debug/pprof/) and nothing else; unauthenticated, so loopback or a
+	// private network only.
+	PprofAddr       string
 	DataDir         string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -181,6 +185,14 @@ func (c *config) finish() error {
 			return fmt.Errorf("--metrics-addr %q is another listener's address: give it its own", c.MetricsAddr)
 		}
 		c.Gateway.MetricsSeparate = true
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			return fmt.Errorf("--pprof-addr %q: %w", c.PprofAddr, err)
+		}
+		if c.PprofAddr == c.HTTPAddr || c.PprofAddr == c.MetricsAddr || (c.TLSCert != "" && c.PprofAddr == c.HTTPSAddr) {
+			return fmt.Errorf("--pprof-addr %q is another listener's address: give it its own", c.PprofAddr)
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("--shutdown-timeout must be positive")

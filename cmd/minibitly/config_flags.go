@@ -51,6 +51,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.TLSCert, "tls-cert", "PEM certificate (chain) file of the TLS listener; empty = no TLS listener (e.g. behind a TLS proxy)")
 	fs.bind(&c.TLSKey, "tls-key", "PEM private key file of --tls-cert")
 	fs.bind(&c.MetricsAddr, "metrics-addr", "listen address of a listener serving only /metrics; when set, --http-addr and --https-addr answer /metrics 404; empty = /metrics on --http-addr")
+	fs.bind(&c.PprofAddr, "pprof-addr", "listen address of a listener serving Go's runtime profiles (/debug/pprof/: CPU, heap, goroutines) and nothing else, unauthenticated: bind it to loopback; empty = none")
 	fs.bind(&c.Gateway.MetricsToken, "metrics-token", "bearer token /metrics requires (Authorization: Bearer <token>; 401 otherwise); empty = /metrics needs none")
 
 	storeFlags(fs, c)

@@ -182,7 +182,7 @@ func TestFlag_Defaults(t *testing.T) {
 		"node-name": "the host name",
 		// Off unless given.
 		"postgres-url": "", "postgres-read-url": "", "clickhouse-url": "", "clickhouse-cluster": "", "country-header": "",
-		"tls-cert": "", "tls-key": "", "metrics-addr": "", "metrics-token": "", "blocklist": "",
+		"tls-cert": "", "tls-key": "", "metrics-addr": "", "pprof-addr": "", "metrics-token": "", "blocklist": "",
 		"gossip-advertise": "the bind address",
 		"gossip-addr":      "", "join": "", "remote-addr": "", "remote-advertise": "",
 		"allow-local-visits": "false", "allow-private-destinations": fmt.Sprint(g.AllowPrivateDestinations),

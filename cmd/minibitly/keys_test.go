@@ -146,3 +146,34 @@ func TestServe_MetricsAddrToken(t *testing.T) {
 		t.Errorf("/metrics with the token: %d %.200s", st, body)
 	}
 }
+
+// TestServe_PprofAddr: --pprof-addr serves Go's profiles on its own
+// listener, and only there.
+func TestServe_PprofAddr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
+	paddr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
+	n := harness.StartNode(t, harness.NodeConfig{Name: "pprof", HTTPAddr: addr,
+		Args: []string{"--http-addr", addr, "--data-dir", t.TempDir(), "--pprof-addr", paddr}})
+	defer n.Stop(t)
+	get := func(url string) (int, string) {
+		resp, err := harness.Client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := get("http://" + paddr + "/debug/pprof/heap?debug=1"); st != 200 || !strings.Contains(body, "heap profile") {
+		t.Errorf("heap profile on --pprof-addr: %d %.200s", st, body)
+	}
+	if st, _ := get("http://" + paddr + "/metrics"); st != 404 {
+		t.Errorf("/metrics on --pprof-addr: %d, want 404 (profiles only)", st)
+	}
+	if st, _ := get("http://" + addr + "/debug/pprof/heap"); st != 404 {
+		t.Errorf("/debug/pprof/heap on --http-addr: %d, want 404", st)
+	}
+}

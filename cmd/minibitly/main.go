@@ -149,6 +149,7 @@ type process struct {
 	ln      net.Listener
 	tlsLn   net.Listener // nil without --tls-cert
 	metLn   net.Listener // nil without --metrics-addr
+	pprofLn net.Listener // nil without --pprof-addr
 	journal *visitJournal
 	raw     *rawvisits.Flusher // --raw-visits (off: no ring, nothing runs)
 
@@ -253,6 +254,11 @@ func buildProcess(ctx context.Context, c *config, log *slog.Logger) (_ *process,
 			return nil, fmt.Errorf("listen %s: %w", c.MetricsAddr, err)
 		}
 	}
+	if c.PprofAddr != "" {
+		if p.pprofLn, err = net.Listen("tcp", c.PprofAddr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", c.PprofAddr, err)
+		}
+	}
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		if err != nil {
@@ -304,6 +310,9 @@ func (p *process) run(ctx context.Context) error {
 			defer p.wg.Done()
 			p.serveErr <- p.http.ServeMetrics(p.metLn)
 		}()
+	}
+	if p.pprofLn != nil {
+		go servePprof(p.pprofLn, p.log) // ends when shutdown closes the listener
 	}
 	httpsAddr := ""
 	if p.tlsLn != nil {
@@ -363,6 +372,9 @@ func (p *process) shutdown() error {
 
 // close releases what buildProcess acquired, last acquired first.
 func (p *process) close() {
+	if p.pprofLn != nil {
+		p.pprofLn.Close()
+	}
 	if !p.serving { // once served, the HTTP shutdown closed them
 		for _, ln := range []net.Listener{p.ln, p.tlsLn, p.metLn} {
 			if ln != nil {
