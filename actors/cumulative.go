@@ -1,9 +1,6 @@
 package actors
 
 import (
-	"fmt"
-
-	"github.com/cespare/xxhash/v2"
 	"github.com/minibitly/minibitly/storage"
 )
 
@@ -18,6 +15,14 @@ import (
 // row adds to the old one; one older than the horizon is written on its own
 // (Cumulative 0: the batch's visits of it, under a writer of its own).
 // Either way the sum stays exact.
+//
+// Epochs are one generation counter per granularity, not one per bucket: a
+// new total starts at the current generation, and every prune or reset that
+// forgets a total moves the generation past it. So a bucket touched again
+// after it was forgotten always gets a writer it never had, and nothing is
+// remembered of forgotten buckets (a walk over 1M links, each visited once,
+// used to keep one epoch entry per forgotten total, and a pointer and an
+// object per live one: issue 13's heap profile).
 
 // granularity is one table's bucket width and how long its totals are kept.
 type granularity struct {
@@ -35,11 +40,6 @@ var (
 // cumulativeHorizon is the minute table's horizon (tests).
 const cumulativeHorizon = 30 * 60
 
-type epochOf struct {
-	epoch  uint32
-	bucket int64
-}
-
 type runningTotal struct {
 	visits  uint64
 	touched int64 // newest minute seen when last touched
@@ -53,41 +53,36 @@ type runningTotals[K comparable] struct {
 	g      granularity
 	bucket func(K) int64
 	code   func(K) string
-	totals map[K]*runningTotal
-	// epochs remembers, per forgotten bucket (by key hash) still within the
-	// horizon, the epoch its next total starts.
-	epochs map[uint64]epochOf
+	totals map[K]runningTotal // by value: no object, no pointer per total
+	// gen is the epoch a new total starts at; it is moved past every epoch
+	// a forgotten total had (forgot).
+	gen    uint32
 	newest int64
 	pruned int64
 }
 
 func newRunningTotals[K comparable](g granularity, bucket func(K) int64, code func(K) string) *runningTotals[K] {
-	return &runningTotals[K]{g: g, bucket: bucket, code: code, totals: map[K]*runningTotal{}, epochs: map[uint64]epochOf{}}
+	return &runningTotals[K]{g: g, bucket: bucket, code: code, totals: map[K]runningTotal{}}
 }
 
-func keyHash[K comparable](k K) uint64 {
-	return xxhash.Sum64String(fmt.Sprintf("%#v", k)) // off the hot path: only when a total is forgotten or created
-}
+// forgot records that a total of epoch e was forgotten: totals started from
+// now on get a later epoch.
+func (t *runningTotals[K]) forgot(e uint32) { t.gen = max(t.gen, e+1) }
 
 // track gives the row of key k, with visits this flush, its running total
 // and epoch; ok is false for a bucket beyond the horizon that is not
 // tracked (the row then counts on its own).
 func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, ok bool) {
-	tt := t.totals[k]
-	if tt == nil {
+	tt, ok := t.totals[k]
+	if !ok {
 		if t.bucket(k) < t.newest-t.g.horizon {
 			return 0, 0, false
 		}
-		tt = &runningTotal{}
-		if len(t.epochs) > 0 {
-			// Kept until the bucket leaves the horizon (not deleted here):
-			// another bucket sharing the hash must not take it away.
-			tt.epoch = t.epochs[keyHash(k)].epoch
-		}
-		t.totals[k] = tt
+		tt.epoch = t.gen
 	}
 	tt.visits += visits
 	tt.touched = t.newest
+	t.totals[k] = tt
 	return tt.visits, tt.epoch, true
 }
 
@@ -108,16 +103,7 @@ func (t *runningTotals[K]) done() {
 			delete(t.totals, k)
 		case t.newest-tt.touched >= t.g.idle:
 			delete(t.totals, k)
-			// Never lower an epoch (two buckets sharing a hash): a bucket
-			// must not get back a writer it had.
-			h := keyHash(k)
-			e := t.epochs[h]
-			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, t.bucket(k))}
-		}
-	}
-	for h, e := range t.epochs {
-		if e.bucket < cutoff { // its rows are written on their own from now on
-			delete(t.epochs, h)
+			t.forgot(tt.epoch)
 		}
 	}
 	t.pruned = t.newest
@@ -131,9 +117,7 @@ func (t *runningTotals[K]) reset(code string) {
 	for k, tt := range t.totals {
 		if t.code(k) == code {
 			delete(t.totals, k)
-			h := keyHash(k)
-			e := t.epochs[h]
-			t.epochs[h] = epochOf{epoch: max(e.epoch, tt.epoch+1), bucket: max(e.bucket, t.bucket(k))}
+			t.forgot(tt.epoch)
 		}
 	}
 }

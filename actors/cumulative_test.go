@@ -120,3 +120,54 @@ func TestRunningTotals_IdleBucketStartsANewEpoch(t *testing.T) {
 		t.Fatalf("rollup rows of one bot visit: %+v", hourly)
 	}
 }
+
+// TestCumulative_ForgottenBucketsNeverReuseAWriter: a total forgotten while
+// idle starts again under an epoch the bucket never had, however often it
+// is forgotten, and a reset moves it on too; a bucket touched all along
+// keeps its epoch.
+func TestCumulative_ForgottenBucketsNeverReuseAWriter(t *testing.T) {
+	const m = 1_700_000_040
+	g := granularity{width: 86400, horizon: 1 << 40, idle: 120}
+	tt := newRunningTotals(g, func(k storage.VisitKey) int64 { return k.Minute }, func(k storage.VisitKey) string { return k.Code })
+	a, b := storage.VisitKey{Code: "a", Minute: m}, storage.VisitKey{Code: "b", Minute: m}
+	now := int64(m)
+	flush := func(keys ...storage.VisitKey) (epochs []uint32) {
+		tt.see(now, now)
+		for _, k := range keys {
+			cum, e, ok := tt.track(k, 1)
+			if !ok {
+				t.Fatalf("%v not tracked", k)
+			}
+			if k == a && cum != 1 {
+				t.Fatalf("a's total after it was forgotten = %d, want 1 (a new writer starts from zero)", cum)
+			}
+			epochs = append(epochs, e)
+		}
+		tt.done()
+		now += 60
+		return epochs
+	}
+	seen := map[uint32]bool{}
+	var bEpoch uint32
+	for round := 0; round < 4; round++ {
+		e := flush(a, b)
+		if seen[e[0]] {
+			t.Fatalf("round %d: epoch %d again for a bucket whose total was forgotten", round, e[0])
+		}
+		seen[e[0]] = true
+		if round > 0 && e[1] != bEpoch {
+			t.Fatalf("round %d: a bucket touched all along changed epoch: %d → %d", round, bEpoch, e[1])
+		}
+		bEpoch = e[1]
+		for range 4 { // a idles past g.idle (and is forgotten), b stays touched
+			flush(b)
+		}
+		if _, ok := tt.totals[a]; ok {
+			t.Fatalf("round %d: a's idle total was not forgotten", round)
+		}
+	}
+	tt.reset("b")
+	if e := flush(b); e[0] == bEpoch {
+		t.Fatalf("after reset b kept epoch %d", bEpoch)
+	}
+}

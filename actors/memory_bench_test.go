@@ -42,3 +42,33 @@ func BenchmarkSystem_CachedLinkMemory(b *testing.B) {
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n, "heap-B/link")
 	b.ReportMetric(float64(f.cache.Len()), "cached-links")
 }
+
+// BenchmarkRunningTotals_Forget reports what a walk's daily totals cost
+// once they go idle: N links visited once each, their totals forgotten at
+// the next prune past the idle time; heap kept per forgotten total and the
+// prune's time. Run:
+// go test -run '^$' -bench RunningTotals_Forget -benchtime 1x ./actors/
+func BenchmarkRunningTotals_Forget(b *testing.B) {
+	const n = 1_000_000
+	const m = 1_700_006_400
+	for range b.N {
+		tt := newRunningTotals(byDay, func(k storage.RollupKey) int64 { return k.Bucket }, func(k storage.RollupKey) string { return k.Code })
+		tt.see(m, m)
+		for i := range n {
+			tt.track(storage.RollupKey{Code: fmt.Sprintf("c%07d", i), Bucket: m - m%86400, Dim: storage.RollupTotal}, 1)
+		}
+		tt.done()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		tt.see(m+byDay.idle+60, m+byDay.idle+60)
+		t0 := time.Now()
+		tt.done()
+		prune := time.Since(t0)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/n, "heap-B/forgotten")
+		b.ReportMetric(float64(prune.Nanoseconds())/n, "prune-ns/total")
+		runtime.KeepAlive(tt)
+	}
+}
