@@ -20,9 +20,9 @@ import (
 // new total starts at the current generation, and every prune or reset that
 // forgets a total moves the generation past it. So a bucket touched again
 // after it was forgotten always gets a writer it never had, and nothing is
-// remembered of forgotten buckets (a walk over 1M links, each visited once,
-// used to keep one epoch entry per forgotten total, and a pointer and an
-// object per live one: issue 13's heap profile).
+// remembered of a forgotten bucket (a walk over 1M links, each visited
+// once, used to keep one epoch entry per forgotten total, and hash each
+// with fmt.Sprintf).
 
 // granularity is one table's bucket width and how long its totals are kept.
 type granularity struct {
@@ -44,6 +44,10 @@ type runningTotal struct {
 	visits  uint64
 	touched int64 // newest minute seen when last touched
 	epoch   uint32
+	// out is the total's row in the rollup being built when flush is the
+	// table's current flush (cumulative.rollup).
+	out   int32
+	flush uint64
 }
 
 // runningTotals keeps the totals of one granularity, keyed by K (a minute
@@ -53,16 +57,17 @@ type runningTotals[K comparable] struct {
 	g      granularity
 	bucket func(K) int64
 	code   func(K) string
-	totals map[K]runningTotal // by value: no object, no pointer per total
+	totals map[K]*runningTotal
 	// gen is the epoch a new total starts at; it is moved past every epoch
 	// a forgotten total had (forgot).
-	gen    uint32
-	newest int64
-	pruned int64
+	gen     uint32
+	flushes uint64 // rollups built (cumulative.rollup)
+	newest  int64
+	pruned  int64
 }
 
 func newRunningTotals[K comparable](g granularity, bucket func(K) int64, code func(K) string) *runningTotals[K] {
-	return &runningTotals[K]{g: g, bucket: bucket, code: code, totals: map[K]runningTotal{}}
+	return &runningTotals[K]{g: g, bucket: bucket, code: code, totals: map[K]*runningTotal{}}
 }
 
 // forgot records that a total of epoch e was forgotten: totals started from
@@ -73,17 +78,27 @@ func (t *runningTotals[K]) forgot(e uint32) { t.gen = max(t.gen, e+1) }
 // and epoch; ok is false for a bucket beyond the horizon that is not
 // tracked (the row then counts on its own).
 func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, ok bool) {
-	tt, ok := t.totals[k]
-	if !ok {
-		if t.bucket(k) < t.newest-t.g.horizon {
-			return 0, 0, false
-		}
-		tt.epoch = t.gen
+	tt := t.total(k)
+	if tt == nil {
+		return 0, 0, false
 	}
 	tt.visits += visits
-	tt.touched = t.newest
-	t.totals[k] = tt
 	return tt.visits, tt.epoch, true
+}
+
+// total returns k's running total, touched, started if new; nil for a
+// bucket beyond the horizon (not tracked).
+func (t *runningTotals[K]) total(k K) *runningTotal {
+	tt := t.totals[k]
+	if tt == nil {
+		if t.bucket(k) < t.newest-t.g.horizon {
+			return nil
+		}
+		tt = &runningTotal{epoch: t.gen}
+		t.totals[k] = tt
+	}
+	tt.touched = t.newest
+	return tt
 }
 
 // see records the newest minute of a flush, at most limit (the clock and a
@@ -126,6 +141,9 @@ func (t *runningTotals[K]) reset(code string) {
 type cumulative struct {
 	minute    *runningTotals[storage.VisitKey]
 	hour, day *runningTotals[storage.RollupKey]
+	// scratch and tracked are rollup's, reused from flush to flush.
+	scratch []storage.RollupCount
+	tracked []*runningTotal
 }
 
 func newCumulative() *cumulative {
@@ -160,25 +178,50 @@ func (c *cumulative) apply(rows []storage.VisitCount, now int64) (hourly, daily 
 	return c.rollup(c.hour, rows, 3600), c.rollup(c.day, rows, 86400)
 }
 
+// rollup returns the rollup rows of rows in t's buckets: one per key, with
+// this flush's visits and the running total. Each generated row is looked
+// up once: a total already in this flush's output is added to in place
+// (no map of the output, no intermediate slice of every generated row).
 func (c *cumulative) rollup(t *runningTotals[storage.RollupKey], rows []storage.VisitCount, width int64) []storage.RollupCount {
-	var all []storage.RollupCount
+	t.flushes++
+	out := make([]storage.RollupCount, 0, len(rows)*2)
+	tracked := c.tracked[:0]          // out[i]'s total; nil: not tracked
+	var own map[storage.RollupKey]int // untracked rows (beyond the horizon), by key
 	for _, r := range rows {
-		all = storage.Rollups(all, r, width)
-	}
-	idx := make(map[storage.RollupKey]int, len(all))
-	out := all[:0]
-	for _, r := range all {
-		k := r.Key()
-		if i, ok := idx[k]; ok {
-			out[i].Visits += r.Visits
-			continue
+		c.scratch = storage.Rollups(c.scratch[:0], r, width)
+		for _, rc := range c.scratch {
+			k := rc.Key()
+			tt := t.total(k)
+			if tt == nil {
+				if i, ok := own[k]; ok {
+					out[i].Visits += rc.Visits
+					continue
+				}
+				if own == nil {
+					own = map[storage.RollupKey]int{}
+				}
+				own[k] = len(out)
+				out = append(out, rc)
+				tracked = append(tracked, nil)
+				continue
+			}
+			tt.visits += rc.Visits
+			if tt.flush == t.flushes {
+				out[tt.out].Visits += rc.Visits
+				continue
+			}
+			tt.flush, tt.out = t.flushes, int32(len(out))
+			out = append(out, rc)
+			tracked = append(tracked, tt)
 		}
-		idx[k] = len(out)
-		out = append(out, r)
 	}
-	for i := range out {
-		out[i].Cumulative, out[i].Epoch, _ = t.track(out[i].Key(), out[i].Visits)
+	for i, tt := range tracked {
+		if tt != nil {
+			out[i].Cumulative, out[i].Epoch = tt.visits, tt.epoch
+		}
 	}
+	clear(tracked) // no pointers kept past the flush
+	c.tracked = tracked[:0]
 	t.done()
 	return out
 }

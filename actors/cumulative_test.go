@@ -171,3 +171,50 @@ func TestCumulative_ForgottenBucketsNeverReuseAWriter(t *testing.T) {
 		t.Fatalf("after reset b kept epoch %d", bEpoch)
 	}
 }
+
+// TestCumulative_RollupMergesRowsOfOneKey: minute rows that share a rollup
+// key (an hour, a dimension value) give one row with their visits summed
+// and the running total, within a flush and across flushes; rows beyond
+// the horizon are merged too, on their own.
+func TestCumulative_RollupMergesRowsOfOneKey(t *testing.T) {
+	c := newCumulative()
+	const h = 1_700_002_800 // a whole hour
+	row := func(minute int64, ref string, n uint64) storage.VisitCount {
+		r := cumRow("a", minute, n)
+		r.Referrer = ref
+		return r
+	}
+	find := func(rows []storage.RollupCount, dim, value string) storage.RollupCount {
+		t.Helper()
+		var got []storage.RollupCount
+		for _, r := range rows {
+			if r.Dim == dim && r.Value == value {
+				got = append(got, r)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("%d rows for %s=%q in %+v, want 1", len(got), dim, value, rows)
+		}
+		return got[0]
+	}
+	hourly, _ := c.apply([]storage.VisitCount{row(h, "x.com", 2), row(h+60, "y.com", 3), row(h+120, "x.com", 4)}, 1<<40)
+	if r := find(hourly, storage.RollupTotal, ""); r.Visits != 9 || r.Cumulative != 9 {
+		t.Fatalf("hour total: %+v, want 9 visits, total 9", r)
+	}
+	if r := find(hourly, storage.RollupReferrer, "x.com"); r.Visits != 6 || r.Cumulative != 6 {
+		t.Fatalf("x.com: %+v, want 6 visits, total 6", r)
+	}
+	hourly, _ = c.apply([]storage.VisitCount{row(h+180, "y.com", 1), row(h+240, "y.com", 1)}, 1<<40)
+	if r := find(hourly, storage.RollupReferrer, "y.com"); r.Visits != 2 || r.Cumulative != 5 {
+		t.Fatalf("y.com, second flush: %+v, want 2 visits, total 5", r)
+	}
+	if r := find(hourly, storage.RollupTotal, ""); r.Visits != 2 || r.Cumulative != 11 {
+		t.Fatalf("hour total, second flush: %+v, want 2 visits, total 11", r)
+	}
+	// Far ahead: the hour leaves the horizon; late rows of it count on their own, merged.
+	c.apply([]storage.VisitCount{cumRow("z", h+10*3600, 1)}, 1<<40)
+	hourly, _ = c.apply([]storage.VisitCount{row(h, "x.com", 1), row(h+60, "x.com", 2)}, 1<<40)
+	if r := find(hourly, storage.RollupTotal, ""); r.Visits != 3 || r.Cumulative != 0 {
+		t.Fatalf("late rows: %+v, want 3 visits on their own", r)
+	}
+}
