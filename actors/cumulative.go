@@ -29,12 +29,17 @@ type granularity struct {
 	width   int64 // seconds
 	horizon int64 // buckets older than this (from the newest minute seen) are not tracked
 	idle    int64 // a total not touched for this long is forgotten
+	// every is how often (seconds of the newest minute) the totals are
+	// pruned; 0 is once a minute. A prune looks at every total: the hour
+	// and day tables, whose totals live hours, are pruned every 10
+	// minutes (a total is forgotten up to that much later than idle).
+	every int64
 }
 
 var (
 	byMinute = granularity{width: 60, horizon: 30 * 60, idle: 30 * 60}
-	byHour   = granularity{width: 3600, horizon: 3 * 3600, idle: 2 * 3600}
-	byDay    = granularity{width: 86400, horizon: 2 * 86400, idle: 2 * 3600}
+	byHour   = granularity{width: 3600, horizon: 3 * 3600, idle: 2 * 3600, every: 600}
+	byDay    = granularity{width: 86400, horizon: 2 * 86400, idle: 2 * 3600, every: 600}
 )
 
 // cumulativeHorizon is the minute table's horizon (tests).
@@ -106,9 +111,13 @@ func (t *runningTotals[K]) total(k K) *runningTotal {
 // bucket beyond the horizon.
 func (t *runningTotals[K]) see(minute, limit int64) { t.newest = max(t.newest, min(minute, limit)) }
 
-// done prunes after a flush, at most once a minute.
+// done prunes after a flush, at most once a minute (g.every).
 func (t *runningTotals[K]) done() {
-	if t.newest-t.pruned < 60 {
+	every := t.g.every
+	if every == 0 {
+		every = 60
+	}
+	if t.newest-t.pruned < every {
 		return
 	}
 	cutoff := t.newest - t.g.horizon
