@@ -233,8 +233,81 @@ func describeType(t reflect.Type) string {
 }
 
 // checkObject walks data's tokens: exactly one JSON object, nothing after
-// it, no duplicate key in any object. It returns the top-level keys in order.
+// it, no duplicate top-level key, nesting at most maxJSONDepth. It returns
+// the top-level keys in order. A body that plainly passes (fastObjectKeys)
+// is not tokenized; anything else takes the token walk, which says what is
+// wrong.
 func checkObject(data []byte, where string) ([]string, error) {
+	if keys, ok := fastObjectKeys(data); ok {
+		return keys, nil
+	}
+	return walkCheckObject(data, where)
+}
+
+// fastObjectKeys is checkObject's path for input that passes: ok only when
+// data is valid JSON (json.Valid: one value, nothing after it), an object,
+// nested less deep than maxJSONDepth, whose top-level keys have no escape
+// and none twice; then it returns those keys. On false nothing is decided:
+// the token walk looks again. The bulk API checks every link this way (the
+// token walk was a quarter of a bulk create's CPU: issue 13's profile).
+func fastObjectKeys(data []byte) ([]string, bool) {
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	if i == len(data) || data[i] != '{' || !json.Valid(data) {
+		return nil, false
+	}
+	var keys []string
+	level, expectKey := 0, false
+	for ; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			level++
+			if level >= maxJSONDepth {
+				return nil, false
+			}
+			expectKey = c == '{' && level == 1
+		case '}', ']':
+			level--
+		case ',':
+			expectKey = level == 1
+		case '"':
+			start := i + 1
+			j := start
+			for ; data[j] != '"'; j++ { // valid JSON: the string ends
+				if expectKey && data[j] >= 0x80 {
+					return nil, false // not ASCII: the walk decodes it (invalid UTF-8 becomes U+FFFD)
+				}
+				if data[j] == '\\' {
+					if expectKey {
+						return nil, false // an escaped key: the walk unescapes it
+					}
+					j++ // the escaped byte (a quote or a backslash)
+				}
+			}
+			if expectKey {
+				keys = append(keys, string(data[start:j]))
+				expectKey = false
+			}
+			i = j
+		}
+	}
+	if len(keys) > 1 {
+		seen := make(map[string]struct{}, len(keys))
+		for _, k := range keys {
+			if _, dup := seen[k]; dup {
+				return nil, false
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	return keys, true
+}
+
+// walkCheckObject is checkObject by json.Decoder's tokens, with the error
+// that says what is wrong.
+func walkCheckObject(data []byte, where string) ([]string, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errBadJSON("invalid_json", "%sthe body is empty; send a JSON object", where)
 	}

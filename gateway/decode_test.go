@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -190,4 +191,37 @@ func TestServer_LongInputShortError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCheckObject_FastAgreesWithWalk: whenever fastObjectKeys decides
+// (ok), the token walk accepts the same input with the same keys; and it
+// does decide the plain bodies a bulk create sends, or it saves nothing.
+func FuzzCheckObject_FastAgreesWithWalk(f *testing.F) {
+	seeds := []string{
+		`{"url":"https://example.com/a?b=c","code":"x1","tags":["a","b"]}`,
+		` {"a":{"b":[1,2,{"c":"}"}]},"d":"\"{"} `, `{}`, `{"a":1,"a":2}`, `{"a\u0062":1}`, `{"\u00e9":1}`,
+		"{\"\xff\":1}", `{"a":"x\\"}`, `{"a":1}{}`, `[1]`, `{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`,
+		`{"a":{"a":1,"a":2}}`, "{\"a\":1}\n", `{"x":"\\\""}`, `{"a":[{"b":1},{"b":2}],"c":{}}`,
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	for _, s := range []string{seeds[0], seeds[1], seeds[13], seeds[14]} {
+		if _, ok := fastObjectKeys([]byte(s)); !ok {
+			f.Fatalf("fastObjectKeys left a plain body to the walk: %s", s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, ok := fastObjectKeys([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := walkCheckObject([]byte(s), "")
+		if err != nil {
+			t.Fatalf("fast path accepted %q, the walk refuses it: %v", s, err)
+		}
+		if !slices.Equal(keys, want) {
+			t.Fatalf("keys of %q: fast %q, walk %q", s, keys, want)
+		}
+	})
 }
