@@ -123,19 +123,7 @@ func TestServe_MetricsAddrToken(t *testing.T) {
 		Args: []string{"--http-addr", addr, "--data-dir", t.TempDir(), "--metrics-addr", maddr},
 		Env:  []string{"MINIBITLY_METRICS_TOKEN=tok-123456"}})
 	defer n.Stop(t)
-	get := func(url, token string) (int, string) {
-		req, _ := http.NewRequest("GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := harness.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(url, token string) (int, string) { return getWithToken(t, url, token) }
 	if st, _ := get("http://"+addr+"/metrics", "tok-123456"); st != 404 {
 		t.Errorf("/metrics on --http-addr: %d, want 404", st)
 	}
@@ -158,15 +146,7 @@ func TestServe_PprofAddr(t *testing.T) {
 	n := harness.StartNode(t, harness.NodeConfig{Name: "pprof", HTTPAddr: addr,
 		Args: []string{"--http-addr", addr, "--data-dir", t.TempDir(), "--pprof-addr", paddr}})
 	defer n.Stop(t)
-	get := func(url string) (int, string) {
-		resp, err := harness.Client.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(url string) (int, string) { return getWithToken(t, url, "") }
 	if st, body := get("http://" + paddr + "/debug/pprof/heap?debug=1"); st != 200 || !strings.Contains(body, "heap profile") {
 		t.Errorf("heap profile on --pprof-addr: %d %.200s", st, body)
 	}
@@ -176,4 +156,24 @@ func TestServe_PprofAddr(t *testing.T) {
 	if st, _ := get("http://" + addr + "/debug/pprof/heap"); st != 404 {
 		t.Errorf("/debug/pprof/heap on --http-addr: %d, want 404", st)
 	}
+}
+
+// getWithToken GETs url (with a bearer token unless token is empty) and
+// returns the status and body.
+func getWithToken(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := harness.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
