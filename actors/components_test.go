@@ -437,6 +437,35 @@ func TestFlusher_RetriesTheSameBatchOnce(t *testing.T) {
 	}
 }
 
+// totalsSink is a real sink that says it stores running totals, as the
+// ClickHouse store does.
+type totalsSink struct{ storage.VisitSink }
+
+func (totalsSink) StoresRunningTotals() bool { return true }
+
+// The embedded store keeps no rollups: the flusher spends nothing on
+// running totals for it, and keeps them for a sink that stores them.
+func TestFlusher_RunningTotalsOnlyForASinkThatStoresThem(t *testing.T) {
+	ctx := context.Background()
+	rig := newFlusherRig(t, DefaultFlushConfig())
+	rig.sink.down.Store(true)
+	rig.add("a", 3)
+	rig.f.collect(ctx)
+	if b := rig.f.queue[0].b; rig.f.cum != nil || b.Rows[0].Cumulative != 0 || b.Hourly != nil || b.Daily != nil {
+		t.Fatalf("embedded sink: totals kept (%v), batch %+v", rig.f.cum != nil, b)
+	}
+	rig.f.cum = cumulativeFor(totalsSink{rig.sink})
+	if rig.f.cum == nil {
+		t.Fatal("no running totals for a sink that stores them")
+	}
+	rig.add("b", 2)
+	rig.f.collect(ctx)
+	b := rig.f.queue[len(rig.f.queue)-1].b
+	if r := b.Rows[len(b.Rows)-1]; r.Code != "b" || r.Cumulative != 2 || len(b.Hourly) == 0 || len(b.Daily) == 0 {
+		t.Fatalf("totals sink: batch %+v", b)
+	}
+}
+
 func TestFlusher_BreakerOpensAndProbes(t *testing.T) {
 	cfg := DefaultFlushConfig()
 	cfg.BreakerThreshold, cfg.BreakerCooldown, cfg.BreakerMaxCooldown = 2, time.Hour, time.Hour

@@ -26,6 +26,14 @@ import (
 
 // granularity is one table's bucket width and how long its totals are kept.
 type granularity struct {
+	// max bounds the totals kept (0: no bound): past it, the totals
+	// touched least recently are forgotten (shed), down to 3/4 of max. A
+	// bucket touched again after that starts a new writer, as after idle:
+	// one more row, the sum still exact. The bound holds the flusher's
+	// memory (~110-180 B a total, a dozen per link visited in the hour)
+	// when more links are visited than the bound covers; the buckets
+	// still being visited are the ones touched last, so they are kept.
+	max     int
 	width   int64 // seconds
 	horizon int64 // buckets older than this (from the newest minute seen) are not tracked
 	idle    int64 // a total not touched for this long is forgotten
@@ -36,10 +44,16 @@ type granularity struct {
 	every int64
 }
 
+// maxTotals bounds each table's totals (granularity.max): about 25 MB
+// for the minute table's and 30 MB each for the hour's and the day's.
+// A total is kept while its bucket is being visited; 1<<18 rollup totals
+// are the dimension values of ~40,000 links visited in the hour.
+const maxTotals = 1 << 18
+
 var (
-	byMinute = granularity{width: 60, horizon: 30 * 60, idle: 30 * 60}
-	byHour   = granularity{width: 3600, horizon: 3 * 3600, idle: 2 * 3600, every: 600}
-	byDay    = granularity{width: 86400, horizon: 2 * 86400, idle: 2 * 3600, every: 600}
+	byMinute = granularity{width: 60, horizon: 30 * 60, idle: 30 * 60, max: maxTotals / 2}
+	byHour   = granularity{width: 3600, horizon: 3 * 3600, idle: 2 * 3600, every: 600, max: maxTotals}
+	byDay    = granularity{width: 86400, horizon: 2 * 86400, idle: 2 * 3600, every: 600, max: maxTotals}
 )
 
 // cumulativeHorizon is the minute table's horizon (tests).
@@ -47,12 +61,12 @@ const cumulativeHorizon = 30 * 60
 
 type runningTotal struct {
 	visits  uint64
-	touched int64 // newest minute seen when last touched
+	touched int64  // newest minute seen when last touched (idle)
+	flush   uint64 // the table's flush that touched it last (max: the oldest are shed)
 	epoch   uint32
 	// out is the total's row in the rollup being built when flush is the
 	// table's current flush (cumulative.rollup).
-	out   int32
-	flush uint64
+	out int32
 }
 
 // runningTotals keeps the totals of one granularity, keyed by K (a minute
@@ -66,9 +80,12 @@ type runningTotals[K comparable] struct {
 	// gen is the epoch a new total starts at; it is moved past every epoch
 	// a forgotten total had (forgot).
 	gen     uint32
-	flushes uint64 // rollups built (cumulative.rollup)
+	flushes uint64 // flushes begun (begin)
 	newest  int64
 	pruned  int64
+	shed    uint64 // totals forgotten past g.max, ever (tests, metrics)
+	// ages is shedTo's histogram, reused.
+	ages []int
 }
 
 func newRunningTotals[K comparable](g granularity, bucket func(K) int64, code func(K) string) *runningTotals[K] {
@@ -83,7 +100,7 @@ func (t *runningTotals[K]) forgot(e uint32) { t.gen = max(t.gen, e+1) }
 // and epoch; ok is false for a bucket beyond the horizon that is not
 // tracked (the row then counts on its own).
 func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, ok bool) {
-	tt := t.total(k)
+	tt, _ := t.total(k)
 	if tt == nil {
 		return 0, 0, false
 	}
@@ -91,19 +108,24 @@ func (t *runningTotals[K]) track(k K, visits uint64) (cum uint64, epoch uint32, 
 	return tt.visits, tt.epoch, true
 }
 
+// begin starts a flush: totals touched from now on are this flush's.
+func (t *runningTotals[K]) begin() { t.flushes++ }
+
 // total returns k's running total, touched, started if new; nil for a
-// bucket beyond the horizon (not tracked).
-func (t *runningTotals[K]) total(k K) *runningTotal {
-	tt := t.totals[k]
+// bucket beyond the horizon (not tracked). first is whether this is the
+// flush's first touch of it.
+func (t *runningTotals[K]) total(k K) (tt *runningTotal, first bool) {
+	tt = t.totals[k]
 	if tt == nil {
 		if t.bucket(k) < t.newest-t.g.horizon {
-			return nil
+			return nil, false
 		}
 		tt = &runningTotal{epoch: t.gen}
 		t.totals[k] = tt
 	}
-	tt.touched = t.newest
-	return tt
+	first = tt.flush != t.flushes
+	tt.touched, tt.flush = t.newest, t.flushes
+	return tt, first
 }
 
 // see records the newest minute of a flush, at most limit (the clock and a
@@ -111,8 +133,61 @@ func (t *runningTotals[K]) total(k K) *runningTotal {
 // bucket beyond the horizon.
 func (t *runningTotals[K]) see(minute, limit int64) { t.newest = max(t.newest, min(minute, limit)) }
 
-// done prunes after a flush, at most once a minute (g.every).
+// done prunes after a flush, at most once a minute (g.every), and sheds
+// the least recently touched totals past g.max.
 func (t *runningTotals[K]) done() {
+	t.prune()
+	if t.g.max > 0 && len(t.totals) > t.g.max {
+		t.shedTo(t.g.max * 3 / 4)
+	}
+}
+
+// maxAge is shedTo's oldest age class, in flushes: totals not touched for
+// that many flushes or more are shed first, all alike.
+const maxAge = 1024
+
+// shedTo forgets the totals touched least recently (by flush) until keep
+// remain: every total older than an age, and as many of that age as it
+// takes. Amortised: a shed leaves room for g.max/4 new totals.
+func (t *runningTotals[K]) shedTo(keep int) {
+	if cap(t.ages) < maxAge {
+		t.ages = make([]int, maxAge)
+	}
+	ages := t.ages[:maxAge]
+	clear(ages)
+	age := func(tt *runningTotal) uint64 { return min(t.flushes-tt.flush, maxAge-1) }
+	for _, tt := range t.totals {
+		ages[age(tt)]++
+	}
+	drop := len(t.totals) - keep
+	cut, atCut := uint64(maxAge-1), 0 // shed every age > cut, and atCut of age cut
+	for n := 0; ; cut-- {
+		if n+ages[cut] >= drop || cut == 0 {
+			atCut = min(drop-n, ages[cut])
+			break
+		}
+		n += ages[cut]
+	}
+	for k, tt := range t.totals {
+		a := age(tt)
+		if a < cut {
+			continue
+		}
+		if a == cut {
+			if atCut == 0 {
+				continue
+			}
+			atCut--
+		}
+		delete(t.totals, k)
+		t.forgot(tt.epoch)
+		t.shed++
+	}
+}
+
+// prune forgets the totals beyond the horizon or idle, at most once a
+// minute (g.every).
+func (t *runningTotals[K]) prune() {
 	every := t.g.every
 	if every == 0 {
 		every = 60
@@ -174,6 +249,7 @@ const aheadSlack = 5 * 60
 // returns the hourly and daily rollup rows of the same visits; now is the
 // clock (unix seconds).
 func (c *cumulative) apply(rows []storage.VisitCount, now int64) (hourly, daily []storage.RollupCount) {
+	c.minute.begin()
 	for _, r := range rows {
 		c.minute.see(r.Minute, now+aheadSlack)
 		c.hour.see(r.Minute, now+aheadSlack)
@@ -192,7 +268,7 @@ func (c *cumulative) apply(rows []storage.VisitCount, now int64) (hourly, daily 
 // up once: a total already in this flush's output is added to in place
 // (no map of the output, no intermediate slice of every generated row).
 func (c *cumulative) rollup(t *runningTotals[storage.RollupKey], rows []storage.VisitCount, width int64) []storage.RollupCount {
-	t.flushes++
+	t.begin()
 	out := make([]storage.RollupCount, 0, len(rows)*2)
 	tracked := c.tracked[:0]          // out[i]'s total; nil: not tracked
 	var own map[storage.RollupKey]int // untracked rows (beyond the horizon), by key
@@ -200,7 +276,7 @@ func (c *cumulative) rollup(t *runningTotals[storage.RollupKey], rows []storage.
 		c.scratch = storage.Rollups(c.scratch[:0], r, width)
 		for _, rc := range c.scratch {
 			k := rc.Key()
-			tt := t.total(k)
+			tt, first := t.total(k)
 			if tt == nil {
 				if i, ok := own[k]; ok {
 					out[i].Visits += rc.Visits
@@ -215,11 +291,11 @@ func (c *cumulative) rollup(t *runningTotals[storage.RollupKey], rows []storage.
 				continue
 			}
 			tt.visits += rc.Visits
-			if tt.flush == t.flushes {
+			if !first {
 				out[tt.out].Visits += rc.Visits
 				continue
 			}
-			tt.flush, tt.out = t.flushes, int32(len(out))
+			tt.out = int32(len(out))
 			out = append(out, rc)
 			tracked = append(tracked, tt)
 		}

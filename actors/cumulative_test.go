@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/minibitly/minibitly/storage"
@@ -216,5 +217,56 @@ func TestCumulative_RollupMergesRowsOfOneKey(t *testing.T) {
 	hourly, _ = c.apply([]storage.VisitCount{row(h, "x.com", 1), row(h+60, "x.com", 2)}, 1<<40)
 	if r := find(hourly, storage.RollupTotal, ""); r.Visits != 3 || r.Cumulative != 0 {
 		t.Fatalf("late rows: %+v, want 3 visits on their own", r)
+	}
+}
+
+// TestRunningTotals_ShedsTheLeastRecentlyTouched: past max, the totals
+// touched longest ago are forgotten (down to 3/4 of max), the ones touched
+// since are kept with their totals, and a shed bucket touched again starts
+// a new writer from zero.
+func TestRunningTotals_ShedsTheLeastRecentlyTouched(t *testing.T) {
+	const m = 1_700_000_040
+	g := granularity{width: 60, horizon: 1 << 40, idle: 1 << 40, max: 8}
+	tt := newRunningTotals(g, func(k storage.VisitKey) int64 { return k.Minute }, func(k storage.VisitKey) string { return k.Code })
+	key := func(i int) storage.VisitKey { return storage.VisitKey{Code: fmt.Sprintf("k%d", i), Minute: m} }
+	flush := func(keys ...int) (cum map[int]uint64, epoch map[int]uint32) {
+		cum, epoch = map[int]uint64{}, map[int]uint32{}
+		tt.begin()
+		tt.see(m, m)
+		for _, i := range keys {
+			c, e, ok := tt.track(key(i), 1)
+			if !ok {
+				t.Fatalf("k%d not tracked", i)
+			}
+			cum[i], epoch[i] = c, e
+		}
+		tt.done()
+		return cum, epoch
+	}
+	_, e1 := flush(0, 1, 2, 3, 4, 5)
+	flush(0, 1, 6, 7, 8, 9) // 10 totals > 8: shed to 6, the four touched once, first
+	if len(tt.totals) != 6 || tt.shed != 4 {
+		t.Fatalf("%d totals kept, %d shed; want 6 and 4", len(tt.totals), tt.shed)
+	}
+	for _, i := range []int{0, 1, 6, 7, 8, 9} {
+		if _, ok := tt.totals[key(i)]; !ok {
+			t.Fatalf("k%d, touched in the last flush, was shed", i)
+		}
+	}
+	cum, e3 := flush(0, 2)
+	if cum[0] != 3 || e3[0] != e1[0] {
+		t.Fatalf("a kept total: %d under epoch %d, want 3 under %d", cum[0], e3[0], e1[0])
+	}
+	if cum[2] != 1 || e3[2] <= e1[2] {
+		t.Fatalf("a shed bucket touched again: %d under epoch %d, want 1 under a later epoch than %d", cum[2], e3[2], e1[2])
+	}
+	// One flush of more new totals than the bound: shed among them too.
+	keys := make([]int, 12)
+	for i := range keys {
+		keys[i] = 100 + i
+	}
+	flush(keys...)
+	if len(tt.totals) != 6 {
+		t.Fatalf("after a flush of 12 new totals: %d kept, want 6", len(tt.totals))
 	}
 }

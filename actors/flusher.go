@@ -68,9 +68,20 @@ func newFlusher(d flusherDeps, cfg FlushConfig, interval time.Duration) *flusher
 		d: d, cfg: cfg, interval: interval,
 		br:     newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, cfg.BreakerMaxCooldown),
 		byCode: make(map[string]uint64),
-		cum:    newCumulative(),
+		cum:    cumulativeFor(d.sink),
 		quit:   make(chan struct{}),
 	}
+}
+
+// cumulativeFor returns running totals for a sink that stores them, nil
+// for any other (storage.TotalsSink): the embedded store keeps no rollups
+// and records batch ids, so totals would be memory and CPU for nothing
+// (two thirds of the heap after a walk over new links).
+func cumulativeFor(sink storage.VisitSink) *cumulative {
+	if ts, ok := sink.(storage.TotalsSink); ok && ts.StoresRunningTotals() {
+		return newCumulative()
+	}
+	return nil
 }
 
 func (f *flusher) start() { f.r.start(f.run) }
@@ -112,7 +123,9 @@ func (f *flusher) enqueue(rows []storage.VisitCount, upTo uint64) {
 	}
 	rows = sumByKey(rows)
 	part := storage.VisitBatch{Rows: rows}
-	part.Hourly, part.Daily = f.cum.apply(rows, f.d.now().Unix())
+	if f.cum != nil {
+		part.Hourly, part.Daily = f.cum.apply(rows, f.d.now().Unix())
+	}
 	if n := len(f.queue); n > 0 && !f.queue[n-1].attempted {
 		last := f.queue[n-1]
 		before := len(last.b.Rows)
@@ -186,7 +199,9 @@ func sumByKey(rows []storage.VisitCount) []storage.VisitCount {
 func (f *flusher) resetVisits(code string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cum.reset(code)
+	if f.cum != nil {
+		f.cum.reset(code)
+	}
 	for _, p := range f.queue {
 		if p.attempted {
 			continue

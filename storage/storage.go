@@ -320,6 +320,16 @@ type VisitSink interface {
 	WriteVisits(ctx context.Context, b VisitBatch) error
 }
 
+// TotalsSink is a VisitSink that stores running totals and rollups
+// (ClickHouse): the flusher keeps running totals (VisitCount.Cumulative
+// and Epoch, VisitBatch.Hourly and Daily) only for a sink that says it
+// stores them. Any other sink gets them zero and nil, and the flusher
+// spends no memory or CPU on them.
+type TotalsSink interface {
+	VisitSink
+	StoresRunningTotals() bool
+}
+
 // Interval is the width of a stats series bucket.
 type Interval string
 

@@ -33,6 +33,9 @@ import (
 // rollups. A retry re-sends the same rows under the same version, which
 // the ReplacingMergeTree and the reads collapse. An empty batch writes
 // nothing.
+// StoresRunningTotals is true: see WriteVisits (storage.TotalsSink).
+func (s *Store) StoresRunningTotals() bool { return true }
+
 func (s *Store) WriteVisits(ctx context.Context, b storage.VisitBatch) error {
 	if len(b.Rows) == 0 {
 		return nil
