@@ -113,6 +113,16 @@ type ListQuery struct {
 	CreatedBy string
 }
 
+// LinkBatchReader is a LinkStore that reads many links in one round trip
+// (one transaction, one query): the loader coalesces concurrent cache misses
+// into it.
+type LinkBatchReader interface {
+	// GetLinks returns the live links among codes, in any order: a code
+	// that is unknown or deleted is not among them. The error is for the
+	// whole call.
+	GetLinks(ctx context.Context, codes []string) ([]Link, error)
+}
+
 // LinkStore keeps link metadata. A successful write is durable when it returns.
 type LinkStore interface {
 	// CreateLink stores l; ErrConflict when the code is taken (or was ever used).

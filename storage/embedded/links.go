@@ -198,6 +198,28 @@ func (s *Store) GetLink(ctx context.Context, code string) (storage.Link, error) 
 	return l, err
 }
 
+// GetLinks reads codes in one read transaction (storage.LinkBatchReader).
+func (s *Store) GetLinks(ctx context.Context, codes []string) ([]storage.Link, error) {
+	out := make([]storage.Link, 0, len(codes))
+	err := s.view(ctx, "get links", func(tx *bolt.Tx) error {
+		for _, code := range codes {
+			r, err := liveLink(tx, code)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				out = append(out, r.link(code))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UpdateLink applies p in one transaction and returns the stored link.
 func (s *Store) UpdateLink(ctx context.Context, code string, p storage.LinkPatch) (storage.Link, error) {
 	var l storage.Link

@@ -208,6 +208,44 @@ func (s *Store) GetLink(ctx context.Context, code string) (storage.Link, error) 
 	return l, nil
 }
 
+// GetLinks reads codes in one query (storage.LinkBatchReader), on the read
+// pool unless one of them was written lately (then on the primary, as
+// GetLink would read it).
+func (s *Store) GetLinks(ctx context.Context, codes []string) ([]storage.Link, error) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	route := codes[0]
+	for _, c := range codes {
+		if s.router.fresh(readLink, c) {
+			route = c
+			break
+		}
+	}
+	ls, err := readFrom(ctx, s, readLink, route, func(ctx context.Context, p *pgxpool.Pool) ([]storage.Link, error) {
+		rows, err := p.Query(ctx, `SELECT `+linkColumns+` FROM links WHERE code = ANY($1) AND deleted_at IS NULL`, codes)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := make([]storage.Link, 0, len(codes))
+		for rows.Next() {
+			l, err := scanLink(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, l)
+		}
+		return out, rows.Err()
+	})
+	if err != nil {
+		return nil, mapErr(ctx, fmt.Sprintf("get %d links", len(codes)), err)
+	}
+	return ls, nil
+}
+
 // UpdateLink applies p in one transaction on the primary: the row is locked
 // (SELECT … FOR UPDATE), patched with storage.LinkPatch.Apply and written
 // back, so concurrent updates serialise and lose no version.

@@ -32,6 +32,7 @@ func RunLinkStore(t *testing.T, open func(t *testing.T) storage.LinkStore) {
 	t.Run("ListInvalidCursor", func(t *testing.T) { testListInvalidCursor(t, open(t)) })
 	t.Run("ListSkipsDeleted", func(t *testing.T) { testListDeleted(t, open(t)) })
 	t.Run("DomainRedirects", func(t *testing.T) { testDomainRedirects(t, open(t)) })
+	t.Run("GetLinks", func(t *testing.T) { testGetLinks(t, open(t)) })
 }
 
 // testDomainRedirects: none at first; a set replaces every field (an empty
@@ -611,4 +612,32 @@ func testListDeleted(t *testing.T, s storage.LinkStore) {
 		}
 	}
 	checkList(t, "ListLinks tag red after deletes", listAll(t, s, "red", 2), red)
+}
+
+// testGetLinks: a store that reads many links at once (the loader's
+// coalesced misses) returns exactly the live ones, as GetLink would.
+func testGetLinks(t *testing.T, s storage.LinkStore) {
+	br, ok := s.(storage.LinkBatchReader)
+	if !ok {
+		t.Skip("the store reads one link at a time")
+	}
+	ctx := t.Context()
+	a, b, gone := newLink("a", at(0)), newLink("B", at(time.Second)), newLink("gone", at(0))
+	a.Tags, a.MaxVisits = []string{"x", "y"}, 5
+	create(t, s, a, b, gone)
+	must(t, "DeleteLink", s.DeleteLink(ctx, "gone"))
+	got, err := br.GetLinks(ctx, []string{"B", "missing", "gone", "a", "b"})
+	must(t, "GetLinks", err)
+	byCode := map[string]storage.Link{}
+	for _, l := range got {
+		byCode[l.Code] = l
+	}
+	if len(got) != 2 || len(byCode) != 2 {
+		t.Fatalf("GetLinks returned %d links (%v), want a and B", len(got), byCode)
+	}
+	checkLink(t, "GetLinks a", byCode["a"], a)
+	checkLink(t, "GetLinks B", byCode["B"], b)
+	if got, err := br.GetLinks(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetLinks of nothing: %v, %v", got, err)
+	}
 }
