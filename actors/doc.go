@@ -4,7 +4,7 @@
 // components around them:
 //
 //   - loader (loader.go): reads links from the store on a miss, off the
-//     shards' goroutines;
+//     shards' goroutines, the misses queued meanwhile in one round trip;
 //   - batcher (batcher.go): the single consumer of the gateway's visit log,
 //     aggregating per shard and shipping every BatchInterval;
 //   - visitSender (sender.go): in a cluster, delivers visit batches of codes
