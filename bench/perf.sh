@@ -208,7 +208,8 @@ cluster_rows() {
 }
 
 # --- embedded store: creates, cold misses, RSS, throughput and CPU ---
-start_node emb
+PPROF_PORT=$(free_port)
+start_node emb --pprof-addr "127.0.0.1:$PPROF_PORT"
 EMB_URL=$NODE_URL EMB_PID=$NODE_PID
 RSS_NODE0=$(rss_kb "$EMB_PID")
 # A bare server with one code: the RSS a bare process has without the map.
@@ -233,7 +234,10 @@ echo "bench: first visit of each link (node: cold misses; bare: its map)"
 WALK_EMB=$(gl_rate walk "$EMB_URL" -c "$WALK_CONC")
 WALK_BARE=$(gl_rate walk "$BARE_URL" -c "$WALK_CONC")
 RSS_NODE=$(rss_kb "$EMB_PID") RSS_BARE=$(rss_kb "$BARE_PID")
-echo "bench: RSS after the walk: node $RSS_NODE kB (idle $RSS_NODE0), bare $RSS_BARE kB (one code: $RSS_BARE0)"
+# The live part of it: the Go heap in use right after a forced GC (the
+# runtime's MemStats at the end of the debug=1 heap profile).
+HEAP_LIVE=$(curl -sf "http://127.0.0.1:$PPROF_PORT/debug/pprof/heap?debug=1&gc=1" | sed -n 's/^# HeapInuse = \([0-9]*\)$/\1/p' || true)
+echo "bench: RSS after the walk: node $RSS_NODE kB (idle $RSS_NODE0; Go heap in use after a GC: ${HEAP_LIVE:-?} B), bare $RSS_BARE kB (one code: $RSS_BARE0)"
 
 "$GL" wait -url "$EMB_URL/$CODE" -want 302 -timeout 10s || die "node does not redirect /$CODE"
 "$GL" wait -url "$BARE_URL/$CODE" -want 302 -timeout 10s || die "bare does not redirect /$CODE"
@@ -299,8 +303,8 @@ table() {
 		"$ROUNDS" "$n_a" "$b_a" "$(med "${R_RPS[@]}")" "$WRK"
 	printf '| server CPU per request, µs (utime+stime / requests, same rounds) | %.3f | %.3f (bare) | %.3f | ≤ 1.1 | `/proc/<pid>/stat` around each round of row 1 |\n' \
 		"$n_c" "$b_c" "$(med "${R_CPU[@]}")"
-	printf '| RSS after %d links created and each redirected once (B/link: growth over the idle process) | %s (%s B/link) | %s (%s B/link, bare -n %d) | %s | ≤ 2.5 | `VmRSS` after `%s` |\n' \
-		"$LINKS" "$(mb "$RSS_NODE")" "$(b_per_link "$RSS_NODE" "$RSS_NODE0")" "$(mb "$RSS_BARE")" "$(b_per_link "$RSS_BARE" "$RSS_BARE0")" "$LINKS" "$(ratio "$RSS_NODE" "$RSS_BARE")" "$WALK"
+	printf '| RSS after %d links created and each redirected once (B/link: growth over the idle process) | %s (%s B/link; Go heap in use after a GC: %s) | %s (%s B/link, bare -n %d) | %s | ≤ 2.5 | `VmRSS` after `%s`; heap: `--pprof-addr` `/debug/pprof/heap?debug=1&gc=1` |\n' \
+		"$LINKS" "$(mb "$RSS_NODE")" "$(b_per_link "$RSS_NODE" "$RSS_NODE0")" "$(mb "$((${HEAP_LIVE:-0} / 1024))")" "$(mb "$RSS_BARE")" "$(b_per_link "$RSS_BARE" "$RSS_BARE0")" "$LINKS" "$(ratio "$RSS_NODE" "$RSS_BARE")" "$WALK"
 	if [[ -n $HEAP ]]; then
 		printf '| Go heap per cached link, B (200k links) | %s | — | — | ≤ 200 B | `go test -run '"'^\$'"' -bench BenchmarkSystem_CachedLinkMemory -benchtime 1x ./actors/` |\n' "$HEAP"
 	else
