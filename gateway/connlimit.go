@@ -95,10 +95,12 @@ func refuse(c net.Conn) {
 	_ = c.Close()
 }
 
-// limitedListener applies connLimits to every connection it accepts.
+// limitedListener applies connLimits to every connection it accepts, and
+// makes fasthttp's per-request deadline updates coarse (conn_deadline.go).
 type limitedListener struct {
 	net.Listener
-	l *connLimits
+	l     *connLimits
+	slack time.Duration
 }
 
 func (ln limitedListener) Accept() (net.Conn, error) {
@@ -112,24 +114,98 @@ func (ln limitedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		if tc, isTLS := c.(*tls.Conn); isTLS {
-			return &limitedTLSConn{Conn: tc, release: release}, nil
+			return &limitedTLSConn{Conn: tc, release: release, slack: ln.slack}, nil
 		}
-		return &limitedConn{Conn: c, release: release}, nil
+		return &limitedConn{Conn: c, release: release, slack: ln.slack}, nil
 	}
 }
 
 type limitedConn struct {
 	net.Conn
 	release func()
+	slack   time.Duration
+	rd, wd  lazyDeadline
 }
 
 func (c *limitedConn) Close() error { c.release(); return c.Conn.Close() }
+
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	c.rd.set(t)
+	c.wd.set(t)
+	return nil
+}
+
+func (c *limitedConn) SetReadDeadline(t time.Time) error  { c.rd.set(t); return nil }
+func (c *limitedConn) SetWriteDeadline(t time.Time) error { c.wd.set(t); return nil }
+
+func (c *limitedConn) Read(b []byte) (int, error) {
+	if t, ok := c.rd.sync(c.slack); ok {
+		if err := c.Conn.SetReadDeadline(t); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *limitedConn) Write(b []byte) (int, error) {
+	if t, ok := c.wd.sync(c.slack); ok {
+		if err := c.Conn.SetWriteDeadline(t); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(b)
+}
 
 // limitedTLSConn keeps *tls.Conn's methods (fasthttp's IsTLS looks for
 // ConnectionState and Handshake).
 type limitedTLSConn struct {
 	*tls.Conn
 	release func()
+	slack   time.Duration
+	rd, wd  lazyDeadline
 }
 
 func (c *limitedTLSConn) Close() error { c.release(); return c.Conn.Close() }
+
+func (c *limitedTLSConn) SetDeadline(t time.Time) error {
+	c.rd.set(t)
+	c.wd.set(t)
+	return nil
+}
+
+func (c *limitedTLSConn) SetReadDeadline(t time.Time) error  { c.rd.set(t); return nil }
+func (c *limitedTLSConn) SetWriteDeadline(t time.Time) error { c.wd.set(t); return nil }
+
+func (c *limitedTLSConn) Read(b []byte) (int, error) {
+	if t, ok := c.rd.sync(c.slack); ok {
+		if err := c.Conn.SetReadDeadline(t); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *limitedTLSConn) Write(b []byte) (int, error) {
+	if t, ok := c.wd.sync(c.slack); ok {
+		if err := c.Conn.SetWriteDeadline(t); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// Handshake reads and writes below Read and Write (fasthttp calls it
+// itself, after setting both deadlines): both are made real first.
+func (c *limitedTLSConn) Handshake() error {
+	if t, ok := c.rd.sync(c.slack); ok {
+		if err := c.Conn.SetReadDeadline(t); err != nil {
+			return err
+		}
+	}
+	if t, ok := c.wd.sync(c.slack); ok {
+		if err := c.Conn.SetWriteDeadline(t); err != nil {
+			return err
+		}
+	}
+	return c.Conn.Handshake()
+}

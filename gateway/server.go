@@ -53,7 +53,9 @@ type Config struct {
 	AllowPrivateDestinations bool
 	// ReadTimeout, WriteTimeout and IdleTimeout bound connections (not
 	// negative). As in fasthttp, 0 is no read or write deadline, and an
-	// IdleTimeout of 0 is ReadTimeout.
+	// IdleTimeout of 0 is ReadTimeout. A timeout fires up to a slack late
+	// (a quarter of the shortest positive one, at most 1 s:
+	// conn_deadline.go).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ResolveTimeout bounds a near-cache miss and an Admit; positive.
 	ResolveTimeout time.Duration
@@ -333,13 +335,13 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 func (s *Server) Serve(ln net.Listener) error {
 	s.startRedirects()
 	s.startLimits()
-	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns})
+	return s.srv.Serve(limitedListener{Listener: ln, l: s.conns, slack: deadlineSlack(s.cfg)})
 }
 
 // ServeMetrics answers /metrics (and nothing else) on ln until Shutdown:
 // the listener of --metrics-addr.
 func (s *Server) ServeMetrics(ln net.Listener) error {
-	return s.metricsSrv.Serve(limitedListener{Listener: ln, l: s.conns}) // the same connection caps
+	return s.metricsSrv.Serve(limitedListener{Listener: ln, l: s.conns, slack: deadlineSlack(s.cfg)}) // the same connection caps
 }
 
 // Shutdown stops accepting connections (of Serve and ServeMetrics), waits

@@ -42,7 +42,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Gateway.AllowPrivateDestinations, "allow-private-destinations", "accept long URLs to loopback, private (RFC 1918), link-local, unique-local, localhost and cloud metadata hosts: for an intranet shortener (links to this service are refused either way)")
 	fs.bind(&c.Gateway.ReadTimeout, "http-read-timeout", "time a client has to send a request (0 = none: only behind a proxy that enforces one)")
 	fs.bind(&c.Gateway.WriteTimeout, "http-write-timeout", "time a response may take to write (0 = none)")
-	fs.bind(&c.Gateway.IdleTimeout, "http-idle-timeout", "how long an idle keep-alive connection is kept (0 = --http-read-timeout's value)")
+	fs.bind(&c.Gateway.IdleTimeout, "http-idle-timeout", "how long an idle keep-alive connection is kept (0 = --http-read-timeout's value); the three HTTP timeouts fire up to a quarter of the shortest (at most 1s) late")
 	fs.bind(&c.Gateway.DefaultCacheMaxAge, "cache-max-age", "Cache-Control max-age of redirects in seconds for links without their own (0 = private, max-age=0; >0 = public, for CDNs)")
 	fs.bind(&c.Gateway.CountryHeader, "country-header", "request header carrying the visitor's ISO country set by a trusted proxy/CDN (e.g. CF-IPCountry); empty = country not recorded")
 	fs.bind(&c.Gateway.RedirectsRefresh, "redirects-refresh", "how often the domain's not-found redirects (PATCH /rest/v3/domains/redirects) are re-read from the link store: the bound on other nodes seeing a change")
