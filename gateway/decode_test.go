@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -222,6 +223,55 @@ func FuzzCheckObject_FastAgreesWithWalk(f *testing.F) {
 		}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("keys of %q: fast %q, walk %q", s, keys, want)
+		}
+	})
+}
+
+// FuzzFastBulkLinks_AgreesWithStrict: whenever fastBulkLinks decides (ok),
+// the strict path accepts the body and every item, and decodes the same
+// items; and it does decide the plain bodies a bulk create sends.
+func FuzzFastBulkLinks_AgreesWithStrict(f *testing.F) {
+	plain := []string{
+		`{"links":[{"url":"https://example.com/a?b=c","code":"x1","tags":["a","b"]}]}`,
+		` {"links" : [ {"url":"https://e.com/1"} , {"url":"https://e.com/2","title":"t\u00e9\"","tags":[]} ] } ` + "\n",
+		`{"links":[]}`,
+		`{"links":[{}]}`,
+		`{"links":[{"url":null,"code":null,"title":null,"tags":null,"expires_at":null,"max_visits":null,"redirect_status":null,"forward_query":null,"cache_max_age":null,"disabled":null}]}`,
+		`{"links":[{"url":"https://e.com/é","expires_at":"2030-01-01T00:00:00Z","max_visits":-9223372036854775808,"redirect_status":301,"forward_query":true,"cache_max_age":-0,"disabled":false}]}`,
+	}
+	others := []string{
+		`{"links":null}`, `{"links":[1]}`, `{"links":[{"url":1}]}`, `{"links":[{"url":"a","url":"b"}]}`,
+		`{"links":[{"URL":"a"}]}`, `{"links":[{"max_visits":1.0}]}`, `{"links":[{"max_visits":1e3}]}`,
+		`{"links":[{"max_visits":9223372036854775808}]}`, `{"links":[{"tags":[null]}]}`, `{"links":[{"tags":"a"}]}`,
+		"{\"links\":[{\"title\":\"\xff\"}]}", `{"links":[{"url":"a"}],"x":1}`, `{"links":[],"links":[]}`,
+		`{"links":[{"forward_query":"true"}]}`, `{"links":[{"tags":[["a"]]}]}`, `{"links":[{"url":"a"}]}x`,
+		`{"li\u006eks":[]}`, `{"links":[{"u\u0072l":"a"}]}`, `{"links":[{"code":"a\/b\u0000"}]}`,
+	}
+	for _, s := range plain {
+		f.Add(s)
+		if _, ok := fastBulkLinks([]byte(s)); !ok {
+			f.Fatalf("fastBulkLinks left a plain body to the strict path: %s", s)
+		}
+	}
+	for _, s := range others {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		items, ok := fastBulkLinks([]byte(s))
+		if !ok {
+			return
+		}
+		want, errs, err := strictBulkLinks([]byte(s))
+		if err != nil {
+			t.Fatalf("fast path accepted %q, the strict path refuses it: %v", s, err)
+		}
+		for i, e := range errs {
+			if e != nil {
+				t.Fatalf("fast path accepted %q, the strict path refuses item %d: %v", s, i, e)
+			}
+		}
+		if !reflect.DeepEqual(items, want) {
+			t.Fatalf("items of %q:\nfast   %+v\nstrict %+v", s, items, want)
 		}
 	})
 }

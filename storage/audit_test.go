@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -106,3 +107,53 @@ func TestAudited_ForwardsNoteLinkChanged(t *testing.T) {
 		t.Fatalf("noted %v, want [abc]", inner.noted)
 	}
 }
+
+// A bulk create writes one line per stored link, the same through an
+// AuditHandler (one Write) as through a plain JSON handler.
+func TestAuditHandler_BulkLinesAsPlain(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	lines := func(h slog.Handler, written fmt.Stringer) []string {
+		cfg := embedded.DefaultConfig()
+		cfg.Path = filepath.Join(t.TempDir(), "a.db")
+		st, err := embedded.Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		links, _ := storage.Audited(st, st, slog.New(h), func() time.Time { return at })
+		ls := []storage.Link{
+			{Code: "a1", URL: "https://example.com/\"1"}, {Code: "a1", URL: "https://example.com/2"},
+			{Code: "b2", URL: "https://example.com/é"},
+		}
+		if _, err := links.CreateLinks(storage.WithActor(context.Background(), "key:k1"), ls); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(written.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("audit line is not JSON: %q", l)
+			}
+			delete(m, "time")
+			b, _ := json.Marshal(m)
+			out = append(out, string(b))
+		}
+		return out
+	}
+	plainBuf, batchBuf := new(bytes.Buffer), &countingBuffer{}
+	plain := lines(slog.NewJSONHandler(plainBuf, nil).WithAttrs([]slog.Attr{slog.String("component", "audit")}), plainBuf)
+	batch := lines(storage.NewAuditHandler(batchBuf, slog.String("component", "audit")), batchBuf)
+	if len(plain) != 2 || strings.Join(plain, "\n") != strings.Join(batch, "\n") {
+		t.Fatalf("plain handler:\n%s\naudit handler:\n%s", strings.Join(plain, "\n"), strings.Join(batch, "\n"))
+	}
+	if batchBuf.writes != 1 {
+		t.Errorf("the audit handler wrote a bulk create's lines in %d writes, want 1", batchBuf.writes)
+	}
+}
+
+type countingBuffer struct {
+	bytes.Buffer
+	writes int
+}
+
+func (b *countingBuffer) Write(p []byte) (int, error) { b.writes++; return b.Buffer.Write(p) }

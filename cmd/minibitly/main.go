@@ -72,7 +72,7 @@ func run(args []string) error {
 // auditLogger writes the audit lines (storage.Audited) as JSON to stderr
 // at every --log-level: a change is never left unlogged by a quieter level.
 func auditLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("component", "audit")
+	return slog.New(storage.NewAuditHandler(os.Stderr, slog.String("component", "audit")))
 }
 
 func newLogger(level string) (*slog.Logger, error) {

@@ -75,9 +75,13 @@ func liveLink(tx *bolt.Tx, code string) (linkRecord, error) {
 }
 
 func putRecord(tx *bolt.Tx, code string, r linkRecord) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode link %q: %w", code, err)
+	// A new buffer each time: bbolt keeps v until the transaction ends.
+	v, ok := appendRecord(make([]byte, 0, 160+len(r.URL)+len(r.Title)), &r)
+	if !ok {
+		var err error
+		if v, err = json.Marshal(r); err != nil {
+			return fmt.Errorf("encode link %q: %w", code, err)
+		}
 	}
 	return tx.Bucket(bLinks).Put([]byte(code), v)
 }

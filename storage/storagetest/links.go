@@ -359,6 +359,24 @@ func testCreateLinks(t *testing.T, s storage.LinkStore) {
 	}
 	_, err = s.GetLink(ctx, "deleted")
 	wantErr(t, "GetLink of a deleted code after CreateLinks", err, storage.ErrNotFound)
+
+	// A batch without a taken code (PostgreSQL's COPY path): every field
+	// round-trips, tags and no tags, limits and none.
+	full := newLink("full", at(7*time.Second))
+	full.Title, full.Tags, full.ExpiresAt, full.MaxVisits = "t\"é", []string{"x", `q"\`}, at(time.Hour), 7
+	full.RedirectStatus, full.ForwardQuery, full.CacheMaxAge, full.Disabled, full.CreatedBy = 301, true, 60, true, "k1"
+	full.Version = 3
+	plain := newLink("plain", at(8*time.Second))
+	errs, err = s.CreateLinks(ctx, []storage.Link{full, plain})
+	must(t, "CreateLinks of new codes", err)
+	if len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("CreateLinks of new codes: %v, want [nil nil]", errs)
+	}
+	for _, want := range []storage.Link{full, plain} {
+		got, err := s.GetLink(ctx, want.Code)
+		must(t, "GetLink "+want.Code, err)
+		checkLink(t, "GetLink after CreateLinks of new codes", got, want)
+	}
 }
 
 // listFixture creates 25 links with distinct and equal CreatedAt, codes that
