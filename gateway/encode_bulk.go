@@ -3,7 +3,8 @@ package gateway
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/minibitly/minibitly/internal/jsonenc"
 )
 
 // Append-style encoding of the bulk create's answer: the same bytes as
@@ -42,9 +43,9 @@ func appendBulkOut(dst []byte, o *bulkOut) ([]byte, bool) {
 			}
 			if r.Error != nil {
 				dst = append(dst, `,"error":{"code":`...)
-				dst = appendJSONString(dst, r.Error.Code)
+				dst = jsonenc.AppendString(dst, r.Error.Code, false)
 				dst = append(dst, `,"message":`...)
-				dst = appendJSONString(dst, r.Error.Message)
+				dst = jsonenc.AppendString(dst, r.Error.Message, false)
 				dst = append(dst, '}')
 			}
 			dst = append(dst, '}')
@@ -58,13 +59,13 @@ func appendBulkOut(dst []byte, o *bulkOut) ([]byte, bool) {
 func appendLinkOut(dst []byte, l *linkOut) ([]byte, bool) {
 	var ok bool
 	dst = append(dst, `{"code":`...)
-	dst = appendJSONString(dst, l.Code)
+	dst = jsonenc.AppendString(dst, l.Code, false)
 	dst = append(dst, `,"short_url":`...)
-	dst = appendJSONString(dst, l.ShortURL)
+	dst = jsonenc.AppendString(dst, l.ShortURL, false)
 	dst = append(dst, `,"url":`...)
-	dst = appendJSONString(dst, l.URL)
+	dst = jsonenc.AppendString(dst, l.URL, false)
 	dst = append(dst, `,"title":`...)
-	dst = appendJSONString(dst, l.Title)
+	dst = jsonenc.AppendString(dst, l.Title, false)
 	dst = append(dst, `,"tags":`...)
 	if l.Tags == nil {
 		dst = append(dst, "null"...)
@@ -74,7 +75,7 @@ func appendLinkOut(dst []byte, l *linkOut) ([]byte, bool) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, t)
+			dst = jsonenc.AppendString(dst, t, false)
 		}
 		dst = append(dst, ']')
 	}
@@ -133,60 +134,4 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted as encoding/json does without HTML
-// escaping: \" \\ \b \f \n \r \t, \u00XX for other control bytes, U+FFFD
-// for invalid UTF-8, \u2028 and \u2029.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

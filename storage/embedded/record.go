@@ -3,7 +3,8 @@ package embedded
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/minibitly/minibitly/internal/jsonenc"
 )
 
 // appendRecord appends r's JSON, byte for byte what json.Marshal(r) writes
@@ -22,7 +23,7 @@ func appendRecord(dst []byte, r *linkRecord) ([]byte, bool) {
 	str := func(key, v string) {
 		sep()
 		dst = append(dst, key...)
-		dst = appendJSONString(dst, v)
+		dst = jsonenc.AppendString(dst, v, true)
 	}
 	if r.URL != "" {
 		str(`"url":`, r.URL)
@@ -37,7 +38,7 @@ func appendRecord(dst []byte, r *linkRecord) ([]byte, bool) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, t)
+			dst = jsonenc.AppendString(dst, t, true)
 		}
 		dst = append(dst, ']')
 	}
@@ -97,60 +98,4 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted as json.Marshal does: \" \\ \b \f \n
-// \r \t, \u00XX for other control bytes and for < > & (HTML escaping),
-// U+FFFD for invalid UTF-8, \u2028 and \u2029.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
