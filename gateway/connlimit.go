@@ -124,34 +124,24 @@ type limitedConn struct {
 	net.Conn
 	release func()
 	slack   time.Duration
-	rd, wd  lazyDeadline
+	d       connDeadlines
 }
 
-func (c *limitedConn) Close() error { c.release(); return c.Conn.Close() }
-
-func (c *limitedConn) SetDeadline(t time.Time) error {
-	c.rd.set(t)
-	c.wd.set(t)
-	return nil
-}
-
-func (c *limitedConn) SetReadDeadline(t time.Time) error  { c.rd.set(t); return nil }
-func (c *limitedConn) SetWriteDeadline(t time.Time) error { c.wd.set(t); return nil }
+func (c *limitedConn) Close() error                       { c.release(); return c.Conn.Close() }
+func (c *limitedConn) SetDeadline(t time.Time) error      { c.d.set(t, true, true); return nil }
+func (c *limitedConn) SetReadDeadline(t time.Time) error  { c.d.set(t, true, false); return nil }
+func (c *limitedConn) SetWriteDeadline(t time.Time) error { c.d.set(t, false, true); return nil }
 
 func (c *limitedConn) Read(b []byte) (int, error) {
-	if t, ok := c.rd.sync(c.slack); ok {
-		if err := c.Conn.SetReadDeadline(t); err != nil {
-			return 0, err
-		}
+	if err := c.d.syncRead(c.Conn, c.slack); err != nil {
+		return 0, err
 	}
 	return c.Conn.Read(b)
 }
 
 func (c *limitedConn) Write(b []byte) (int, error) {
-	if t, ok := c.wd.sync(c.slack); ok {
-		if err := c.Conn.SetWriteDeadline(t); err != nil {
-			return 0, err
-		}
+	if err := c.d.syncWrite(c.Conn, c.slack); err != nil {
+		return 0, err
 	}
 	return c.Conn.Write(b)
 }
@@ -162,34 +152,24 @@ type limitedTLSConn struct {
 	*tls.Conn
 	release func()
 	slack   time.Duration
-	rd, wd  lazyDeadline
+	d       connDeadlines
 }
 
-func (c *limitedTLSConn) Close() error { c.release(); return c.Conn.Close() }
-
-func (c *limitedTLSConn) SetDeadline(t time.Time) error {
-	c.rd.set(t)
-	c.wd.set(t)
-	return nil
-}
-
-func (c *limitedTLSConn) SetReadDeadline(t time.Time) error  { c.rd.set(t); return nil }
-func (c *limitedTLSConn) SetWriteDeadline(t time.Time) error { c.wd.set(t); return nil }
+func (c *limitedTLSConn) Close() error                       { c.release(); return c.Conn.Close() }
+func (c *limitedTLSConn) SetDeadline(t time.Time) error      { c.d.set(t, true, true); return nil }
+func (c *limitedTLSConn) SetReadDeadline(t time.Time) error  { c.d.set(t, true, false); return nil }
+func (c *limitedTLSConn) SetWriteDeadline(t time.Time) error { c.d.set(t, false, true); return nil }
 
 func (c *limitedTLSConn) Read(b []byte) (int, error) {
-	if t, ok := c.rd.sync(c.slack); ok {
-		if err := c.Conn.SetReadDeadline(t); err != nil {
-			return 0, err
-		}
+	if err := c.d.syncRead(c.Conn, c.slack); err != nil {
+		return 0, err
 	}
 	return c.Conn.Read(b)
 }
 
 func (c *limitedTLSConn) Write(b []byte) (int, error) {
-	if t, ok := c.wd.sync(c.slack); ok {
-		if err := c.Conn.SetWriteDeadline(t); err != nil {
-			return 0, err
-		}
+	if err := c.d.syncWrite(c.Conn, c.slack); err != nil {
+		return 0, err
 	}
 	return c.Conn.Write(b)
 }
@@ -197,15 +177,39 @@ func (c *limitedTLSConn) Write(b []byte) (int, error) {
 // Handshake reads and writes below Read and Write (fasthttp calls it
 // itself, after setting both deadlines): both are made real first.
 func (c *limitedTLSConn) Handshake() error {
-	if t, ok := c.rd.sync(c.slack); ok {
-		if err := c.Conn.SetReadDeadline(t); err != nil {
-			return err
-		}
+	if err := c.d.syncRead(c.Conn, c.slack); err != nil {
+		return err
 	}
-	if t, ok := c.wd.sync(c.slack); ok {
-		if err := c.Conn.SetWriteDeadline(t); err != nil {
-			return err
-		}
+	if err := c.d.syncWrite(c.Conn, c.slack); err != nil {
+		return err
 	}
 	return c.Conn.Handshake()
+}
+
+// connDeadlines are a connection's two lazy deadlines (conn_deadline.go).
+type connDeadlines struct{ rd, wd lazyDeadline }
+
+func (d *connDeadlines) set(t time.Time, read, write bool) {
+	if read {
+		d.rd.set(t)
+	}
+	if write {
+		d.wd.set(t)
+	}
+}
+
+// syncRead (syncWrite) makes the read (write) deadline real on c when it
+// must change before the next Read (Write).
+func (d *connDeadlines) syncRead(c net.Conn, slack time.Duration) error {
+	if t, ok := d.rd.sync(slack); ok {
+		return c.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (d *connDeadlines) syncWrite(c net.Conn, slack time.Duration) error {
+	if t, ok := d.wd.sync(slack); ok {
+		return c.SetWriteDeadline(t)
+	}
+	return nil
 }
