@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/minibitly/minibitly/internal/jsonenc"
 )
@@ -80,17 +79,17 @@ func appendLinkOut(dst []byte, l *linkOut) ([]byte, bool) {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"created_at":`...)
-	if dst, ok = appendJSONTime(dst, l.CreatedAt); !ok {
+	if dst, ok = jsonenc.AppendTime(dst, l.CreatedAt); !ok {
 		return dst, false
 	}
 	dst = append(dst, `,"updated_at":`...)
-	if dst, ok = appendJSONTime(dst, l.UpdatedAt); !ok {
+	if dst, ok = jsonenc.AppendTime(dst, l.UpdatedAt); !ok {
 		return dst, false
 	}
 	dst = append(dst, `,"expires_at":`...)
 	if l.ExpiresAt == nil {
 		dst = append(dst, "null"...)
-	} else if dst, ok = appendJSONTime(dst, *l.ExpiresAt); !ok {
+	} else if dst, ok = jsonenc.AppendTime(dst, *l.ExpiresAt); !ok {
 		return dst, false
 	}
 	dst = append(dst, `,"max_visits":`...)
@@ -120,18 +119,4 @@ func appendLinkOut(dst []byte, l *linkOut) ([]byte, bool) {
 		dst = strconv.AppendUint(dst, *l.Visits, 10)
 	}
 	return append(dst, '}'), true
-}
-
-// appendJSONTime appends t as time.Time.MarshalJSON does; false for the
-// times it refuses (a year outside 0–9999, an offset of a day or more).
-func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, false
-	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return dst, false
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), true
 }

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/minibitly/minibitly/internal/jsonenc"
 )
@@ -44,18 +43,18 @@ func appendRecord(dst []byte, r *linkRecord) ([]byte, bool) {
 	}
 	sep()
 	dst = append(dst, `"created":`...)
-	if dst, ok = appendJSONTime(dst, r.CreatedAt); !ok {
+	if dst, ok = jsonenc.AppendTime(dst, r.CreatedAt); !ok {
 		return dst, false
 	}
 	if !r.UpdatedAt.IsZero() {
 		dst = append(dst, `,"updated":`...)
-		if dst, ok = appendJSONTime(dst, r.UpdatedAt); !ok {
+		if dst, ok = jsonenc.AppendTime(dst, r.UpdatedAt); !ok {
 			return dst, false
 		}
 	}
 	if !r.ExpiresAt.IsZero() {
 		dst = append(dst, `,"expires":`...)
-		if dst, ok = appendJSONTime(dst, r.ExpiresAt); !ok {
+		if dst, ok = jsonenc.AppendTime(dst, r.ExpiresAt); !ok {
 			return dst, false
 		}
 	}
@@ -84,18 +83,4 @@ func appendRecord(dst []byte, r *linkRecord) ([]byte, bool) {
 		dst = append(dst, `,"deleted":true`...)
 	}
 	return append(dst, '}'), true
-}
-
-// appendJSONTime appends t as time.Time.MarshalJSON does; false for the
-// times it refuses (a year outside 0–9999, an offset of a day or more).
-func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, false
-	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return dst, false
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), true
 }
