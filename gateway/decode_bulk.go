@@ -211,34 +211,23 @@ func (p *bulkScanner) strings() ([]string, bool) {
 	}
 }
 
-func fastString(p *bulkScanner, n *nullable[string]) bool {
+// fastValue reads a JSON null (n set to null) or a value with read into n.
+func fastValue[T any](p *bulkScanner, n *nullable[T], read func() (T, bool)) bool {
 	if p.null() {
 		n.setNull()
 		return true
 	}
-	v, ok := p.str()
+	v, ok := read()
 	n.Set, n.V = true, v
 	return ok
 }
+
+func fastString(p *bulkScanner, n *nullable[string]) bool { return fastValue(p, n, p.str) }
+
+func fastBool(p *bulkScanner, n *nullable[bool]) bool { return fastValue(p, n, p.boolean) }
 
 func fastInt[T int | int64](p *bulkScanner, n *nullable[T], bits int) bool {
-	if p.null() {
-		n.setNull()
-		return true
-	}
-	v, ok := p.integer(bits)
-	n.Set, n.V = true, T(v)
-	return ok
-}
-
-func fastBool(p *bulkScanner, n *nullable[bool]) bool {
-	if p.null() {
-		n.setNull()
-		return true
-	}
-	v, ok := p.boolean()
-	n.Set, n.V = true, v
-	return ok
+	return fastValue(p, n, func() (T, bool) { v, ok := p.integer(bits); return T(v), ok })
 }
 
 // link consumes one item into in.

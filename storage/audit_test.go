@@ -18,13 +18,7 @@ import (
 // Every successful link and key change writes one JSON audit line naming
 // who, what and when; failed writes and reads write none; no secret leaks.
 func TestAudited_OneLinePerChange(t *testing.T) {
-	cfg := embedded.DefaultConfig()
-	cfg.Path = filepath.Join(t.TempDir(), "a.db")
-	st, err := embedded.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openAuditStore(t)
 	var buf bytes.Buffer
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	links, keys := storage.Audited(st, st, slog.New(slog.NewJSONHandler(&buf, nil)), func() time.Time { return at })
@@ -113,13 +107,7 @@ func TestAudited_ForwardsNoteLinkChanged(t *testing.T) {
 func TestAuditHandler_BulkLinesAsPlain(t *testing.T) {
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	lines := func(h slog.Handler, written fmt.Stringer) []string {
-		cfg := embedded.DefaultConfig()
-		cfg.Path = filepath.Join(t.TempDir(), "a.db")
-		st, err := embedded.Open(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openAuditStore(t)
 		links, _ := storage.Audited(st, st, slog.New(h), func() time.Time { return at })
 		ls := []storage.Link{
 			{Code: "a1", URL: "https://example.com/\"1"}, {Code: "a1", URL: "https://example.com/2"},
@@ -157,3 +145,16 @@ type countingBuffer struct {
 }
 
 func (b *countingBuffer) Write(p []byte) (int, error) { b.writes++; return b.Buffer.Write(p) }
+
+// openAuditStore opens a real embedded store for the test, closed at its end.
+func openAuditStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	cfg := embedded.DefaultConfig()
+	cfg.Path = filepath.Join(t.TempDir(), "a.db")
+	st, err := embedded.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
