@@ -72,7 +72,7 @@ func serveFlags(fs *flagSet, c *config) {
 	fs.bind(&c.Actors.NearCache.TTL, "near-cache-ttl", "how long a near-cached link is served before it is re-resolved (whole seconds, at least 1s)")
 	fs.bind(&c.Actors.NearCache.NegativeTTL, "near-cache-negative-ttl", "how long an unknown code is remembered as 404 (at least 1s; creating it clears this at once)")
 	fs.bind(&c.Actors.NearCache.NegativeEntries, "near-cache-negative-size", "unknown codes remembered as 404, in a table apart from the links so a flood of them never evicts a link")
-	fs.bind(&c.Actors.OwnerCacheSize, "owner-cache-size", "links the shard actors keep for the codes this node owns, over all shards (at least --shards; about 200 B of heap each)")
+	fs.bind(&c.Actors.OwnerCacheSize, "owner-cache-size", "links the shard actors keep for the codes this node owns, over all shards (at least --shards; about 170 B of heap each)")
 
 	fs.group("Limits")
 	fs.bind(&c.Blocklist, "blocklist", "file of blocked destination domains, one per line (each blocks its subdomains too): refused at create, 410 at redirect; reloaded on SIGHUP")
